@@ -1,0 +1,120 @@
+"""Columnar form of the turn event: the Arrow/Parquet/DuckDB columns (DESIGN §3.1).
+
+Objects with a fixed shape become struct columns; the two free-form objects
+(``nlu.slots`` and ``context``) are stored as JSON text so that any keys round-trip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+
+from selflearn.logs.schema import TurnEvent
+
+__all__ = ["TURN_SCHEMA", "events_to_table", "record_to_event", "records_to_table", "table_to_events"]
+
+_HYP = pa.struct([("text", pa.string()), ("confidence", pa.float64())])
+_ENTITY = pa.struct(
+    [
+        ("slot", pa.string()),
+        ("value", pa.string()),
+        ("entity_id", pa.string()),
+        ("score", pa.float64()),
+    ]
+)
+
+TURN_SCHEMA = pa.schema(
+    [
+        pa.field("schema_version", pa.string(), nullable=False),
+        pa.field("turn_id", pa.string(), nullable=False),
+        pa.field("session_id", pa.string()),
+        pa.field("user_id", pa.string()),
+        pa.field("device_id", pa.string(), nullable=False),
+        pa.field("device_type", pa.string(), nullable=False),
+        pa.field("ts", pa.float64(), nullable=False),
+        pa.field("wake", pa.struct([("word", pa.string()), ("score", pa.float64())])),
+        pa.field(
+            "asr",
+            pa.struct(
+                [
+                    ("text", pa.string()),
+                    ("confidence", pa.float64()),
+                    ("nbest", pa.list_(_HYP)),
+                ]
+            ),
+            nullable=False,
+        ),
+        pa.field(
+            "nlu",
+            pa.struct(
+                [
+                    ("intent", pa.string()),
+                    ("domain", pa.string()),
+                    ("slots", pa.string()),
+                    ("confidence", pa.float64()),
+                ]
+            ),
+            nullable=False,
+        ),
+        pa.field("resolution", pa.struct([("status", pa.string()), ("entities", pa.list_(_ENTITY))])),
+        pa.field(
+            "response",
+            pa.struct([("text", pa.string()), ("status", pa.string()), ("duration_ms", pa.int64())]),
+            nullable=False,
+        ),
+        pa.field("barge_in_ms", pa.int64()),
+        pa.field("feedback", pa.string()),
+        pa.field("context", pa.string(), nullable=False),
+        pa.field(
+            "rewrite",
+            pa.struct(
+                [
+                    ("from", pa.string()),
+                    ("to", pa.string()),
+                    ("layer", pa.string()),
+                    ("score", pa.float64()),
+                ]
+            ),
+        ),
+    ]
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def event_to_record(event: TurnEvent) -> dict[str, Any]:
+    """One event as a row of :data:`TURN_SCHEMA`."""
+    row = event.to_dict()
+    row["nlu"]["slots"] = _dumps(row["nlu"]["slots"])
+    row["context"] = _dumps(row["context"])
+    return row
+
+
+def records_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows already in columnar form (see :func:`event_to_record`) as a table."""
+    return pa.Table.from_pylist(rows, schema=TURN_SCHEMA)
+
+
+def events_to_table(events: Iterable[TurnEvent]) -> pa.Table:
+    """Validated events as an Arrow table with the contract's columns."""
+    return records_to_table([event_to_record(e) for e in events])
+
+
+def record_to_event(row: dict[str, Any]) -> TurnEvent:
+    """A row of :data:`TURN_SCHEMA` back to a validated event."""
+    data = dict(row)
+    nlu = dict(data["nlu"])
+    nlu["slots"] = json.loads(nlu["slots"]) if nlu.get("slots") else {}
+    data["nlu"] = nlu
+    data["context"] = json.loads(data["context"]) if data.get("context") else {}
+    return TurnEvent.from_dict(data)
+
+
+def table_to_events(table: pa.Table) -> list[TurnEvent]:
+    """Every row of ``table`` as an event (columns must follow :data:`TURN_SCHEMA`)."""
+    return [record_to_event(row) for row in table.to_pylist()]

@@ -1,0 +1,161 @@
+"""Turn-log files: JSON Lines and Parquet, read in batches with per-line rejections."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from selflearn.errors import DataFileError, SchemaError
+from selflearn.logs.arrow import TURN_SCHEMA, event_to_record, events_to_table, table_to_events
+from selflearn.logs.schema import TurnEvent
+
+__all__ = [
+    "Batch",
+    "Rejection",
+    "file_format",
+    "iter_batches",
+    "read_events",
+    "write_jsonl",
+    "write_parquet",
+]
+
+DEFAULT_BATCH_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A line (JSONL) or row (Parquet) that was not accepted, and why."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows parsed from one slice of a file.
+
+    ``table`` holds the rows that parsed, in :data:`TURN_SCHEMA`; ``lines`` their
+    1-based line (JSONL) or row (Parquet) numbers; ``rejected`` the ones that did
+    not; ``bytes_read`` how much of the file this batch covered (for progress).
+    """
+
+    source: str
+    table: pa.Table
+    lines: list[int]
+    rejected: list[Rejection]
+    bytes_read: int
+
+
+def file_format(path: Path) -> str:
+    """'jsonl' or 'parquet', from the file name."""
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    raise DataFileError(
+        f"{path}: unknown turn-log format; expected a .jsonl/.ndjson or .parquet file"
+    )
+
+
+def iter_batches(path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
+    """Parse ``path`` batch by batch; bad lines become rejections, never exceptions."""
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file")
+    if file_format(path) == "jsonl":
+        yield from _jsonl_batches(path, batch_rows)
+    else:
+        yield from _parquet_batches(path, batch_rows)
+
+
+def _jsonl_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
+    source = str(path)
+    rows: list[dict[str, object]] = []
+    lines: list[int] = []
+    rejected: list[Rejection] = []
+    done = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            done += len(raw)
+            if not raw.strip():
+                continue
+            try:
+                rows.append(event_to_record(TurnEvent.from_json(raw)))
+                lines.append(number)
+            except SchemaError as exc:
+                rejected.append(Rejection(source, number, str(exc)))
+            if len(rows) + len(rejected) >= batch_rows:
+                yield Batch(source, pa.Table.from_pylist(rows, schema=TURN_SCHEMA), lines, rejected, done)
+                rows, lines, rejected, done = [], [], [], 0
+    if rows or rejected or done:
+        yield Batch(source, pa.Table.from_pylist(rows, schema=TURN_SCHEMA), lines, rejected, done)
+
+
+def _conform(table: pa.Table, path: Path) -> pa.Table:
+    """Select and cast the contract's columns, or say which one is wrong."""
+    missing = [name for name in TURN_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise DataFileError(f"{path}: column(s) {', '.join(missing)} missing; see `selflearn schema`")
+    columns = []
+    for field in TURN_SCHEMA:
+        column = table.column(field.name)
+        try:
+            columns.append(column.cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DataFileError(
+                f"{path}: column '{field.name}' has type {column.type}, expected {field.type}"
+            ) from exc
+    return pa.Table.from_arrays(columns, schema=TURN_SCHEMA.with_metadata(None))
+
+
+def _parquet_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
+    source = str(path)
+    try:
+        handle = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataFileError(f"{path}: not a readable Parquet file ({exc})") from exc
+    total_rows = max(handle.metadata.num_rows, 1)
+    size = path.stat().st_size
+    first = 1
+    for record_batch in handle.iter_batches(batch_size=batch_rows):
+        table = _conform(pa.Table.from_batches([record_batch]), path)
+        n = table.num_rows
+        yield Batch(source, table, list(range(first, first + n)), [], size * n // total_rows)
+        first += n
+
+
+def read_events(path: Path) -> list[TurnEvent]:
+    """Every event of a file, validated; raise on the first bad line."""
+    events: list[TurnEvent] = []
+    for batch in iter_batches(path):
+        if batch.rejected:
+            raise DataFileError(str(batch.rejected[0]))
+        events.extend(table_to_events(batch.table))
+    return events
+
+
+def write_jsonl(events: Iterable[TurnEvent], path: Path) -> int:
+    """Write events as JSON Lines; return how many."""
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for event in events:
+            handle.write(json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+def write_parquet(events: Iterable[TurnEvent] | pa.Table, path: Path) -> int:
+    """Write events (or a table in :data:`TURN_SCHEMA`) as Parquet; return how many."""
+    table = events if isinstance(events, pa.Table) else events_to_table(events)
+    pq.write_table(table, path, compression="zstd")
+    return int(table.num_rows)
