@@ -1,0 +1,169 @@
+"""Intent understanding: Home Assistant's own matcher (hassil) with its English templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from hassil import Intents, recognize_best
+from hassil.expression import TextChunk
+from hassil.intents import SlotList, TextSlotList, TextSlotValue
+from home_assistant_intents import get_intents
+
+from selflearn.assistant.home import Home
+
+__all__ = ["IntentMatcher", "NluResult", "build_slot_lists", "load_intents"]
+
+# Domain of intents whose targets do not name it (timers, time, media transport, …).
+INTENT_DOMAINS = {
+    "HassStartTimer": "timer",
+    "HassCancelTimer": "timer",
+    "HassCancelAllTimers": "timer",
+    "HassIncreaseTimer": "timer",
+    "HassDecreaseTimer": "timer",
+    "HassPauseTimer": "timer",
+    "HassUnpauseTimer": "timer",
+    "HassTimerStatus": "timer",
+    "HassGetCurrentTime": "datetime",
+    "HassGetCurrentDate": "datetime",
+    "HassGetWeather": "weather",
+    "HassMediaSearchAndPlay": "media_player",
+    "HassMediaPause": "media_player",
+    "HassMediaUnpause": "media_player",
+    "HassMediaNext": "media_player",
+    "HassMediaPrevious": "media_player",
+    "HassSetVolume": "media_player",
+    "HassSetVolumeRelative": "media_player",
+    "HassMediaPlayerMute": "media_player",
+    "HassMediaPlayerUnmute": "media_player",
+    "HassLightSet": "light",
+    "HassClimateGetTemperature": "climate",
+    "HassClimateSetTemperature": "climate",
+    "HassClimateSetFanMode": "climate",
+    "HassFanSetSpeed": "fan",
+    "HassSetPosition": "cover",
+    "HassVacuumStart": "vacuum",
+    "HassVacuumReturnToBase": "vacuum",
+    "HassVacuumCleanArea": "vacuum",
+    "HassLawnMowerDock": "lawn_mower",
+    "HassLawnMowerStartMowing": "lawn_mower",
+    "HassListAddItem": "todo",
+    "HassListCompleteItem": "todo",
+    "HassListRemoveItem": "todo",
+    "HassShoppingListAddItem": "todo",
+    "HassShoppingListCompleteItem": "todo",
+    "HassBroadcast": "assist_satellite",
+    "HassNevermind": "homeassistant",
+    "HassRespond": "homeassistant",
+}
+
+
+@lru_cache(maxsize=4)
+def load_intents(language: str = "en") -> Intents:
+    """Home Assistant's templates for ``language`` from the installed package."""
+    data = get_intents(language)
+    if data is None:
+        raise ValueError(f"home-assistant-intents has no templates for language {language!r}")
+    return Intents.from_dict(data)
+
+
+def _values(pairs: list[tuple[str, str, dict[str, Any] | None]]) -> list[TextSlotValue]:
+    return [TextSlotValue(TextChunk(text), value, context=ctx) for text, value, ctx in pairs]
+
+
+def build_slot_lists(home: Home) -> dict[str, SlotList]:
+    """The ``area``, ``floor`` and ``name`` lists the way Home Assistant builds them."""
+    areas = [(n, a.name, None) for a in home.areas for n in (a.name, *a.aliases)]
+    floors = [(n, f.name, None) for f in home.floors for n in (f.name, *f.aliases)]
+    names: list[tuple[str, str, dict[str, Any] | None]] = []
+    for entity in home.entities:
+        context: dict[str, Any] = {"domain": entity.domain}
+        if entity.device_class:
+            context["device_class"] = entity.device_class
+        area_name = home.area_name(entity.area)
+        if area_name:
+            context["area"] = area_name
+        names.extend((n, n, context) for n in entity.names)
+    return {
+        "area": TextSlotList(name="area", values=_values(areas)),
+        "floor": TextSlotList(name="floor", values=_values(floors)),
+        "name": TextSlotList(name="name", values=_values(names)),
+    }
+
+
+@dataclass(frozen=True)
+class NluResult:
+    """What the matcher understood. ``slots`` are the values as understood (names)."""
+
+    intent: str | None
+    domain: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    confidence: float | None = None
+    required_domains: tuple[str, ...] = ()
+    wildcards: tuple[str, ...] = ()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class IntentMatcher:
+    """hassil over Home Assistant's templates with the home's names as slot lists.
+
+    Build with :meth:`from_home`; :meth:`match` one utterance with the area of the
+    voice device as context (templates that ``requires_context: area``).
+    """
+
+    def __init__(self, intents: Intents, slot_lists: dict[str, SlotList], language: str = "en") -> None:
+        self.intents = intents
+        self.slot_lists = slot_lists
+        self.language = language
+
+    @classmethod
+    def from_home(cls, home: Home, language: str = "en") -> IntentMatcher:
+        return cls(load_intents(language), build_slot_lists(home), language)
+
+    def recognize(self, text: str, area: str | None = None) -> Any:
+        """hassil's raw best result, exactly as Home Assistant calls it."""
+        context = {"area": area} if area else None
+        return recognize_best(
+            text,
+            self.intents,
+            slot_lists=self.slot_lists,
+            intent_context=context,
+            language=self.language,
+            best_metadata_key="hass_custom_sentence",
+            best_slot_name="name",
+        )
+
+    def match(self, text: str, area: str | None = None) -> NluResult:
+        result = self.recognize(text, area)
+        if result is None:
+            return NluResult(intent=None)
+        slots = {name: _plain(entity.value) for name, entity in result.entities.items()}
+        wildcards = tuple(n for n, e in result.entities.items() if e.is_wildcard)
+        required = result.intent_data.requires_context.get("domain") if result.intent_data else None
+        if isinstance(required, str):
+            required_domains: tuple[str, ...] = (required,)
+        elif isinstance(required, list):
+            required_domains = tuple(str(d) for d in required)
+        else:
+            required_domains = ()
+        domain = slots.get("domain") or result.context.get("domain") or INTENT_DOMAINS.get(result.intent.name)
+        if domain is None and len(required_domains) == 1:
+            domain = required_domains[0]
+        # hassil matches templates exactly; what is left uncertain is how much of the
+        # utterance a wildcard swallowed, so confidence falls with the wildcard share.
+        wild_chars = sum(len(result.entities[n].text) for n in wildcards)
+        confidence = round(1.0 - 0.5 * wild_chars / max(len(text), 1), 3)
+        return NluResult(
+            intent=result.intent.name,
+            domain=str(domain) if domain is not None else None,
+            slots=slots,
+            confidence=max(0.0, min(1.0, confidence)),
+            required_domains=required_domains,
+            wildcards=wildcards,
+        )
