@@ -143,6 +143,8 @@ class EntityResolver:
                 return ResolutionResult("no_match", [*entities, ("domain", what, None, None)])
             if not targets and device is not None:
                 targets = (device.id,)  # a display plays video itself
+            what = str(device_class or slots.get("domain") or ",".join(sorted(domains)) or "device")
+            entities.extend(("domain", what, t, 1.0) for t in targets)
         if nlu.intent == "HassMediaSearchAndPlay":
             return self._media(nlu, device, entities, targets)
         return ResolutionResult("ok", entities, targets)

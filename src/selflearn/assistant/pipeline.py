@@ -1,0 +1,182 @@
+"""The reference assistant: wake → speech → intent → resolution → result, one turn event each."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from selflearn.assistant.home import Home
+from selflearn.assistant.media import Catalogue
+from selflearn.assistant.nlu import IntentMatcher, NluResult
+from selflearn.assistant.resolve import EntityResolver, ResolutionResult
+from selflearn.assistant.result import ActionResult, Executor
+from selflearn.assistant.speech import SpeechChannel, Transcript
+from selflearn.assistant.wake import WakeDetector
+from selflearn.errors import ConfigError
+from selflearn.logs.schema import TurnEvent
+
+__all__ = ["Assistant", "Turn"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One handled request: the turn event and what the assistant did to the home."""
+
+    event: TurnEvent
+    spoken: str
+    nlu: NluResult
+    resolution: ResolutionResult | None
+    action: ActionResult
+    changed: dict[str, str] = field(default_factory=dict)
+
+    def stages(self) -> dict[str, Any]:
+        """Every stage's output, for people debugging a failed command."""
+        data = self.event.to_dict()
+        return {
+            "spoken": self.spoken,
+            "wake": data["wake"],
+            "asr": data["asr"],
+            "nlu": data["nlu"],
+            "resolution": data["resolution"],
+            "response": data["response"],
+            "changed": self.changed,
+            "turn_id": data["turn_id"],
+        }
+
+
+class Assistant:
+    """A smart-home assistant over Home Assistant's intent matcher and a simulated home.
+
+    >>> assistant = Assistant.create(speech=False)
+    >>> turn = assistant.handle("turn on the desk lamp", device_id="display.office")
+    >>> turn.event.nlu.intent, turn.event.response.status, turn.changed
+    ('HassTurnOn', 'success', {'light.office_desk_lamp': 'on'})
+    """
+
+    def __init__(
+        self,
+        home: Home,
+        catalogue: Catalogue,
+        matcher: IntentMatcher,
+        channel: SpeechChannel | None,
+        wake: WakeDetector,
+    ) -> None:
+        self.home = home
+        self.catalogue = catalogue
+        self.matcher = matcher
+        self.resolver = EntityResolver(home, catalogue)
+        self.executor = Executor(home)
+        self.channel = channel
+        self.wake = wake
+
+    @classmethod
+    def create(
+        cls,
+        home: Home | None = None,
+        catalogue: Catalogue | None = None,
+        *,
+        speech: bool = True,
+        wake: WakeDetector | None = None,
+    ) -> Assistant:
+        """An assistant over ``home`` (default: the shipped home), speech channel on or off."""
+        home = home if home is not None else Home.default()
+        return cls(
+            home,
+            catalogue if catalogue is not None else Catalogue.default(),
+            IntentMatcher.from_home(home),
+            SpeechChannel.fitted() if speech else None,
+            wake or WakeDetector(),
+        )
+
+    def _transcribe(self, spoken: str, rng: random.Random, noise: float) -> Transcript:
+        if self.channel is None:
+            return Transcript(spoken, 1.0, [], 0)
+        return self.channel.transcribe(spoken, rng, noise=noise * self.channel.utterance_noise(rng))
+
+    def handle(
+        self,
+        spoken: str,
+        *,
+        device_id: str,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        ts: float | None = None,
+        rng: random.Random | None = None,
+        noise: float = 1.0,
+        intended: bool = True,
+        turn_id: str | None = None,
+    ) -> Turn:
+        """Handle one utterance heard by ``device_id``; the home's states change as a result.
+
+        ``noise`` scales the speech channel (speaker clarity × room noise); ``intended``
+        is False for background speech that woke the device by mistake.
+        """
+        device = self.home.device(device_id)
+        if device is None:
+            known = ", ".join(d.id for d in self.home.devices)
+            raise ConfigError("Assistant.handle", "device_id", device_id, f"one of: {known}")
+        if not spoken.strip():
+            raise ConfigError("Assistant.handle", "spoken", spoken, "a non-empty utterance")
+        rng = rng or random.Random()
+        ts = ts if ts is not None else time.time()
+        now = datetime.fromtimestamp(ts)
+        area_name = self.home.area_name(device.area)
+
+        wake_score = self.wake.score(rng, intended=intended, noise=noise)
+        heard = self._transcribe(spoken, rng, noise)
+        nlu = self.matcher.match(heard.text, area_name) if heard.text else NluResult(intent=None)
+        resolution = self.resolver.resolve(nlu, device)
+        action = self.executor.execute(nlu, resolution, now, area_name)
+
+        in_area = {e.id: e.state for e in self.home.entities if e.area == device.area}
+        targets = {t: s for t in (resolution.targets if resolution else ()) if (s := self._state(t))}
+        event = TurnEvent.from_dict(
+            {
+                "turn_id": turn_id or f"{rng.getrandbits(64):016x}",
+                "session_id": session_id,
+                "user_id": user_id,
+                "device_id": device.id,
+                "device_type": device.type,
+                "ts": ts,
+                "wake": {"word": self.wake.word, "score": wake_score},
+                "asr": {
+                    "text": heard.text,
+                    "confidence": heard.confidence,
+                    "nbest": [{"text": t, "confidence": c} for t, c in heard.nbest],
+                },
+                "nlu": {
+                    "intent": nlu.intent,
+                    "domain": nlu.domain,
+                    "slots": nlu.slots,
+                    "confidence": nlu.confidence,
+                },
+                "resolution": None
+                if resolution is None
+                else {
+                    "status": resolution.status,
+                    "entities": [
+                        {"slot": s, "value": v, "entity_id": e, "score": sc}
+                        for s, v, e, sc in resolution.entities
+                    ],
+                },
+                "response": {
+                    "text": action.text,
+                    "status": action.status,
+                    "duration_ms": action.duration_ms,
+                },
+                "context": {
+                    "area": area_name,
+                    "device_states": {**in_area, **targets},
+                    "local_time": f"{now:%H:%M}",
+                    "weekday": now.weekday(),
+                },
+            }
+        )
+        return Turn(event, spoken, nlu, resolution, action, dict(action.changed))
+
+    def _state(self, entity_id: str) -> str | None:
+        entity = self.home.entity(entity_id)
+        return entity.state if entity else None
