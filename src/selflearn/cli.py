@@ -54,28 +54,46 @@ def ingest(
             raise SelflearnError(f"{path}: no such file")
         file_format(path)
     total = sum(p.stat().st_size for p in files)
-    with TurnStore.open(store) as turn_store, Progress(
-        TextColumn("ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=err, disable=quiet, transient=True,
-    ) as progress:
+    with (
+        TurnStore.open(store) as turn_store,
+        Progress(
+            TextColumn("ingest"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("ingest", total=total)
         summary = turn_store.ingest_files(files, progress=lambda n: progress.advance(task, n))
         stored = turn_store.count()
     for rejection in summary.rejected[:50]:
         err.print(f"[yellow]rejected[/] {rejection}", markup=True, highlight=False)
     if len(summary.rejected) > 50:
-        err.print(f"… and {len(summary.rejected) - 50} more rejected lines (all listed in the JSON)")
+        err.print(
+            f"… and {len(summary.rejected) - 50} more rejected lines (all listed in the JSON)"
+        )
     _emit({**summary.as_dict(), "stored": stored, "store": str(store)})
 
 
 @app.command()
 def assistant(
-    text: Annotated[str | None, typer.Argument(help="An utterance; omit or '-' to read stdin.")] = None,
-    device: Annotated[str, typer.Option(help="The voice device that hears it.")] = "satellite.kitchen",
+    text: Annotated[
+        str | None, typer.Argument(help="An utterance; omit or '-' to read stdin.")
+    ] = None,
+    device: Annotated[
+        str, typer.Option(help="The voice device that hears it.")
+    ] = "satellite.kitchen",
     home: Annotated[Path | None, typer.Option(help="A home YAML file (default: shipped).")] = None,
-    speech: Annotated[bool, typer.Option(help="Pass the text through the noisy speech channel.")] = False,
+    speech: Annotated[
+        bool, typer.Option(help="Pass the text through the noisy speech channel.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    log: Annotated[Path | None, typer.Option(help="Also append the turn events to this JSONL.")] = None,
+    log: Annotated[
+        Path | None, typer.Option(help="Also append the turn events to this JSONL.")
+    ] = None,
 ) -> None:
     """Run the reference assistant; print every stage's output as JSON, one line per request."""
     from selflearn.assistant import Assistant, Home

@@ -34,8 +34,10 @@ def run_demo(
     rng = random.Random(seed)
     home = Home.default()
     catalogue = Catalogue.default()
-    console.print(f"[bold]selflearn demo[/]: home '{home.name}' — {len(home.areas)} areas, "
-                  f"{len(home.entities)} entities, {len(home.devices)} voice devices")
+    console.print(
+        f"[bold]selflearn demo[/]: home '{home.name}' — {len(home.areas)} areas, "
+        f"{len(home.entities)} entities, {len(home.devices)} voice devices"
+    )
     bot = Assistant.create(home, catalogue, speech=True)
     sampler = RequestSampler.from_home(home.copy(), catalogue)
     plan = sampler.sample(rng, requests)
@@ -46,16 +48,32 @@ def run_demo(
     with console.status("running the assistant") as status:
         for i, request in enumerate(plan, start=1):
             ts += rng.expovariate(1 / 600.0)
-            turns.append(bot.handle(request.text, device_id=request.device_id, ts=ts, rng=rng,
-                                    user_id=f"user{rng.randint(1, 3)}", turn_id=f"demo-{seed}-{i:05d}"))
+            turns.append(
+                bot.handle(
+                    request.text,
+                    device_id=request.device_id,
+                    ts=ts,
+                    rng=rng,
+                    user_id=f"user{rng.randint(1, 3)}",
+                    turn_id=f"demo-{seed}-{i:05d}",
+                )
+            )
             if i % 50 == 0:
                 status.update(f"running the assistant: {i}/{len(plan)} requests")
         for _ in range(bot.wake.false_wakes(rng, hours=(ts - START_TS) / 3600)):
             ts += rng.expovariate(1 / 600.0)
             spoken = bot.wake.background_utterance(rng)
             device = rng.choice(home.devices).id
-            turns.append(bot.handle(spoken, device_id=device, ts=ts, rng=rng, intended=False,
-                                    turn_id=f"demo-{seed}-bg{len(turns):05d}"))
+            turns.append(
+                bot.handle(
+                    spoken,
+                    device_id=device,
+                    ts=ts,
+                    rng=rng,
+                    intended=False,
+                    turn_id=f"demo-{seed}-bg{len(turns):05d}",
+                )
+            )
     elapsed = time.perf_counter() - start
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -89,7 +107,9 @@ def run_demo(
         "stored": stored,
         "log": str(log_path),
     }
-    console.print(f"log: {log_path}  store: {data_dir / 'turns.duckdb'}  "
-                  f"(re-ingesting the same log accepted {again.accepted})")
+    console.print(
+        f"log: {log_path}  store: {data_dir / 'turns.duckdb'}  "
+        f"(re-ingesting the same log accepted {again.accepted})"
+    )
     emit(result)
     return result

@@ -20,7 +20,16 @@ from rapidfuzz.distance import Levenshtein
 from selflearn.assistant.speech import SpeechChannel, SpeechParams, tokenize
 from selflearn.errors import DataFileError
 
-__all__ = ["ErrorStats", "TranscriptPair", "error_stats", "fit", "load_pairs", "length_bucket", "simulate", "write_params"]
+__all__ = [
+    "ErrorStats",
+    "TranscriptPair",
+    "error_stats",
+    "fit",
+    "length_bucket",
+    "load_pairs",
+    "simulate",
+    "write_params",
+]
 
 
 @dataclass(frozen=True)
@@ -68,23 +77,27 @@ class ErrorStats:
 
 
 def load_pairs(path: Path) -> list[TranscriptPair]:
+    """Read (reference, recogniser output) pairs from JSON Lines."""
     pairs = []
     try:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                pairs.append(
-                    TranscriptPair(
-                        str(row["gold_sentence"]),
-                        str(row.get("asr_text") or ""),
-                        row.get("gold_intent"),
-                        row.get("pred_intent"),
-                    )
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot read transcript pairs ({exc})") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            pairs.append(
+                TranscriptPair(
+                    str(row["gold_sentence"]),
+                    str(row.get("asr_text") or ""),
+                    row.get("gold_intent"),
+                    row.get("pred_intent"),
                 )
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataFileError(f"{path}: cannot read transcript pairs near line {number} ({exc})") from exc
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataFileError(f"{path}:{number}: not a transcript pair ({exc!r})") from exc
     return pairs
 
 
@@ -141,8 +154,12 @@ def fit(
         stats = real
         for _ in range(9):
             rate = (low + high) / 2
-            params = replace(base, error_rate=rate, noise_shape=shape,
-                             insert_rate=1.6 * rate * ins / max(sub + dele, 1e-6))
+            params = replace(
+                base,
+                error_rate=rate,
+                noise_shape=shape,
+                insert_rate=1.6 * rate * ins / max(sub + dele, 1e-6),
+            )
             stats = error_stats(simulate(SpeechChannel(params), references, seed))
             if stats.wer < real.wer:
                 low = rate
@@ -157,7 +174,9 @@ def fit(
     return best[1], real, best[2]
 
 
-def write_params(params: SpeechParams, real: ErrorStats, channel: ErrorStats, path: Path, source: str) -> None:
+def write_params(
+    params: SpeechParams, real: ErrorStats, channel: ErrorStats, path: Path, source: str
+) -> None:
     payload = {
         "name": "selflearn-speech-channel",
         "version": 1,

@@ -109,7 +109,9 @@ class Home:
                 for d in data.get("devices") or []
             ]
         except (KeyError, TypeError, AttributeError) as exc:
-            raise DataFileError(f"{source}: malformed home definition ({exc!r} missing or wrong)") from exc
+            raise DataFileError(
+                f"{source}: malformed home definition ({exc!r} missing or wrong)"
+            ) from exc
         home = cls(str(data.get("name", "home")), floors, areas, entities, devices)
         home._check(source)
         return home
@@ -119,7 +121,9 @@ class Home:
         floor_ids = {f.id for f in self.floors}
         for area in self.areas:
             if area.floor is not None and area.floor not in floor_ids:
-                raise DataFileError(f"{source}: area '{area.id}' names unknown floor '{area.floor}'")
+                raise DataFileError(
+                    f"{source}: area '{area.id}' names unknown floor '{area.floor}'"
+                )
         seen: set[str] = set()
         for entity in self.entities:
             if "." not in entity.id:
@@ -128,10 +132,14 @@ class Home:
                 raise DataFileError(f"{source}: entity id '{entity.id}' appears twice")
             seen.add(entity.id)
             if entity.area is not None and entity.area not in area_ids:
-                raise DataFileError(f"{source}: entity '{entity.id}' names unknown area '{entity.area}'")
+                raise DataFileError(
+                    f"{source}: entity '{entity.id}' names unknown area '{entity.area}'"
+                )
         for device in self.devices:
             if device.area is not None and device.area not in area_ids:
-                raise DataFileError(f"{source}: device '{device.id}' names unknown area '{device.area}'")
+                raise DataFileError(
+                    f"{source}: device '{device.id}' names unknown area '{device.area}'"
+                )
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> Home:
@@ -141,7 +149,9 @@ class Home:
         except (OSError, yaml.YAMLError) as exc:
             raise DataFileError(f"{path}: cannot read home file ({exc})") from exc
         if not isinstance(data, dict):
-            raise DataFileError(f"{path}: a home file must hold a mapping with floors, areas, entities")
+            raise DataFileError(
+                f"{path}: a home file must hold a mapping with floors, areas, entities"
+            )
         return cls.from_dict(data, str(path))
 
     @classmethod

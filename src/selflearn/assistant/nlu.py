@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -68,7 +69,7 @@ def load_intents(language: str = "en") -> Intents:
     return Intents.from_dict(data)
 
 
-def _values(pairs: list[tuple[str, str, dict[str, Any] | None]]) -> list[TextSlotValue]:
+def _values(pairs: Sequence[tuple[str, str, dict[str, Any] | None]]) -> list[TextSlotValue]:
     return [TextSlotValue(TextChunk(text), value, context=ctx) for text, value, ctx in pairs]
 
 
@@ -117,7 +118,9 @@ class IntentMatcher:
     voice device as context (templates that ``requires_context: area``).
     """
 
-    def __init__(self, intents: Intents, slot_lists: dict[str, SlotList], language: str = "en") -> None:
+    def __init__(
+        self, intents: Intents, slot_lists: dict[str, SlotList], language: str = "en"
+    ) -> None:
         self.intents = intents
         self.slot_lists = slot_lists
         self.language = language
@@ -152,7 +155,11 @@ class IntentMatcher:
             required_domains = tuple(str(d) for d in required)
         else:
             required_domains = ()
-        domain = slots.get("domain") or result.context.get("domain") or INTENT_DOMAINS.get(result.intent.name)
+        domain = (
+            slots.get("domain")
+            or result.context.get("domain")
+            or INTENT_DOMAINS.get(result.intent.name)
+        )
         if domain is None and len(required_domains) == 1:
             domain = required_domains[0]
         # hassil matches templates exactly; what is left uncertain is how much of the

@@ -132,7 +132,9 @@ class Assistant:
         action = self.executor.execute(nlu, resolution, now, area_name)
 
         in_area = {e.id: e.state for e in self.home.entities if e.area == device.area}
-        targets = {t: s for t in (resolution.targets if resolution else ()) if (s := self._state(t))}
+        targets = {
+            t: s for t in (resolution.targets if resolution else ()) if (s := self._state(t))
+        }
         event = TurnEvent.from_dict(
             {
                 "turn_id": turn_id or f"{rng.getrandbits(64):016x}",

@@ -109,7 +109,9 @@ class EntityResolver:
         if "name" in slots:
             name = str(slots["name"])
             key = normalize_name(name)
-            found = [e for e in self.home.entities if key in map(normalize_name, e.names) and fits(e)]
+            found = [
+                e for e in self.home.entities if key in map(normalize_name, e.names) and fits(e)
+            ]
             if area is not None:
                 found = [e for e in found if e.area == area.id] or found
             if len(found) > 1 and here is not None:
@@ -137,8 +139,11 @@ class EntityResolver:
             if nlu.intent == "HassMediaSearchAndPlay" and len(pool) > 1:
                 pool = pool[:1]
             targets = tuple(e.id for e in pool)
-            if not targets and not (nlu.intent == "HassMediaSearchAndPlay" and device is not None
-                                    and device.type == "display"):
+            if not targets and not (
+                nlu.intent == "HassMediaSearchAndPlay"
+                and device is not None
+                and device.type == "display"
+            ):
                 what = device_class or ",".join(sorted(domains)) or "device"
                 return ResolutionResult("no_match", [*entities, ("domain", what, None, None)])
             if not targets and device is not None:
@@ -159,10 +164,14 @@ class EntityResolver:
         query = str(nlu.slots.get("search_query", ""))
         media_class = nlu.slots.get("media_class")
         prefer_video = bool(device and device.type == "display") or any(
-            t.startswith("media_player.") and (e := self.home.entity(t)) is not None
-            and e.device_class == "tv" for t in targets
+            t.startswith("media_player.")
+            and (e := self.home.entity(t)) is not None
+            and e.device_class == "tv"
+            for t in targets
         )
-        match = self.catalogue.search(query, str(media_class) if media_class else None, prefer_video)
+        match = self.catalogue.search(
+            query, str(media_class) if media_class else None, prefer_video
+        )
         if match is None:
             return ResolutionResult("no_match", [*entities, ("search_query", query, None, None)])
         entities = [*entities, ("search_query", query, match.item.id, round(match.score, 3))]

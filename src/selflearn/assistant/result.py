@@ -12,10 +12,28 @@ from selflearn.assistant.resolve import ResolutionResult
 
 __all__ = ["ActionResult", "Executor", "Timer"]
 
-ON_STATES = {"light": "on", "switch": "on", "fan": "on", "media_player": "on", "climate": "heat",
-             "cover": "open", "lock": "locked", "vacuum": "cleaning", "lawn_mower": "mowing"}
-OFF_STATES = {"light": "off", "switch": "off", "fan": "off", "media_player": "off", "climate": "off",
-              "cover": "closed", "lock": "unlocked", "vacuum": "docked", "lawn_mower": "docked"}
+ON_STATES = {
+    "light": "on",
+    "switch": "on",
+    "fan": "on",
+    "media_player": "on",
+    "climate": "heat",
+    "cover": "open",
+    "lock": "locked",
+    "vacuum": "cleaning",
+    "lawn_mower": "mowing",
+}
+OFF_STATES = {
+    "light": "off",
+    "switch": "off",
+    "fan": "off",
+    "media_player": "off",
+    "climate": "off",
+    "cover": "closed",
+    "lock": "unlocked",
+    "vacuum": "docked",
+    "lawn_mower": "docked",
+}
 MS_PER_WORD = 330  # spoken response length, for duration_ms
 
 
@@ -67,15 +85,22 @@ class Executor:
         if resolution is not None and resolution.status != "ok":
             what = next((v for _, v, eid, _ in resolution.entities if eid is None), "")
             if resolution.status == "ambiguous":
-                where = ", ".join(sorted({self.home.area_name(self.home.entity(eid).area) or "?"
-                                          for _, _, eid, _ in resolution.entities
-                                          if eid and self.home.entity(eid)}))
+                areas = {
+                    self.home.area_name(entity.area) or "?"
+                    for _, _, eid, _ in resolution.entities
+                    if eid and (entity := self.home.entity(eid)) is not None and "." in eid
+                }
+                where = ", ".join(sorted(areas))
                 return ActionResult(
                     f"There are several devices called {resolution.entities[-1][1]} ({where})",
                     "no_valid_targets",
                 )
-            return ActionResult(f"Sorry, I am not aware of any device called {what}", "no_valid_targets")
-        targets = [e for t in (resolution.targets if resolution else ()) if (e := self.home.entity(t))]
+            return ActionResult(
+                f"Sorry, I am not aware of any device called {what}", "no_valid_targets"
+            )
+        targets = [
+            e for t in (resolution.targets if resolution else ()) if (e := self.home.entity(t))
+        ]
         handler = getattr(self, "_" + nlu.intent, None)
         if handler is None:
             return ActionResult("Sorry, I can't do that yet", "failed_to_handle")
@@ -126,24 +151,32 @@ class Executor:
                 return ActionResult(f"Set {_names(targets)} {key} to {value}", "success", changed)
         return ActionResult("Sorry, what should I set?", "failed_to_handle")
 
-    def _HassClimateSetTemperature(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassClimateSetTemperature(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         value = slots.get("temperature")
         changed = self._set_attribute(targets, "temperature", value)
         return ActionResult(f"Set {_names(targets)} to {value} degrees", "success", changed)
 
-    def _HassClimateGetTemperature(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassClimateGetTemperature(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         entity = targets[0]
         return ActionResult(
             f"{entity.name} is at {entity.attributes.get('current_temperature', 'unknown')} degrees",
             "success",
         )
 
-    def _HassFanSetSpeed(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassFanSetSpeed(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         value = slots.get("fan_speed", slots.get("percentage"))
         changed = self._set_attribute(targets, "percentage", value, "on")
         return ActionResult(f"Set {_names(targets)} to {value} percent", "success", changed)
 
-    def _HassSetPosition(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassSetPosition(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         value = slots.get("position")
         state = "closed" if value == 0 else "open"
         changed = self._set_attribute(targets, "position", value, state)
@@ -160,7 +193,9 @@ class Executor:
             return ActionResult(f"{answer}, {targets[0].name} is {targets[0].state}", "success")
         return ActionResult(f"{len(matching)} of {len(targets)} are {wanted}", "success")
 
-    def _HassGetWeather(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassGetWeather(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         entity = targets[0]
         temp = entity.attributes.get("temperature")
         return ActionResult(f"{temp} degrees and {entity.state}", "success")
@@ -180,10 +215,15 @@ class Executor:
             changed[entity.id] = f"playing {item.id}"
         where = targets[0].name if targets else "here"
         label = item.media_class.replace("_", " ")
-        return ActionResult(f"Playing the {label} {item.title} on {where}", "success",
-                            changed or {resolution.targets[0]: f"playing {item.id}"})
+        return ActionResult(
+            f"Playing the {label} {item.title} on {where}",
+            "success",
+            changed or {resolution.targets[0]: f"playing {item.id}"},
+        )
 
-    def _media(self, targets: list[Entity], state: str | None, text: str, **attrs: Any) -> ActionResult:
+    def _media(
+        self, targets: list[Entity], state: str | None, text: str, **attrs: Any
+    ) -> ActionResult:
         changed = {}
         for entity in targets:
             if state is not None:
@@ -192,36 +232,54 @@ class Executor:
             changed[entity.id] = state or ",".join(f"{k}={v}" for k, v in attrs.items()) or "next"
         return ActionResult(text, "success", changed)
 
-    def _HassMediaPause(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassMediaPause(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         return self._media(targets, "paused", "Paused")
 
-    def _HassMediaUnpause(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassMediaUnpause(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         return self._media(targets, "playing", "Resumed")
 
     def _HassMediaNext(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
         return self._media(targets, None, "Playing next")
 
-    def _HassMediaPrevious(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassMediaPrevious(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         return self._media(targets, None, "Playing previous")
 
     def _HassSetVolume(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
         value = slots.get("volume_level", slots.get("volume"))
         return self._media(targets, None, f"Volume set to {value}", volume_level=value)
 
-    def _HassSetVolumeRelative(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassSetVolumeRelative(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         step = slots.get("volume_step", "up")
         return self._media(targets, None, f"Volume {step}", volume_step=step)
 
-    def _HassMediaPlayerMute(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassMediaPlayerMute(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         return self._media(targets, None, "Muted", is_volume_muted=True)
 
-    def _HassMediaPlayerUnmute(self, slots: dict[str, Any], targets: list[Entity], *_: Any) -> ActionResult:
+    def _HassMediaPlayerUnmute(
+        self, slots: dict[str, Any], targets: list[Entity], *_: Any
+    ) -> ActionResult:
         return self._media(targets, None, "Unmuted", is_volume_muted=False)
 
     # -- timers, time, and the rest --------------------------------------------
 
-    def _HassStartTimer(self, slots: dict[str, Any], targets: list[Entity], res: Any, now: datetime,
-                        area: str | None) -> ActionResult:
+    def _HassStartTimer(
+        self,
+        slots: dict[str, Any],
+        targets: list[Entity],
+        res: Any,
+        now: datetime,
+        area: str | None,
+    ) -> ActionResult:
         seconds = _seconds(slots)
         if seconds <= 0:
             return ActionResult("Sorry, for how long?", "failed_to_handle")
@@ -282,12 +340,14 @@ class Executor:
         left = self.timers[-1].seconds
         return ActionResult(f"{left // 60} minutes and {left % 60} seconds left", "success")
 
-    def _HassGetCurrentTime(self, slots: dict[str, Any], targets: Any, res: Any, now: datetime,
-                            *_: Any) -> ActionResult:
+    def _HassGetCurrentTime(
+        self, slots: dict[str, Any], targets: Any, res: Any, now: datetime, *_: Any
+    ) -> ActionResult:
         return ActionResult(f"It is {now:%H:%M}", "success")
 
-    def _HassGetCurrentDate(self, slots: dict[str, Any], targets: Any, res: Any, now: datetime,
-                            *_: Any) -> ActionResult:
+    def _HassGetCurrentDate(
+        self, slots: dict[str, Any], targets: Any, res: Any, now: datetime, *_: Any
+    ) -> ActionResult:
         return ActionResult(f"Today is {now:%A %B} {now.day}", "success")
 
     def _HassNevermind(self, *_: Any) -> ActionResult:

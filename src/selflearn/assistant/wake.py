@@ -41,10 +41,7 @@ class WakeDetector:
 
     def score(self, rng: random.Random, *, intended: bool, noise: float = 1.0) -> float:
         """A detection score above the threshold: high for a spoken wake word, marginal otherwise."""
-        if intended:
-            raw = rng.betavariate(12.0, 1.2 + 0.8 * noise)
-        else:
-            raw = rng.betavariate(2.0, 3.0)
+        raw = rng.betavariate(12.0, 1.2 + 0.8 * noise) if intended else rng.betavariate(2.0, 3.0)
         return round(self.threshold + (1.0 - self.threshold) * raw, 3)
 
     def false_wakes(self, rng: random.Random, hours: float) -> int:

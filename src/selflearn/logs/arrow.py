@@ -14,7 +14,13 @@ import pyarrow as pa
 
 from selflearn.logs.schema import TurnEvent
 
-__all__ = ["TURN_SCHEMA", "events_to_table", "record_to_event", "records_to_table", "table_to_events"]
+__all__ = [
+    "TURN_SCHEMA",
+    "events_to_table",
+    "record_to_event",
+    "records_to_table",
+    "table_to_events",
+]
 
 _HYP = pa.struct([("text", pa.string()), ("confidence", pa.float64())])
 _ENTITY = pa.struct(
@@ -59,10 +65,14 @@ TURN_SCHEMA = pa.schema(
             ),
             nullable=False,
         ),
-        pa.field("resolution", pa.struct([("status", pa.string()), ("entities", pa.list_(_ENTITY))])),
+        pa.field(
+            "resolution", pa.struct([("status", pa.string()), ("entities", pa.list_(_ENTITY))])
+        ),
         pa.field(
             "response",
-            pa.struct([("text", pa.string()), ("status", pa.string()), ("duration_ms", pa.int64())]),
+            pa.struct(
+                [("text", pa.string()), ("status", pa.string()), ("duration_ms", pa.int64())]
+            ),
             nullable=False,
         ),
         pa.field("barge_in_ms", pa.int64()),

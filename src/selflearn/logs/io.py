@@ -94,7 +94,9 @@ def _jsonl_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
             except SchemaError as exc:
                 rejected.append(Rejection(source, number, str(exc)))
             if len(rows) + len(rejected) >= batch_rows:
-                yield Batch(source, pa.Table.from_pylist(rows, schema=TURN_SCHEMA), lines, rejected, done)
+                yield Batch(
+                    source, pa.Table.from_pylist(rows, schema=TURN_SCHEMA), lines, rejected, done
+                )
                 rows, lines, rejected, done = [], [], [], 0
     if rows or rejected or done:
         yield Batch(source, pa.Table.from_pylist(rows, schema=TURN_SCHEMA), lines, rejected, done)
@@ -104,7 +106,9 @@ def _conform(table: pa.Table, path: Path) -> pa.Table:
     """Select and cast the contract's columns, or say which one is wrong."""
     missing = [name for name in TURN_SCHEMA.names if name not in table.column_names]
     if missing:
-        raise DataFileError(f"{path}: column(s) {', '.join(missing)} missing; see `selflearn schema`")
+        raise DataFileError(
+            f"{path}: column(s) {', '.join(missing)} missing; see `selflearn schema`"
+        )
     columns = []
     for field in TURN_SCHEMA:
         column = table.column(field.name)

@@ -23,8 +23,8 @@ __all__ = [
     "Context",
     "Hypothesis",
     "Nlu",
-    "ResolvedEntity",
     "Resolution",
+    "ResolvedEntity",
     "Response",
     "Rewrite",
     "TurnEvent",
@@ -34,11 +34,19 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1"
-RESPONSE_STATUSES = ("success", "no_intent_match", "no_valid_targets", "failed_to_handle", "unknown")
+RESPONSE_STATUSES = (
+    "success",
+    "no_intent_match",
+    "no_valid_targets",
+    "failed_to_handle",
+    "unknown",
+)
 RESOLUTION_STATUSES = ("ok", "no_match", "ambiguous")
 FEEDBACK_VALUES = ("positive", "negative")
 
-ResponseStatus = Literal["success", "no_intent_match", "no_valid_targets", "failed_to_handle", "unknown"]
+ResponseStatus = Literal[
+    "success", "no_intent_match", "no_valid_targets", "failed_to_handle", "unknown"
+]
 Probability = Field(ge=0.0, le=1.0, allow_inf_nan=False)
 
 
@@ -50,7 +58,9 @@ class Wake(_Strict):
     """What the wake-word detector reported for the turn."""
 
     word: str = Field(description="The wake word that fired, e.g. 'hey jarvis'.")
-    score: float = Field(ge=0.0, le=1.0, allow_inf_nan=False, description="Detector score in [0, 1].")
+    score: float = Field(
+        ge=0.0, le=1.0, allow_inf_nan=False, description="Detector score in [0, 1]."
+    )
 
 
 class Hypothesis(_Strict):
@@ -81,13 +91,19 @@ class Asr(_Strict):
 class Nlu(_Strict):
     """Intent understanding output."""
 
-    intent: str | None = Field(default=None, description="Recognised intent, null when none matched.")
+    intent: str | None = Field(
+        default=None, description="Recognised intent, null when none matched."
+    )
     domain: str | None = Field(default=None, description="Domain of the intent (light, media, …).")
     slots: dict[str, JsonValue] = Field(
         default_factory=dict, description="Slot name → value as understood (names, not entity ids)."
     )
     confidence: float | None = Field(
-        default=None, ge=0.0, le=1.0, allow_inf_nan=False, description="Intent confidence in [0, 1]."
+        default=None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Intent confidence in [0, 1].",
     )
 
 
@@ -96,7 +112,9 @@ class ResolvedEntity(_Strict):
 
     slot: str = Field(description="The slot the value came from (name, area, search_query, …).")
     value: str = Field(description="The value as understood.")
-    entity_id: str | None = Field(default=None, description="The resolved id; null when unresolved.")
+    entity_id: str | None = Field(
+        default=None, description="The resolved id; null when unresolved."
+    )
     score: float | None = Field(
         default=None, ge=0.0, le=1.0, allow_inf_nan=False, description="Match score in [0, 1]."
     )
@@ -132,7 +150,11 @@ class Rewrite(_Strict):
     to: str = Field(description="The utterance the assistant acted on instead.")
     layer: str = Field(description="Which learner layer rewrote it: offline, global, personal, …")
     score: float | None = Field(
-        default=None, ge=0.0, le=1.0, allow_inf_nan=False, description="Estimated success probability."
+        default=None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Estimated success probability.",
     )
 
 
@@ -156,19 +178,23 @@ class TurnEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    schema_version: Literal["1"] = Field(default=SCHEMA_VERSION, description="Contract version.")
+    schema_version: Literal["1"] = Field(default="1", description="Contract version.")
     turn_id: str = Field(min_length=1, description="Unique id of the turn; the idempotency key.")
     session_id: str | None = Field(
         default=None,
         description="The producer's session id; null lets selflearn sessionize by device and gap.",
     )
-    user_id: str | None = Field(default=None, description="Pseudonymous speaker id; null if unknown.")
+    user_id: str | None = Field(
+        default=None, description="Pseudonymous speaker id; null if unknown."
+    )
     device_id: str = Field(min_length=1, description="Device or satellite that heard the request.")
     device_type: str = Field(
         min_length=1, description="Kind of device: speaker, display, satellite, phone, …"
     )
     ts: float = Field(gt=0.0, allow_inf_nan=False, description="Request start, epoch seconds.")
-    wake: Wake | None = Field(default=None, description="Wake-word detection; null if not wake-started.")
+    wake: Wake | None = Field(
+        default=None, description="Wake-word detection; null if not wake-started."
+    )
     asr: Asr = Field(description="Speech recognition output.")
     nlu: Nlu = Field(default_factory=Nlu, description="Intent understanding output.")
     resolution: Resolution | None = Field(
@@ -182,7 +208,9 @@ class TurnEvent(BaseModel):
         default=None, description="Explicit feedback from the user, if any."
     )
     context: Context = Field(default_factory=Context, description="Area, device states, time.")
-    rewrite: Rewrite | None = Field(default=None, description="Set when selflearn rewrote the utterance.")
+    rewrite: Rewrite | None = Field(
+        default=None, description="Set when selflearn rewrote the utterance."
+    )
 
     @field_validator("ts")
     @classmethod

@@ -8,7 +8,12 @@ in the same words as :class:`~selflearn.errors.SchemaError`.
 
 from __future__ import annotations
 
-from selflearn.logs.schema import FEEDBACK_VALUES, RESOLUTION_STATUSES, RESPONSE_STATUSES, SCHEMA_VERSION
+from selflearn.logs.schema import (
+    FEEDBACK_VALUES,
+    RESOLUTION_STATUSES,
+    RESPONSE_STATUSES,
+    SCHEMA_VERSION,
+)
 
 __all__ = ["RULES", "reason_sql"]
 
@@ -27,16 +32,36 @@ def _list_prob(column: str, field: str) -> str:
 
 # (condition that makes a row bad, field path, what is allowed, SQL of the value shown)
 RULES: tuple[tuple[str, str, str, str], ...] = (
-    (f"schema_version IS DISTINCT FROM '{SCHEMA_VERSION}'", "schema_version", f"'{SCHEMA_VERSION}'", "schema_version"),
+    (
+        f"schema_version IS DISTINCT FROM '{SCHEMA_VERSION}'",
+        "schema_version",
+        f"'{SCHEMA_VERSION}'",
+        "schema_version",
+    ),
     ("turn_id IS NULL OR turn_id = ''", "turn_id", "a non-empty string", "turn_id"),
     ("device_id IS NULL OR device_id = ''", "device_id", "a non-empty string", "device_id"),
     ("device_type IS NULL OR device_type = ''", "device_type", "a non-empty string", "device_type"),
     ("ts IS NULL OR NOT isfinite(ts) OR ts <= 0", "ts", "a finite number > 0", "ts"),
-    ("wake IS NOT NULL AND (wake.word IS NULL OR wake.score IS NULL)", "wake", "{word, score} or null", "wake"),
-    ("wake IS NOT NULL AND " + _prob("wake.score"), "wake.score", "a number in [0, 1]", "wake.score"),
+    (
+        "wake IS NOT NULL AND (wake.word IS NULL OR wake.score IS NULL)",
+        "wake",
+        "{word, score} or null",
+        "wake",
+    ),
+    (
+        "wake IS NOT NULL AND " + _prob("wake.score"),
+        "wake.score",
+        "a number in [0, 1]",
+        "wake.score",
+    ),
     ("asr IS NULL OR asr.text IS NULL", "asr.text", "a string", "asr"),
     (_prob("asr.confidence"), "asr.confidence", "a number in [0, 1] or null", "asr.confidence"),
-    (_list_prob("asr.nbest", "confidence"), "asr.nbest.confidence", "numbers in [0, 1]", "asr.nbest"),
+    (
+        _list_prob("asr.nbest", "confidence"),
+        "asr.nbest.confidence",
+        "numbers in [0, 1]",
+        "asr.nbest",
+    ),
     ("nlu IS NULL", "nlu", "an object", "nlu"),
     (_prob("nlu.confidence"), "nlu.confidence", "a number in [0, 1] or null", "nlu.confidence"),
     (
@@ -79,12 +104,17 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
         "context",
     ),
     (
-        "rewrite IS NOT NULL AND (rewrite.\"from\" IS NULL OR rewrite.\"to\" IS NULL OR rewrite.layer IS NULL)",
+        'rewrite IS NOT NULL AND (rewrite."from" IS NULL OR rewrite."to" IS NULL OR rewrite.layer IS NULL)',
         "rewrite",
         "{from, to, layer, score} or null",
         "rewrite",
     ),
-    ("rewrite IS NOT NULL AND " + _prob("rewrite.score"), "rewrite.score", "a number in [0, 1]", "rewrite.score"),
+    (
+        "rewrite IS NOT NULL AND " + _prob("rewrite.score"),
+        "rewrite.score",
+        "a number in [0, 1]",
+        "rewrite.score",
+    ),
 )
 
 

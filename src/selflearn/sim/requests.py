@@ -37,7 +37,12 @@ SERVED_INTENTS = (
     "HassGetCurrentDate",
     "HassGetWeather",
 )
-MEDIA_PHRASES = ("play {title}", "play the {cls} {title}", "put on {title}", "play {title} by {artist}")
+MEDIA_PHRASES = (
+    "play {title}",
+    "play the {cls} {title}",
+    "put on {title}",
+    "play {title} by {artist}",
+)
 PER_TEMPLATE = 12
 MAX_DRAWS = 8
 
@@ -78,10 +83,14 @@ class RequestSampler:
                     continue
                 rules = {**intents.expansion_rules, **data.expansion_rules}
                 for sentence in data.sentences:
-                    expansions = sample_sentence(sentence, lists, rules, language, expand_ranges=False)
+                    expansions = sample_sentence(
+                        sentence, lists, rules, language, expand_ranges=False
+                    )
                     head = list(itertools.islice(expansions, PER_TEMPLATE * 20))
                     texts.extend(picker.sample(head, min(PER_TEMPLATE, len(head))))
-            pool[name] = sorted({" ".join(t.split()) for t in texts if "{" not in t and "<" not in t})
+            pool[name] = sorted(
+                {" ".join(t.split()) for t in texts if "{" not in t and "<" not in t}
+            )
         return cls(pool, home, catalogue, IntentMatcher(intents, build_slot_lists(home), language))
 
     def media_request(self, rng: random.Random) -> str:
@@ -91,7 +100,9 @@ class RequestSampler:
             phrase = "play {title}"
         if "{cls}" in phrase and item.media_class not in ("movie", "album", "podcast", "playlist"):
             phrase = "play {title}"
-        return phrase.format(title=item.title.lower(), cls=item.media_class, artist=item.artist or "")
+        return phrase.format(
+            title=item.title.lower(), cls=item.media_class, artist=item.artist or ""
+        )
 
     def sample(self, rng: random.Random, n: int) -> list[Request]:
         intents = [name for name, texts in self.pool.items() if texts]
