@@ -293,4 +293,9 @@ def json_schema() -> dict[str, Any]:
     schema = TurnEvent.model_json_schema(by_alias=True)
     schema["$id"] = f"https://selflearn.invalid/schema/turn-event/v{SCHEMA_VERSION}.json"
     schema["title"] = "selflearn turn event"
+    # pydantic leaves a bare $ref without the field's description; JSON Schema 2020-12
+    # allows it beside $ref, so every field stays documented.
+    for name, info in TurnEvent.model_fields.items():
+        prop = schema["properties"][info.alias or name]
+        prop.setdefault("description", info.description)
     return schema
