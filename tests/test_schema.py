@@ -29,14 +29,18 @@ events = st.builds(
         {
             "text": text,
             "confidence": opt_prob,
-            "nbest": st.lists(st.fixed_dictionaries({"text": text, "confidence": opt_prob}), max_size=3),
+            "nbest": st.lists(
+                st.fixed_dictionaries({"text": text, "confidence": opt_prob}), max_size=3
+            ),
         }
     ),
     nlu=st.fixed_dictionaries(
         {
             "intent": st.none() | ident,
             "domain": st.none() | ident,
-            "slots": st.dictionaries(ident, json_scalar | st.lists(json_scalar, max_size=3), max_size=4),
+            "slots": st.dictionaries(
+                ident, json_scalar | st.lists(json_scalar, max_size=3), max_size=4
+            ),
             "confidence": opt_prob,
         }
     ),
@@ -46,7 +50,12 @@ events = st.builds(
             "status": st.sampled_from(["ok", "no_match", "ambiguous"]),
             "entities": st.lists(
                 st.fixed_dictionaries(
-                    {"slot": ident, "value": text, "entity_id": st.none() | ident, "score": opt_prob}
+                    {
+                        "slot": ident,
+                        "value": text,
+                        "entity_id": st.none() | ident,
+                        "score": opt_prob,
+                    }
                 ),
                 max_size=3,
             ),
@@ -74,12 +83,19 @@ events = st.builds(
     ),
     rewrite=st.none()
     | st.fixed_dictionaries(
-        {"from": text, "to": text, "layer": st.sampled_from(["global", "personal"]), "score": opt_prob}
+        {
+            "from": text,
+            "to": text,
+            "layer": st.sampled_from(["global", "personal"]),
+            "score": opt_prob,
+        }
     ),
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batch=st.lists(events, min_size=1, max_size=8))
 def test_round_trip_jsonl_objects_parquet_objects(batch: list[TurnEvent], tmp_path: Path) -> None:
     jsonl = tmp_path / "t.jsonl"
@@ -108,14 +124,28 @@ GOOD = {
     [
         ({"turn_id": None}, r"field 'turn_id' must be a string; got None"),
         ({"ts": -3}, r"field 'ts' must be a number > 0"),
-        ({"asr": {"text": "x", "confidence": 1.5}}, r"field 'asr.confidence' must be a number <= 1"),
-        ({"response": {"text": "x", "status": "ok"}}, r"field 'response.status' must be one of .*'success'.*got 'ok'"),
-        ({"feedback": "meh"}, r"field 'feedback' must be one of 'positive' or 'negative'; got 'meh'"),
-        ({"context": {"local_time": "25:00"}}, r"field 'context.local_time' must be a string matching"),
+        (
+            {"asr": {"text": "x", "confidence": 1.5}},
+            r"field 'asr.confidence' must be a number <= 1",
+        ),
+        (
+            {"response": {"text": "x", "status": "ok"}},
+            r"field 'response.status' must be one of .*'success'.*got 'ok'",
+        ),
+        (
+            {"feedback": "meh"},
+            r"field 'feedback' must be one of 'positive' or 'negative'; got 'meh'",
+        ),
+        (
+            {"context": {"local_time": "25:00"}},
+            r"field 'context.local_time' must be a string matching",
+        ),
         ({"rewrite": {"from": "a", "to": "b"}}, r"field 'rewrite.layer' is missing"),
     ],
 )
-def test_validation_errors_name_field_value_and_allowed(change: dict[str, object], match: str) -> None:
+def test_validation_errors_name_field_value_and_allowed(
+    change: dict[str, object], match: str
+) -> None:
     with pytest.raises(SchemaError, match=match):
         TurnEvent.from_dict({**GOOD, **change})
 

@@ -49,8 +49,11 @@ def test_malformed_lines_are_named_and_good_lines_kept(tmp_path: Path) -> None:
         assert [(r.line, r.reason.split(";")[0]) for r in summary.rejected] == [
             (3, "the line is not valid JSON (key must be a string at line 1 column 2)"),
             (6, "field 'ts' must be a number"),
-            (8, "field 'response.status' must be one of 'success', 'no_intent_match', "
-                "'no_valid_targets', 'failed_to_handle' or 'unknown'"),
+            (
+                8,
+                "field 'response.status' must be one of 'success', 'no_intent_match', "
+                "'no_valid_targets', 'failed_to_handle' or 'unknown'",
+            ),
         ]
         assert sorted(e.turn_id for e in store.events()) == [f"t{i}" for i in (0, 1, 3, 4, 6, 8, 9)]
 

@@ -70,7 +70,7 @@ def ingest(
         summary = turn_store.ingest_files(files, progress=lambda n: progress.advance(task, n))
         stored = turn_store.count()
     for rejection in summary.rejected[:50]:
-        err.print(f"[yellow]rejected[/] {rejection}", markup=True, highlight=False)
+        err.print(f"[yellow]rejected[/] {rejection}", markup=True, highlight=False, soft_wrap=True)
     if len(summary.rejected) > 50:
         err.print(
             f"… and {len(summary.rejected) - 50} more rejected lines (all listed in the JSON)"
@@ -132,7 +132,7 @@ def main() -> None:
     try:
         app()
     except SelflearnError as exc:
-        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
