@@ -53,48 +53,31 @@ def test_ingest_reports_rejections_and_is_idempotent(tmp_path: Path) -> None:
     assert (second["accepted"], second["duplicates"], second["stored"]) == (0, 2, 2)
 
 
-def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+def _cli(*args: str, timeout: int = 60) -> subprocess.CompletedProcess[str]:
+    """The real ``selflearn`` command in its own process."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    missing = subprocess.run(
-        [sys.executable, "-m", "selflearn.cli", "ingest", str(tmp_path / "nope.jsonl")],
+    return subprocess.run(
+        [sys.executable, "-m", "selflearn.cli", *args],
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=timeout,
     )
+
+
+def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    missing = _cli("ingest", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2
     assert "nope.jsonl: no such file" in missing.stderr
     assert "Traceback" not in missing.stderr
-    device = subprocess.run(
-        [sys.executable, "-m", "selflearn.cli", "assistant", "hello", "--device", "toaster"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    device = _cli("assistant", "hello", "--device", "toaster")
     assert device.returncode == 2
     assert "'device_id' parameter" in device.stderr
     assert "Traceback" not in device.stderr
 
 
 def test_real_process_smoke(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "selflearn.cli",
-            "demo",
-            "--requests",
-            "40",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = _cli("demo", "--requests", "40", "--data-dir", str(tmp_path), timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["requests"] == 40

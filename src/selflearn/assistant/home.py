@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-import yaml
-
+from selflearn.assistant.datafiles import packaged_yaml, read_yaml_mapping
 from selflearn.errors import DataFileError
 
 __all__ = ["Area", "Entity", "Floor", "Home", "VoiceDevice", "normalize_name"]
@@ -36,6 +35,26 @@ class Area:
     name: str
     floor: str | None = None
     aliases: tuple[str, ...] = ()
+
+
+class _HasNames(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
+_Named = TypeVar("_Named", bound=_HasNames)
+
+
+def _named(items: Sequence[_Named], name: str) -> _Named | None:
+    """The first item whose name or alias is ``name`` (case and punctuation aside)."""
+    key = normalize_name(name)
+    for item in items:
+        spoken: tuple[str, ...] = (item.name, *item.aliases)
+        if key in map(normalize_name, spoken):
+            return item
+    return None
 
 
 @dataclass
@@ -143,22 +162,12 @@ class Home:
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> Home:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise DataFileError(f"{path}: cannot read home file ({exc})") from exc
-        if not isinstance(data, dict):
-            raise DataFileError(
-                f"{path}: a home file must hold a mapping with floors, areas, entities"
-            )
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_yaml_mapping(path, "home file"), str(path))
 
     @classmethod
     def default(cls) -> Home:
         """The home that ships with selflearn."""
-        text = resources.files("selflearn.assistant").joinpath("data/default_home.yaml").read_text()
-        return cls.from_dict(yaml.safe_load(text), "default_home.yaml")
+        return cls.from_dict(packaged_yaml("default_home.yaml"), "default_home.yaml")
 
     def copy(self) -> Home:
         return copy.deepcopy(self)
@@ -169,18 +178,10 @@ class Home:
         return next((a for a in self.areas if a.id == area_id), None)
 
     def area_by_name(self, name: str) -> Area | None:
-        key = normalize_name(name)
-        for area in self.areas:
-            if key in (normalize_name(n) for n in (area.name, *area.aliases)):
-                return area
-        return None
+        return _named(self.areas, name)
 
     def floor_by_name(self, name: str) -> Floor | None:
-        key = normalize_name(name)
-        for floor in self.floors:
-            if key in (normalize_name(n) for n in (floor.name, *floor.aliases)):
-                return floor
-        return None
+        return _named(self.floors, name)
 
     def entity(self, entity_id: str) -> Entity | None:
         return next((e for e in self.entities if e.id == entity_id), None)

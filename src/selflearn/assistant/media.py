@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rapidfuzz import fuzz
 
+from selflearn.assistant.datafiles import packaged_yaml, read_yaml_mapping
 from selflearn.assistant.home import normalize_name
 from selflearn.errors import DataFileError
 
@@ -66,17 +65,11 @@ class Catalogue:
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> Catalogue:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise DataFileError(f"{path}: cannot read media catalogue ({exc})") from exc
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_yaml_mapping(path, "media catalogue"), str(path))
 
     @classmethod
     def default(cls) -> Catalogue:
-        text = resources.files("selflearn.assistant").joinpath("data/media.yaml").read_text()
-        return cls.from_dict(yaml.safe_load(text), "media.yaml")
+        return cls.from_dict(packaged_yaml("media.yaml"), "media.yaml")
 
     def search(
         self, query: str, media_class: str | None = None, prefer_video: bool = False
