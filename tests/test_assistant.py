@@ -123,3 +123,18 @@ def test_false_wake_scores_are_lower() -> None:
     assert min(real + false) >= wake.threshold
     assert sum(real) / 500 > sum(false) / 500 + 0.15
     assert 20 <= sum(wake.false_wakes(rng, 100.0) for _ in range(3)) <= 160
+
+
+def test_room_noise_scales_recognition_errors() -> None:
+    bot = Assistant.create(speech=True)
+    assert bot.home.area("kitchen").noise > bot.home.area("bedroom").noise  # type: ignore[union-attr]
+    rng = random.Random(5)
+    sentence = "set the thermostat to twenty one degrees"
+
+    def misheard(device: str) -> int:
+        return sum(
+            bot.handle(sentence, device_id=device, rng=rng, noise=1.0).event.asr.text != sentence
+            for _ in range(300)
+        )
+
+    assert misheard("satellite.kitchen") > misheard("satellite.bedroom") + 20

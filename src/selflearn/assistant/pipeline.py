@@ -111,7 +111,8 @@ class Assistant:
     ) -> Turn:
         """Handle one utterance heard by ``device_id``; the home's states change as a result.
 
-        ``noise`` scales the speech channel (speaker clarity × room noise); ``intended``
+        ``noise`` is the speaker's clarity factor for the speech channel (the room's own
+        noise level multiplies it); ``intended``
         is False for background speech that woke the device by mistake.
         """
         device = self.home.device(device_id)
@@ -126,7 +127,8 @@ class Assistant:
         area_name = self.home.area_name(device.area)
 
         wake_score = self.wake.score(rng, intended=intended, noise=noise)
-        heard = self._transcribe(spoken, rng, noise)
+        room = self.home.area(device.area)
+        heard = self._transcribe(spoken, rng, noise * (room.noise if room else 1.0))
         nlu = self.matcher.match(heard.text, area_name) if heard.text else NluResult(intent=None)
         resolution = self.resolver.resolve(nlu, device)
         action = self.executor.execute(nlu, resolution, now, area_name)
