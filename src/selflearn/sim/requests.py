@@ -11,31 +11,18 @@ from hassil.sample import sample_sentence
 from selflearn.assistant.home import Home
 from selflearn.assistant.media import Catalogue
 from selflearn.assistant.nlu import IntentMatcher, build_slot_lists, load_intents
+from selflearn.assistant.result import Executor
 
 __all__ = ["Request", "RequestSampler"]
 
-# Intents the reference home can carry out (it has no vacuum, mower or to-do lists).
-SERVED_INTENTS = (
-    "HassTurnOn",
-    "HassTurnOff",
-    "HassLightSet",
-    "HassGetState",
-    "HassClimateGetTemperature",
-    "HassClimateSetTemperature",
-    "HassFanSetSpeed",
-    "HassSetPosition",
-    "HassMediaPause",
-    "HassMediaUnpause",
-    "HassMediaNext",
-    "HassMediaPrevious",
-    "HassSetVolume",
-    "HassSetVolumeRelative",
-    "HassStartTimer",
-    "HassCancelTimer",
-    "HassTimerStatus",
-    "HassGetCurrentTime",
-    "HassGetCurrentDate",
-    "HassGetWeather",
+# Intents the reference assistant carries out (those its result stage has a handler for);
+# media search is phrased separately from the catalogue.
+SERVED_INTENTS = tuple(
+    sorted(
+        name[1:]
+        for name in dir(Executor)
+        if name.startswith("_Hass") and name != "_HassMediaSearchAndPlay"
+    )
 )
 MEDIA_PHRASES = (
     "play {title}",
