@@ -15,7 +15,7 @@ from selflearn.logs.schema import (
     SCHEMA_VERSION,
 )
 
-__all__ = ["RULES", "reason_sql"]
+__all__ = ["REASON_SQL", "RULES"]
 
 
 def _one_of(values: tuple[str, ...]) -> str:
@@ -118,7 +118,7 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def reason_sql() -> str:
+def _reason_sql() -> str:
     """A SQL expression: NULL for a good row, else the first rule it breaks."""
     parts = []
     for condition, field, allowed, shown in RULES:
@@ -127,3 +127,6 @@ def reason_sql() -> str:
             f"WHEN {condition} THEN '{message}' || coalesce(left(CAST({shown} AS VARCHAR), 80), 'null')"
         )
     return "CASE " + " ".join(parts) + " END"
+
+
+REASON_SQL = _reason_sql()
