@@ -190,19 +190,22 @@ class SpeechChannel:
             rate = p.error_rate * noise * (1.0 if word in lex.common else p.rare_multiplier)
             if rng.random() < min(rate, 0.95):
                 roll = rng.random()
-                nxt = words[i + 1] if i + 1 < len(words) else None
-                if roll < p.share_merge and nxt is not None and (joined := lex.merged(word, nxt)):
-                    out.append(joined)
-                    errors += 2
-                    i += 2
-                    continue
-                if roll < p.share_merge + p.share_delete:
+                if roll < p.share_merge:
+                    # Word-boundary slips: two words heard as one that sounds like both,
+                    # or one word heard as two; where neither exists, a sound-alike below.
+                    nxt = words[i + 1] if i + 1 < len(words) else None
+                    if nxt is not None and (joined := lex.merged(word, nxt)):
+                        out.append(joined)
+                        errors += 2
+                        i += 2
+                        continue
+                    if parts := lex.split(word):
+                        out.extend(parts)
+                        errors += 2
+                        i += 1
+                        continue
+                elif roll < p.share_merge + p.share_delete:
                     errors += 1
-                    i += 1
-                    continue
-                if roll < p.share_merge and (parts := lex.split(word)):
-                    out.extend(parts)
-                    errors += 2
                     i += 1
                     continue
                 choices = lex.neighbours(word)
