@@ -97,20 +97,21 @@ def assistant(
 ) -> None:
     """Run the reference assistant; print every stage's output as JSON, one line per request."""
     from selflearn.assistant import Assistant, Home
+    from selflearn.logs.io import write_jsonl
 
     bot = Assistant.create(Home.from_yaml(home) if home else None, speech=speech)
     rng = random.Random(seed)
-    lines = [text] if text not in (None, "-") else [ln.strip() for ln in sys.stdin if ln.strip()]
+    if text is not None and text != "-":
+        lines = [text]
+    else:
+        lines = [ln.strip() for ln in sys.stdin if ln.strip()]
     events = []
     for line in lines:
-        assert line is not None
         turn = bot.handle(line, device_id=device, rng=rng)
         events.append(turn.event)
         _emit(turn.stages())
     if log is not None:
-        with log.open("a", encoding="utf-8") as handle:
-            for event in events:
-                handle.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+        write_jsonl(events, log, append=True)
 
 
 @app.command()

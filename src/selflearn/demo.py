@@ -92,8 +92,8 @@ def run_demo(
 
     statuses = Counter(t.event.response.status for t in turns)
     misheard = sum(1 for t in turns if t.event.asr.text != " ".join(tokenize(t.spoken)))
-    intended = [(t, r) for t, r in zip(turns, plan, strict=False)]
-    understood = sum(1 for t, r in intended if t.event.nlu.intent == r.intent)
+    # zip stops at the planned requests; the false wakes appended after them have no intent
+    understood = sum(1 for t, r in zip(turns, plan, strict=False) if t.event.nlu.intent == r.intent)
     table = Table(title="turns by outcome")
     table.add_column("status")
     table.add_column("turns", justify="right")

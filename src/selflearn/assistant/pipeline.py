@@ -112,8 +112,8 @@ class Assistant:
         """Handle one utterance heard by ``device_id``; the home's states change as a result.
 
         ``noise`` is the speaker's clarity factor for the speech channel (the room's own
-        noise level multiplies it); ``intended``
-        is False for background speech that woke the device by mistake.
+        noise level multiplies it); ``intended`` is False for background speech that woke
+        the device by mistake.
         """
         device = self.home.device(device_id)
         if device is None:
@@ -124,10 +124,10 @@ class Assistant:
         rng = rng or random.Random()
         ts = ts if ts is not None else time.time()
         now = datetime.fromtimestamp(ts)
-        area_name = self.home.area_name(device.area)
+        room = self.home.area(device.area)
+        area_name = room.name if room else None
 
         wake_score = self.wake.score(rng, intended=intended, noise=noise)
-        room = self.home.area(device.area)
         heard = self._transcribe(spoken, rng, noise * (room.noise if room else 1.0))
         nlu = self.matcher.match(heard.text, area_name) if heard.text else NluResult(intent=None)
         resolution = self.resolver.resolve(nlu, device)

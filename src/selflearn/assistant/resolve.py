@@ -139,16 +139,15 @@ class EntityResolver:
             if nlu.intent == "HassMediaSearchAndPlay" and len(pool) > 1:
                 pool = pool[:1]
             targets = tuple(e.id for e in pool)
+            what = str(device_class or slots.get("domain") or ",".join(sorted(domains)) or "device")
             if not targets and not (
                 nlu.intent == "HassMediaSearchAndPlay"
                 and device is not None
                 and device.type == "display"
             ):
-                what = device_class or ",".join(sorted(domains)) or "device"
                 return ResolutionResult("no_match", [*entities, ("domain", what, None, None)])
             if not targets and device is not None:
                 targets = (device.id,)  # a display plays video itself
-            what = str(device_class or slots.get("domain") or ",".join(sorted(domains)) or "device")
             entities.extend(("domain", what, t, 1.0) for t in targets)
         if nlu.intent == "HassMediaSearchAndPlay":
             return self._media(nlu, device, entities, targets)

@@ -88,7 +88,7 @@ class Executor:
                 areas = {
                     self.home.area_name(entity.area) or "?"
                     for _, _, eid, _ in resolution.entities
-                    if eid and (entity := self.home.entity(eid)) is not None and "." in eid
+                    if eid and (entity := self.home.entity(eid)) is not None
                 }
                 where = ", ".join(sorted(areas))
                 return ActionResult(

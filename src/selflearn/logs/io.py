@@ -147,10 +147,10 @@ def read_events(path: Path) -> list[TurnEvent]:
     return events
 
 
-def write_jsonl(events: Iterable[TurnEvent], path: Path) -> int:
-    """Write events as JSON Lines; return how many."""
+def write_jsonl(events: Iterable[TurnEvent], path: Path, *, append: bool = False) -> int:
+    """Write (or with ``append``, add) events as JSON Lines; return how many."""
     count = 0
-    with path.open("w", encoding="utf-8") as handle:
+    with path.open("a" if append else "w", encoding="utf-8") as handle:
         for event in events:
             handle.write(json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")))
             handle.write("\n")
