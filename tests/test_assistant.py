@@ -33,12 +33,17 @@ def test_ambiguous_name_resolves_by_the_device_area(assistant: Assistant) -> Non
     assert in_bedroom["changed"] == {"light.bedroom_lamp": "on"}
 
 
-def test_unknown_name_is_no_intent_match_and_changes_nothing(assistant: Assistant) -> None:
+def test_unknown_name_is_named_in_the_answer_and_changes_nothing(assistant: Assistant) -> None:
     before = assistant.home.states()
-    stages = _run(assistant, "turn on the big light")
-    assert stages["nlu"]["intent"] is None
-    assert stages["response"]["status"] == "no_intent_match"
+    stages = _run(assistant, "turn on the telly")
+    assert stages["nlu"]["intent"] == "HassTurnOn"
+    assert stages["resolution"]["status"] == "no_match"
+    assert stages["response"]["status"] == "no_valid_targets"
+    assert "telly" in stages["response"]["text"]
     assert assistant.home.states() == before
+    gibberish = _run(assistant, "banana seventeen purple")
+    assert gibberish["nlu"]["intent"] is None
+    assert gibberish["response"]["status"] == "no_intent_match"
 
 
 def test_area_context_reaches_the_templates(assistant: Assistant) -> None:

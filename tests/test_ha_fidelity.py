@@ -90,9 +90,10 @@ def test_intents_agree_with_hassil_on_home_assistant_test_sentences() -> None:
     disagreements = []
     failures: Counter[str] = Counter()
     for i, case in enumerate(cases):
-        ours = bot.handle(
-            case["sentence"], device_id="satellite.test", turn_id=f"ha{i}"
-        ).event.nlu.intent
+        nlu = bot.handle(case["sentence"], device_id="satellite.test", turn_id=f"ha{i}").nlu
+        # What Home Assistant executes is the strict match; the second pass that allows
+        # names the home lacks only words the error ("no device called …").
+        ours = None if nlu.unmatched else nlu.intent
         direct = recognize_best(
             case["sentence"],
             intents,

@@ -10,6 +10,7 @@ from typing import Any
 from hassil import Intents, recognize_best
 from hassil.expression import TextChunk
 from hassil.intents import SlotList, TextSlotList, TextSlotValue
+from hassil.recognize import MISSING_ENTITY
 from home_assistant_intents import get_intents
 
 from selflearn.assistant.home import Home
@@ -103,6 +104,7 @@ class NluResult:
     confidence: float | None = None
     required_domains: tuple[str, ...] = ()
     wildcards: tuple[str, ...] = ()
+    unmatched: tuple[str, ...] = ()
 
 
 def _plain(value: Any) -> Any:
@@ -111,25 +113,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
+CACHE_SIZE = 20_000
+
+
 class IntentMatcher:
     """hassil over Home Assistant's templates with the home's names as slot lists.
 
     Build with :meth:`from_home`; :meth:`match` one utterance with the area of the
-    voice device as context (templates that ``requires_context: area``).
+    voice device as context (templates that ``requires_context: area``). As Home
+    Assistant's default agent does, a sentence that matches no template strictly is
+    matched again allowing names that are not in the home, so that the answer can say
+    which name was not found ("no device called the big light") instead of "sorry".
     """
 
     def __init__(
-        self, intents: Intents, slot_lists: dict[str, SlotList], language: str = "en"
+        self,
+        intents: Intents,
+        slot_lists: dict[str, SlotList],
+        language: str = "en",
+        *,
+        unmatched_pass: bool = True,
     ) -> None:
         self.intents = intents
         self.slot_lists = slot_lists
         self.language = language
+        self.unmatched_pass = unmatched_pass
+        self._cache: dict[tuple[str, str | None], NluResult] = {}
 
     @classmethod
     def from_home(cls, home: Home, language: str = "en") -> IntentMatcher:
         return cls(load_intents(language), build_slot_lists(home), language)
 
-    def recognize(self, text: str, area: str | None = None) -> Any:
+    def recognize(self, text: str, area: str | None = None, *, unmatched: bool = False) -> Any:
         """hassil's raw best result, exactly as Home Assistant calls it."""
         context = {"area": area} if area else None
         return recognize_best(
@@ -138,12 +153,51 @@ class IntentMatcher:
             slot_lists=self.slot_lists,
             intent_context=context,
             language=self.language,
+            allow_unmatched_entities=unmatched,
             best_metadata_key="hass_custom_sentence",
             best_slot_name="name",
         )
 
     def match(self, text: str, area: str | None = None) -> NluResult:
+        """The understood intent and slots (cached: households repeat themselves)."""
+        key = (text, area)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._match(text, area)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = cached
+        return cached
+
+    def _match(self, text: str, area: str | None) -> NluResult:
         result = self.recognize(text, area)
+        if result is None and self.unmatched_pass:
+            result = self.recognize(text, area, unmatched=True)
+            # As Home Assistant does, the template's own words must have matched something.
+            if result is None or not result.unmatched_entities or result.text_chunks_matched < 1:
+                return NluResult(intent=None)
+            # Only a name or place that is not in the home; anything else is no match.
+            # hassil marks optional slots it did not see with a "<missing>" placeholder.
+            unmatched = {
+                name: " ".join(str(e.text).split())
+                for name, e in result.unmatched_entities.items()
+                if e.text != MISSING_ENTITY
+            }
+            if (
+                not unmatched
+                or not set(unmatched) <= {"name", "area", "floor"}
+                or not all(unmatched.values())
+            ):
+                return NluResult(intent=None)
+            slots = {n: _plain(e.value) for n, e in result.entities.items()}
+            slots.update(unmatched)
+            return NluResult(
+                intent=result.intent.name,
+                domain=slots.get("domain") or INTENT_DOMAINS.get(result.intent.name),
+                slots=slots,
+                confidence=0.5,
+                unmatched=tuple(sorted(unmatched)),
+            )
         if result is None:
             return NluResult(intent=None)
         slots = {name: _plain(entity.value) for name, entity in result.entities.items()}

@@ -85,6 +85,11 @@ class EntityResolver:
         if nlu.intent is None or nlu.intent in NO_TARGET_INTENTS:
             return None
         slots = nlu.slots
+        if nlu.unmatched:
+            # Names the home does not have: say which, never act on a guess.
+            return ResolutionResult(
+                "no_match", [(slot, str(slots[slot]), None, None) for slot in nlu.unmatched]
+            )
         domains = set(nlu.required_domains) | set(INTENT_TARGET_DOMAINS.get(nlu.intent, ()))
         if isinstance(slots.get("domain"), str):
             domains = {slots["domain"]}

@@ -83,7 +83,9 @@ class Executor:
         if nlu.intent is None:
             return ActionResult("Sorry, I couldn't understand that", "no_intent_match")
         if resolution is not None and resolution.status != "ok":
-            what = next((v for _, v, eid, _ in resolution.entities if eid is None), "")
+            slot, what = next(
+                ((s, v) for s, v, eid, _ in resolution.entities if eid is None), ("name", "")
+            )
             if resolution.status == "ambiguous":
                 areas = {
                     self.home.area_name(entity.area) or "?"
@@ -95,8 +97,9 @@ class Executor:
                     f"There are several devices called {resolution.entities[-1][1]} ({where})",
                     "no_valid_targets",
                 )
+            kind = {"area": "area", "floor": "floor", "search_query": "media"}.get(slot, "device")
             return ActionResult(
-                f"Sorry, I am not aware of any device called {what}", "no_valid_targets"
+                f"Sorry, I am not aware of any {kind} called {what}", "no_valid_targets"
             )
         targets = [
             e for t in (resolution.targets if resolution else ()) if (e := self.home.entity(t))
