@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from selflearn.assistant.home import Home
+from selflearn.assistant.home import Home, VoiceDevice
 from selflearn.assistant.media import Catalogue
 from selflearn.assistant.nlu import IntentMatcher, NluResult
 from selflearn.assistant.resolve import EntityResolver, ResolutionResult
@@ -17,8 +19,21 @@ from selflearn.assistant.speech import SpeechChannel, Transcript
 from selflearn.assistant.wake import WakeDetector
 from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
+from selflearn.rewrite.base import Rewrite, Rewriter, RewriteRequest
 
-__all__ = ["Assistant", "Turn"]
+__all__ = ["Assistant", "Outcome", "Turn"]
+
+log = logging.getLogger(__name__)
+REWRITE_BUDGET_S = 0.05  # a rewriter slower than this is ignored for the turn (fail open)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the assistant made of one text: understanding, resolution, action."""
+
+    nlu: NluResult
+    resolution: ResolutionResult | None
+    action: ActionResult
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,7 @@ class Turn:
     resolution: ResolutionResult | None
     action: ActionResult
     changed: dict[str, str] = field(default_factory=dict)
+    rewrite: Rewrite | None = None
 
     def stages(self) -> dict[str, Any]:
         """Every stage's output, for people debugging a failed command."""
@@ -63,6 +79,8 @@ class Assistant:
         matcher: IntentMatcher,
         channel: SpeechChannel | None,
         wake: WakeDetector,
+        rewriter: Rewriter | None = None,
+        rewrite_budget_s: float = REWRITE_BUDGET_S,
     ) -> None:
         self.home = home
         self.catalogue = catalogue
@@ -71,6 +89,9 @@ class Assistant:
         self.executor = Executor(home)
         self.channel = channel
         self.wake = wake
+        self.rewriter = rewriter
+        self.rewrite_budget_s = rewrite_budget_s
+        self.fail_opens = 0
 
     @classmethod
     def create(
@@ -80,8 +101,10 @@ class Assistant:
         *,
         speech: bool = True,
         wake: WakeDetector | None = None,
+        rewriter: Rewriter | None = None,
     ) -> Assistant:
-        """An assistant over ``home`` (default: the shipped home), speech channel on or off."""
+        """An assistant over ``home`` (default: the shipped home), speech channel on or off;
+        ``rewriter`` (a rewrite table, a learned rewriter) runs before intent matching."""
         home = home if home is not None else Home.default()
         return cls(
             home,
@@ -89,7 +112,64 @@ class Assistant:
             IntentMatcher.from_home(home),
             SpeechChannel.fitted() if speech else None,
             wake or WakeDetector(),
+            rewriter,
         )
+
+    def _rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        """The rewriter's answer, or None on error or past the time budget (fail open)."""
+        if self.rewriter is None or not request.text:
+            return None
+        start = time.perf_counter()
+        try:
+            answer = self.rewriter.rewrite(request)
+        except Exception:  # fail open: the original passes through, whatever went wrong
+            log.warning("rewriter failed; the original utterance passes through", exc_info=True)
+            self.fail_opens += 1
+            return None
+        if time.perf_counter() - start > self.rewrite_budget_s:
+            self.fail_opens += 1
+            return None
+        if answer is None or answer.target == request.text:
+            return None
+        return answer
+
+    def _outcome(
+        self,
+        text: str,
+        device: VoiceDevice,
+        area_name: str | None,
+        now: datetime,
+        resolver: EntityResolver,
+        executor: Executor,
+    ) -> Outcome:
+        nlu = self.matcher.match(text, area_name) if text else NluResult(intent=None)
+        resolution = resolver.resolve(nlu, device)
+        return Outcome(nlu, resolution, executor.execute(nlu, resolution, now, area_name))
+
+    def preview(self, text: str, *, device_id: str, ts: float) -> Outcome:
+        """What ``text`` (as recognised) would do now, on a copy of the home: nothing changes.
+
+        The A/B harness uses it to judge a rewrite against the original on the same noise.
+        """
+        device = self._device(device_id)
+        home = self.home.copy()
+        executor = Executor(home)
+        executor.timers = copy.deepcopy(self.executor.timers)
+        return self._outcome(
+            text,
+            device,
+            home.area_name(device.area),
+            datetime.fromtimestamp(ts),
+            EntityResolver(home, self.catalogue),
+            executor,
+        )
+
+    def _device(self, device_id: str) -> VoiceDevice:
+        device = self.home.device(device_id)
+        if device is None:
+            known = ", ".join(d.id for d in self.home.devices)
+            raise ConfigError("Assistant.handle", "device_id", device_id, f"one of: {known}")
+        return device
 
     def _transcribe(self, spoken: str, rng: random.Random, noise: float) -> Transcript:
         if self.channel is None:
@@ -115,10 +195,7 @@ class Assistant:
         noise level multiplies it); ``intended`` is False for background speech that woke
         the device by mistake.
         """
-        device = self.home.device(device_id)
-        if device is None:
-            known = ", ".join(d.id for d in self.home.devices)
-            raise ConfigError("Assistant.handle", "device_id", device_id, f"one of: {known}")
+        device = self._device(device_id)
         if not spoken.strip():
             raise ConfigError("Assistant.handle", "spoken", spoken, "a non-empty utterance")
         rng = rng or random.Random()
@@ -129,14 +206,28 @@ class Assistant:
 
         wake_score = self.wake.score(rng, intended=intended, noise=noise)
         heard = self._transcribe(spoken, rng, noise * (room.noise if room else 1.0))
-        nlu = self.matcher.match(heard.text, area_name) if heard.text else NluResult(intent=None)
-        resolution = self.resolver.resolve(nlu, device)
-        action = self.executor.execute(nlu, resolution, now, area_name)
-
+        # The home as it was when the user spoke: the context a learner interprets against.
+        before = self.home.states()
         in_area = {e.id: e.state for e in self.home.entities if e.area == device.area}
-        targets = {
-            t: s for t in (resolution.targets if resolution else ()) if (s := self._state(t))
+        context: dict[str, Any] = {
+            "area": area_name,
+            "device_states": in_area,
+            "local_time": f"{now:%H:%M}",
+            "weekday": now.weekday(),
         }
+        rewrite = self._rewrite(
+            RewriteRequest(heard.text, user_id, device.id, device.type, area_name, context)
+        )
+        outcome = self._outcome(
+            rewrite.target if rewrite else heard.text,
+            device,
+            area_name,
+            now,
+            self.resolver,
+            self.executor,
+        )
+        nlu, resolution, action = outcome.nlu, outcome.resolution, outcome.action
+        targets = {t: before[t] for t in (resolution.targets if resolution else ()) if t in before}
         event = TurnEvent.from_dict(
             {
                 "turn_id": turn_id or f"{rng.getrandbits(64):016x}",
@@ -171,16 +262,8 @@ class Assistant:
                     "status": action.status,
                     "duration_ms": action.duration_ms,
                 },
-                "context": {
-                    "area": area_name,
-                    "device_states": {**in_area, **targets},
-                    "local_time": f"{now:%H:%M}",
-                    "weekday": now.weekday(),
-                },
+                "context": {**context, "device_states": {**in_area, **targets}},
+                "rewrite": rewrite.as_event() if rewrite else None,
             }
         )
-        return Turn(event, spoken, nlu, resolution, action, dict(action.changed))
-
-    def _state(self, entity_id: str) -> str | None:
-        entity = self.home.entity(entity_id)
-        return entity.state if entity else None
+        return Turn(event, spoken, nlu, resolution, action, dict(action.changed), rewrite)
