@@ -184,7 +184,14 @@ class Home:
         return cls.from_dict(packaged_yaml("default_home.yaml"), "default_home.yaml")
 
     def copy(self) -> Home:
-        return copy.deepcopy(self)
+        """An independent copy: entities (states, attributes) are copied; floors, areas
+        and devices are immutable and shared."""
+        entities = []
+        for entity in self.entities:
+            twin = copy.copy(entity)
+            twin.attributes = dict(entity.attributes)
+            entities.append(twin)
+        return Home(self.name, list(self.floors), list(self.areas), entities, list(self.devices))
 
     # -- lookups -------------------------------------------------------------
 

@@ -114,6 +114,7 @@ def _plain(value: Any) -> Any:
 
 
 CACHE_SIZE = 20_000
+MAX_UNKNOWN_NAME_WORDS = 3
 
 
 class IntentMatcher:
@@ -138,7 +139,7 @@ class IntentMatcher:
         self.slot_lists = slot_lists
         self.language = language
         self.unmatched_pass = unmatched_pass
-        self._cache: dict[tuple[str, str | None], NluResult] = {}
+        self._cache: dict[tuple[str, str | None, bool], NluResult] = {}
 
     @classmethod
     def from_home(cls, home: Home, language: str = "en") -> IntentMatcher:
@@ -158,20 +159,23 @@ class IntentMatcher:
             best_slot_name="name",
         )
 
-    def match(self, text: str, area: str | None = None) -> NluResult:
-        """The understood intent and slots (cached: households repeat themselves)."""
-        key = (text, area)
+    def match(self, text: str, area: str | None = None, *, strict: bool = False) -> NluResult:
+        """The understood intent and slots (cached: households repeat themselves).
+
+        ``strict`` skips the second pass for names the home lacks.
+        """
+        key = (text, area, strict)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._match(text, area)
+            cached = self._match(text, area, strict)
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             self._cache[key] = cached
         return cached
 
-    def _match(self, text: str, area: str | None) -> NluResult:
+    def _match(self, text: str, area: str | None, strict: bool) -> NluResult:
         result = self.recognize(text, area)
-        if result is None and self.unmatched_pass:
+        if result is None and self.unmatched_pass and not strict:
             result = self.recognize(text, area, unmatched=True)
             # As Home Assistant does, the template's own words must have matched something.
             if result is None or not result.unmatched_entities or result.text_chunks_matched < 1:
@@ -179,14 +183,18 @@ class IntentMatcher:
             # Only a name or place that is not in the home; anything else is no match.
             # hassil marks optional slots it did not see with a "<missing>" placeholder.
             unmatched = {
-                name: " ".join(str(e.text).split())
+                name: " ".join(str(e.text if hasattr(e, "text") else e.value).split())
                 for name, e in result.unmatched_entities.items()
-                if e.text != MISSING_ENTITY
+                if getattr(e, "text", None) != MISSING_ENTITY
             }
+            # A name is a few words; a long "name" is a sentence the templates do not know.
+            unknown_words = sum(len(v.split()) for v in unmatched.values())
             if (
                 not unmatched
                 or not set(unmatched) <= {"name", "area", "floor"}
                 or not all(unmatched.values())
+                or max(len(v.split()) for v in unmatched.values()) > MAX_UNKNOWN_NAME_WORDS
+                or 2 * unknown_words > len(text.split())
             ):
                 return NluResult(intent=None)
             slots = {n: _plain(e.value) for n, e in result.entities.items()}

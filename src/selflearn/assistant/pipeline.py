@@ -14,7 +14,7 @@ from selflearn.assistant.home import Home, VoiceDevice
 from selflearn.assistant.media import Catalogue
 from selflearn.assistant.nlu import IntentMatcher, NluResult
 from selflearn.assistant.resolve import EntityResolver, ResolutionResult
-from selflearn.assistant.result import ActionResult, Executor
+from selflearn.assistant.result import ActionResult, Executor, Timer
 from selflearn.assistant.speech import SpeechChannel, Transcript
 from selflearn.assistant.wake import WakeDetector
 from selflearn.errors import ConfigError
@@ -146,15 +146,29 @@ class Assistant:
         resolution = resolver.resolve(nlu, device)
         return Outcome(nlu, resolution, executor.execute(nlu, resolution, now, area_name))
 
-    def preview(self, text: str, *, device_id: str, ts: float) -> Outcome:
-        """What ``text`` (as recognised) would do now, on a copy of the home: nothing changes.
+    def snapshot(self) -> tuple[Home, list[Timer]]:
+        """A copy of the home and the timers, for :meth:`preview` after the fact."""
+        return self.home.copy(), copy.deepcopy(self.executor.timers)
 
-        The A/B harness uses it to judge a rewrite against the original on the same noise.
+    def preview(
+        self,
+        text: str,
+        *,
+        device_id: str,
+        ts: float,
+        state: tuple[Home, list[Timer]] | None = None,
+    ) -> Outcome:
+        """What ``text`` (as recognised) would do, on a copy of the home: nothing changes.
+
+        ``state`` is a :meth:`snapshot` to judge against (default: the home now). The
+        simulator and the A/B harness use it to judge what the original words or the
+        original recognition would have done on the same turn.
         """
         device = self._device(device_id)
-        home = self.home.copy()
+        home, timers = state if state is not None else (self.home, self.executor.timers)
+        home = home.copy()
         executor = Executor(home)
-        executor.timers = copy.deepcopy(self.executor.timers)
+        executor.timers = copy.deepcopy(timers)
         return self._outcome(
             text,
             device,

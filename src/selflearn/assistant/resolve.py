@@ -141,18 +141,17 @@ class EntityResolver:
             if nlu.intent in MEDIA_CONTROL_INTENTS and nlu.intent != "HassMediaSearchAndPlay":
                 playing = [e for e in pool if e.state in ("playing", "paused")]
                 pool = playing or pool
-            if nlu.intent == "HassMediaSearchAndPlay" and len(pool) > 1:
+            if nlu.intent == "HassMediaSearchAndPlay" and area is None and here is not None:
+                # "play X" plays here: on this room's player, else on the voice device itself.
+                pool = [e for e in pool if e.area == here][:1]
+            elif nlu.intent == "HassMediaSearchAndPlay" and len(pool) > 1:
                 pool = pool[:1]
             targets = tuple(e.id for e in pool)
             what = str(device_class or slots.get("domain") or ",".join(sorted(domains)) or "device")
-            if not targets and not (
-                nlu.intent == "HassMediaSearchAndPlay"
-                and device is not None
-                and device.type == "display"
-            ):
+            if not targets and not (nlu.intent == "HassMediaSearchAndPlay" and device is not None):
                 return ResolutionResult("no_match", [*entities, ("domain", what, None, None)])
             if not targets and device is not None:
-                targets = (device.id,)  # a display plays video itself
+                targets = (device.id,)  # the voice device plays it itself
             entities.extend(("domain", what, t, 1.0) for t in targets)
         if nlu.intent == "HassMediaSearchAndPlay":
             return self._media(nlu, device, entities, targets)

@@ -92,9 +92,9 @@ class Executor:
                     for _, _, eid, _ in resolution.entities
                     if eid and (entity := self.home.entity(eid)) is not None
                 }
-                where = ", ".join(sorted(areas))
+                where = f" ({', '.join(sorted(areas))})" if areas != {"?"} else ""
                 return ActionResult(
-                    f"There are several devices called {resolution.entities[-1][1]} ({where})",
+                    f"There are several called {resolution.entities[-1][1]}{where}; which one?",
                     "no_valid_targets",
                 )
             kind = {"area": "area", "floor": "floor", "search_query": "media"}.get(slot, "device")

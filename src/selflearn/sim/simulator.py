@@ -1,0 +1,410 @@
+"""The user simulator: households living with the reference assistant, day after day.
+
+Each household-day is drawn from its own seed, so a household's schedule of goals is
+the same whatever an A/B arm changes, and the same seed gives byte-identical logs.
+The simulator writes the observable turn log (DESIGN §3.1) and, separately, the
+ground truth (:mod:`selflearn.sim.truth`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import multiprocessing
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from selflearn.assistant.media import Catalogue
+from selflearn.assistant.pipeline import Assistant, Outcome
+from selflearn.assistant.wake import WakeDetector
+from selflearn.errors import ConfigError
+from selflearn.rewrite.base import Rewriter
+from selflearn.sim.goals import GoalSampler
+from selflearn.sim.household import Household, User, make_household
+from selflearn.sim.phrasing import Phraser
+from selflearn.sim.reactions import ReactionConfig, choose_strategy, speech_seconds
+from selflearn.sim.realdata import RealPhrasings
+from selflearn.sim.truth import TruthRecord, failure_point, judge
+
+__all__ = ["HouseholdRun", "SimConfig", "Simulator", "population"]
+
+START_TS = 1_767_571_200.0  # Monday 2026-01-05 00:00 UTC: day 0 of every simulation
+DAY_S = 86_400.0
+# When people talk to their assistant (hour of day, weight, spread in hours).
+ACTIVITY = ((7.5, 0.3, 1.0), (12.5, 0.15, 1.2), (18.5, 0.35, 1.5), (21.5, 0.2, 1.0))
+AWAKE_HOURS = 16.0
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """What to simulate. ``real_data`` None looks for ``../shared/data``; a path that
+    does not exist runs on the templates and our own rules only."""
+
+    users: int = 200
+    days: int = 14
+    start_day: int = 0
+    seed: int = 0
+    goals_per_day: float | None = None  # None: each user's own rate (8–20)
+    false_wakes_per_hour: float = 0.025
+    noise_scale: float = 1.0  # multiplies every speaker's speech-channel noise
+    sources: tuple[float, float, float] = (0.9, 0.06, 0.04)  # templates, rules, real
+    reactions: ReactionConfig = field(default_factory=ReactionConfig)
+    real_data: Path | None = None
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.users < 1:
+            raise ConfigError("SimConfig", "users", self.users, "an int >= 1")
+        if self.days < 1:
+            raise ConfigError("SimConfig", "days", self.days, "an int >= 1")
+        if self.start_day < 0:
+            raise ConfigError("SimConfig", "start_day", self.start_day, "an int >= 0")
+        if self.workers < 1:
+            raise ConfigError("SimConfig", "workers", self.workers, "an int >= 1")
+        if not 0.0 <= self.noise_scale <= 20.0:
+            raise ConfigError("SimConfig", "noise_scale", self.noise_scale, "a float in [0, 20]")
+        if self.false_wakes_per_hour < 0:
+            raise ConfigError(
+                "SimConfig", "false_wakes_per_hour", self.false_wakes_per_hour, "a float >= 0"
+            )
+        if len(self.sources) != 3 or min(self.sources) < 0 or sum(self.sources) <= 0:
+            raise ConfigError("SimConfig", "sources", self.sources, "three weights >= 0")
+
+
+def population(config: SimConfig) -> list[Household]:
+    """The households holding exactly ``config.users`` users."""
+    households: list[Household] = []
+    total = 0
+    index = 0
+    while total < config.users:
+        household = make_household(index, config.seed)
+        room = config.users - total
+        if len(household.users) > room:
+            household.users = household.users[:room]
+        households.append(household)
+        total += len(household.users)
+        index += 1
+    return households
+
+
+@dataclass
+class HouseholdRun:
+    """One household's turns (JSON lines) and ground truth over the simulated days."""
+
+    household_id: str
+    events: list[str]
+    truth: list[dict[str, Any]]
+    fail_opens: int = 0
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _activity_hour(rng: random.Random) -> float:
+    hours = [h for h, _, _ in ACTIVITY]
+    weights = [w for _, w, _ in ACTIVITY]
+    i = rng.choices(range(len(hours)), weights=weights)[0]
+    return min(23.9, max(6.0, rng.gauss(hours[i], ACTIVITY[i][2])))
+
+
+class _HouseholdSim:
+    """Runs one household: its assistant, its users' goals and their reactions."""
+
+    def __init__(
+        self,
+        household: Household,
+        config: SimConfig,
+        catalogue: Catalogue,
+        real: RealPhrasings,
+        rewriter: Rewriter | None,
+    ) -> None:
+        self.household = household
+        self.config = config
+        self.assistant = Assistant.create(
+            household.home.copy(),
+            catalogue,
+            speech=True,
+            wake=WakeDetector(false_wakes_per_hour=config.false_wakes_per_hour),
+            rewriter=rewriter,
+        )
+        self.goals = GoalSampler(self.assistant.home, catalogue, self.assistant)
+        self.phraser = Phraser(self.assistant.matcher, real, weights=config.sources)
+        self.events: list[str] = []
+        self.truth: list[dict[str, Any]] = []
+
+    def run(self) -> HouseholdRun:
+        config = self.config
+        for day in range(config.start_day, config.start_day + config.days):
+            self._day(day)
+        return HouseholdRun(self.household.id, self.events, self.truth, self.assistant.fail_opens)
+
+    def _schedule(self, day: int, rng: random.Random) -> list[tuple[float, int, Any]]:
+        """(hour, order, what) for the day: users' goals and habits, and false wakes."""
+        weekday = (day + 0) % 7  # day 0 is a Monday
+        items: list[tuple[float, int, Any]] = []
+        for user in self.household.users:
+            rate = self.config.goals_per_day or user.goals_per_day
+            for _ in range(_poisson(rng, rate)):
+                items.append((_activity_hour(rng), len(items), (user, None)))
+            for habit in user.habits:
+                if weekday in habit.weekdays and rng.random() < 0.85:
+                    hour = min(23.95, max(0.0, rng.gauss(habit.hour, habit.spread)))
+                    items.append((hour, len(items), (user, habit.goal)))
+        for device in self.household.devices:
+            for _ in range(self.assistant.wake.false_wakes(rng, AWAKE_HOURS)):
+                items.append((rng.uniform(7.0, 23.0), len(items), device.id))
+        items.sort(key=lambda item: (item[0], item[1]))
+        return items
+
+    def _day(self, day: int) -> None:
+        seed = f"{self.config.seed}-{self.household.id}-{day}"
+        schedule = self._schedule(day, random.Random(seed))
+        clock = START_TS + day * DAY_S
+        for k, (hour, _, what) in enumerate(schedule):
+            ts = max(START_TS + day * DAY_S + hour * 3600.0, clock + 20.0)
+            rng = random.Random(f"{seed}-{k}")
+            if isinstance(what, str):
+                clock = self._false_wake(what, ts, rng, day, k)
+            else:
+                user, habit = what
+                clock = self._goal(user, habit, ts, rng, day, k)
+
+    def _false_wake(self, device_id: str, ts: float, rng: random.Random, day: int, k: int) -> float:
+        spoken = self.assistant.wake.background_utterance(rng)
+        turn = self.assistant.handle(
+            spoken,
+            device_id=device_id,
+            ts=ts,
+            rng=rng,
+            intended=False,
+            turn_id=f"{self.household.id}-{day:03d}-{k:04d}-w",
+        )
+        self.events.append(json.dumps(turn.event.to_dict(), separators=(",", ":")))
+        self.truth.append(
+            TruthRecord(
+                turn_id=turn.event.turn_id,
+                spoken_text=spoken,
+                intent=None,
+                slots={},
+                failure_point="false_wake",
+                defect=True,
+                goal_id=None,
+                goal_success=None,
+                rephrase_of=None,
+                wrong_action=bool(turn.changed),
+                household_id=self.household.id,
+                user_id=None,
+                day=day,
+                goal_kind=None,
+                source="background",
+                strategy=None,
+                attempt=1,
+            ).to_dict()
+        )
+        return ts + speech_seconds(spoken) + (turn.event.response.duration_ms or 0) / 1000
+
+    def _device_for(self, user: User, rng: random.Random) -> str:
+        if rng.random() < 0.6:
+            return user.home_device
+        return rng.choice(self.household.devices).id
+
+    def _goal(
+        self,
+        user: User,
+        habit: tuple[str, str] | None,
+        ts: float,
+        rng: random.Random,
+        day: int,
+        k: int,
+    ) -> float:
+        device_id = self._device_for(user, rng)
+        goal = self.goals.sample(rng, user, device_id, ts, habit)
+        if goal is None:
+            return ts
+        reactions = self.config.reactions
+        goal_id = f"{self.household.id}-{day:03d}-{k:04d}"
+        text, source = self.phraser.first(goal, user, rng)
+        noise = user.clarity * self.config.noise_scale
+        records: list[dict[str, Any]] = []
+        previous: str | None = None
+        strategy: str | None = None
+        served = False
+        for attempt in range(1, user.patience + 1):
+            state = self.assistant.snapshot()
+            turn = self.assistant.handle(
+                text,
+                device_id=goal.device_id,
+                user_id=user.id if user.enrolled else None,
+                ts=ts,
+                rng=rng,
+                noise=noise,
+                turn_id=f"{goal_id}-{attempt}",
+            )
+            outcome = Outcome(turn.nlu, turn.resolution, turn.action)
+            verdict = judge(goal, outcome)
+            served = verdict.success
+            heard = turn.event.asr.text
+            clean = functools.partial(
+                self.assistant.preview, text, device_id=goal.device_id, ts=ts, state=state
+            )
+            point = failure_point(goal, text, heard, outcome, served, clean)
+            rewrite_outcome = None
+            if turn.rewrite is not None:
+                original = self.assistant.preview(
+                    heard, device_id=goal.device_id, ts=ts, state=state
+                )
+                before = judge(goal, original).success
+                if not before and served:
+                    rewrite_outcome = "won"
+                elif before and (not served or verdict.wrong_action):
+                    rewrite_outcome = "lost"
+                else:
+                    rewrite_outcome = "neutral"
+            status = turn.event.response.status
+            duration = turn.event.response.duration_ms or 0
+            update: dict[str, Any] = {}
+            response = turn.event.response
+            if status == "success" and rng.random() < reactions.confirm_rate:
+                text_asked = f"{response.text}. Did I get that right?"
+                duration = len(text_asked.split()) * 330
+                response = response.model_copy(update={"text": text_asked, "duration_ms": duration})
+                update["response"] = response
+                update["feedback"] = reactions.feedback(rng, served)
+            barge = reactions.barge_in_ms(rng, duration, served, verdict.wrong_action, status)
+            if barge is not None:
+                update["barge_in_ms"] = barge
+            event = turn.event.model_copy(update=update) if update else turn.event
+            self.events.append(json.dumps(event.to_dict(), separators=(",", ":")))
+            record = TruthRecord(
+                turn_id=event.turn_id,
+                spoken_text=text,
+                intent=goal.intent,
+                slots=goal.slots,
+                failure_point=point,
+                defect=not served,
+                goal_id=goal_id,
+                goal_success=None,
+                rephrase_of=previous,
+                wrong_action=verdict.wrong_action,
+                household_id=self.household.id,
+                user_id=user.id,
+                day=day,
+                goal_kind=goal.kind,
+                source=source if attempt == 1 else "rephrase",
+                strategy=strategy,
+                attempt=attempt,
+            ).to_dict()
+            if rewrite_outcome is not None:
+                record["rewrite_outcome"] = rewrite_outcome
+            records.append(record)
+            previous = event.turn_id
+            ts += speech_seconds(text) + (barge if barge is not None else duration) / 1000
+            if served:
+                break
+            if verdict.wrong_action and rng.random() < reactions.give_up_after_wrong:
+                break
+            if attempt == user.patience:
+                break
+            strategy = choose_strategy(goal, status, response.text, rng)
+            text = self.phraser.rephrase(goal, text, strategy, rng)
+            if strategy == "repeat":
+                noise *= 0.7  # said again, slower and louder
+            ts += reactions.gap_s(rng)
+        for record in records:
+            record["goal_success"] = served
+        self.truth.extend(records)
+        return ts
+
+
+def _run_household(args: tuple[Household, SimConfig, Rewriter | None]) -> HouseholdRun:
+    household, config, rewriter = args
+    real = (
+        RealPhrasings.load(config.real_data) if config.sources[2] > 0 else RealPhrasings({}, "off")
+    )
+    sim = _HouseholdSim(household, config, Catalogue.default(), real, rewriter)
+    return sim.run()
+
+
+class Simulator:
+    """Simulates ``config.users`` users over ``config.days`` days.
+
+    >>> sim = Simulator(SimConfig(users=2, days=1, seed=3))
+    >>> runs = list(sim.runs())
+    >>> sum(len(r.events) for r in runs) == sum(len(r.truth) for r in runs) > 0
+    True
+    """
+
+    def __init__(self, config: SimConfig, rewriter: Rewriter | None = None) -> None:
+        self.config = config
+        self.rewriter = rewriter
+
+    @property
+    def real_source(self) -> str:
+        """Where real phrasings come from (or why there are none)."""
+        if self.config.sources[2] <= 0:
+            return "off"
+        return RealPhrasings.load(self.config.real_data).source
+
+    def runs(self, progress: Callable[[int, int], None] | None = None) -> Iterator[HouseholdRun]:
+        """Household runs in population order; ``progress(done, total)`` after each."""
+        households = population(self.config)
+        jobs = [(h, self.config, self.rewriter) for h in households]
+        total = len(jobs)
+        if self.config.workers == 1 or total == 1:
+            for done, job in enumerate(jobs, 1):
+                yield _run_household(job)
+                if progress:
+                    progress(done, total)
+            return
+        context = multiprocessing.get_context("fork")
+        with context.Pool(self.config.workers) as pool:
+            for done, run in enumerate(pool.imap(_run_household, jobs), 1):
+                yield run
+                if progress:
+                    progress(done, total)
+
+    def write(
+        self,
+        log_path: Path,
+        truth_path: Path,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Simulate; write the turn log (JSONL) and the ground truth (JSONL); summarise."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        truth_path.parent.mkdir(parents=True, exist_ok=True)
+        points: Counter[str] = Counter()
+        turns = defects = goals = goals_ok = wrong = 0
+        with (
+            log_path.open("w", encoding="utf-8") as log_file,
+            truth_path.open("w", encoding="utf-8") as truth_file,
+        ):
+            for run in self.runs(progress):
+                log_file.writelines(line + "\n" for line in run.events)
+                for record in run.truth:
+                    truth_file.write(json.dumps(record, separators=(",", ":")) + "\n")
+                    points[record["failure_point"]] += 1
+                    defects += record["defect"]
+                    wrong += record["wrong_action"]
+                    if record["goal_id"] and record["attempt"] == 1:
+                        goals += 1
+                        goals_ok += bool(record["goal_success"])
+                turns += len(run.events)
+        return {
+            "turns": turns,
+            "goals": goals,
+            "defect_rate": round(defects / max(turns, 1), 4),
+            "goal_success_rate": round(goals_ok / max(goals, 1), 4),
+            "wrong_action_rate": round(wrong / max(turns, 1), 4),
+            "failure_points": {p: points[p] for p in sorted(points)},
+            "real_phrasings": self.real_source,
+        }
