@@ -137,6 +137,28 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
         first += n
 
 
+def read_turns(paths: Iterable[Path]) -> tuple[pa.Table, list[Rejection]]:
+    """Turns from log files (JSONL, Parquet) or DuckDB stores, as one Arrow table in
+    :data:`TURN_SCHEMA`; invalid lines are returned as rejections, never raised."""
+    from selflearn.logs.store import TurnStore
+
+    tables: list[pa.Table] = []
+    rejected: list[Rejection] = []
+    for path in paths:
+        if not path.exists():
+            raise DataFileError(f"{path}: no such file")
+        if path.suffix == ".duckdb":
+            with TurnStore.open(path, read_only=True) as store:
+                tables.append(store.table())
+            continue
+        for batch in iter_batches(path):
+            tables.append(batch.table)
+            rejected.extend(batch.rejected)
+    if not tables:
+        return TURN_SCHEMA.empty_table(), rejected
+    return pa.concat_tables(tables), rejected
+
+
 def read_events(path: Path) -> list[TurnEvent]:
     """Every event of a file, validated; raise on the first bad line."""
     events: list[TurnEvent] = []

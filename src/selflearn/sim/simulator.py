@@ -304,8 +304,11 @@ class _HouseholdSim:
                 strategy=strategy,
                 attempt=attempt,
             ).to_dict()
-            if rewrite_outcome is not None:
+            record["heard"] = heard
+            if turn.rewrite is not None:
                 record["rewrite_outcome"] = rewrite_outcome
+                record["rewrite_from"] = turn.rewrite.source
+                record["rewrite_to"] = turn.rewrite.target
             records.append(record)
             previous = event.turn_id
             ts += speech_seconds(text) + (barge if barge is not None else duration) / 1000

@@ -1,0 +1,215 @@
+"""The paired A/B harness (DESIGN §4): the same households, seeds and days under each arm.
+
+An arm is a rewriter applied before intent matching (None for control). Every arm replays
+the same simulated households over the same days with the same seeds, so the arms differ
+only by what the rewriter changed. For every applied rewrite the simulator also runs the
+original recognition on the same turn (same noise draw, same home state) and judges both:
+a *win* turned a defect into a success, a *loss* turned a success into a defect or a wrong
+action.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from selflearn.evaluate.bootstrap import relative_change
+from selflearn.rewrite.base import Rewriter
+from selflearn.rewrite.table import RewriteTable
+from selflearn.sim.simulator import HouseholdRun, SimConfig, Simulator
+
+__all__ = ["ABResult", "Arm", "ArmResult", "harmful_table", "run_ab"]
+
+METRICS = ("defect_rate", "goal_success_rate", "friction", "wrong_action_rate")
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    rewriter: Rewriter | None = None
+
+
+@dataclass
+class _Household:
+    turns: int = 0
+    defects: int = 0
+    wrong: int = 0
+    goals: int = 0
+    goals_ok: int = 0
+    goal_turns_ok: int = 0
+
+
+@dataclass
+class ArmResult:
+    """One arm's figures over all households, plus per-household and per-day counts."""
+
+    name: str
+    households: dict[str, _Household] = field(default_factory=dict)
+    by_day: dict[int, list[int]] = field(default_factory=dict)  # day → [turns, defects]
+    failure_points: Counter[str] = field(default_factory=Counter)
+    rewrites: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (from, to, outcome)
+    working: Counter[tuple[str, str]] = field(default_factory=Counter)  # (heard, intent)
+    fail_opens: int = 0
+
+    def add(self, run: HouseholdRun) -> None:
+        house = self.households.setdefault(run.household_id, _Household())
+        self.fail_opens += run.fail_opens
+        goals: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for record in run.truth:
+            house.turns += 1
+            house.defects += bool(record["defect"])
+            house.wrong += bool(record["wrong_action"])
+            day = self.by_day.setdefault(int(record["day"]), [0, 0])
+            day[0] += 1
+            day[1] += bool(record["defect"])
+            self.failure_points[record["failure_point"]] += 1
+            if record.get("goal_id"):
+                goals[record["goal_id"]].append(record)
+                if not record["defect"] and record.get("heard"):
+                    self.working[(record["heard"], record["intent"])] += 1
+            if record.get("rewrite_to") is not None:
+                self.rewrites[
+                    (record["rewrite_from"], record["rewrite_to"], record["rewrite_outcome"])
+                ] += 1
+        for records in goals.values():
+            house.goals += 1
+            if records[0]["goal_success"]:
+                house.goals_ok += 1
+                house.goal_turns_ok += len(records)
+
+    def _sum(self, attribute: str) -> int:
+        return sum(getattr(h, attribute) for h in self.households.values())
+
+    def figures(self) -> dict[str, Any]:
+        turns, goals, ok = self._sum("turns"), self._sum("goals"), self._sum("goals_ok")
+        wins = sum(n for (_, _, o), n in self.rewrites.items() if o == "won")
+        losses = sum(n for (_, _, o), n in self.rewrites.items() if o == "lost")
+        return {
+            "turns": turns,
+            "goals": goals,
+            "defect_rate": round(self._sum("defects") / max(turns, 1), 4),
+            "goal_success_rate": round(ok / max(goals, 1), 4),
+            "friction": round(self._sum("goal_turns_ok") / max(ok, 1), 4),
+            "wrong_action_rate": round(self._sum("wrong") / max(turns, 1), 4),
+            "rewrites_applied": sum(self.rewrites.values()),
+            "wins": wins,
+            "losses": losses,
+            "win_loss": round(wins / losses, 2) if losses else None,
+            "fail_opens": self.fail_opens,
+        }
+
+    def arrays(self, order: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per-household (numerator, denominator) of each metric, in ``order``."""
+        get = [self.households.get(h, _Household()) for h in order]
+
+        def col(attribute: str) -> np.ndarray:
+            return np.array([getattr(h, attribute) for h in get], dtype=float)
+
+        return {
+            "defect_rate": (col("defects"), col("turns")),
+            "goal_success_rate": (col("goals_ok"), col("goals")),
+            "friction": (col("goal_turns_ok"), col("goals_ok")),
+            "wrong_action_rate": (col("wrong"), col("turns")),
+        }
+
+
+@dataclass
+class ABResult:
+    config: SimConfig
+    arms: list[ArmResult]
+
+    def summary(self, *, resamples: int = 2000) -> dict[str, Any]:
+        """Figures per arm, and each arm's relative change against the first (control)."""
+        control = self.arms[0]
+        order = sorted(control.households)
+        base = control.arrays(order)
+        out: dict[str, Any] = {}
+        for arm in self.arms:
+            figures = arm.figures()
+            if arm is not control:
+                mine = arm.arrays(order)
+                figures["change_vs_control"] = {
+                    metric: relative_change(
+                        *mine[metric], *base[metric], resamples=resamples, seed=self.config.seed
+                    )
+                    for metric in METRICS
+                }
+            out[arm.name] = figures
+        return {
+            "households": len(order),
+            "users": self.config.users,
+            "days": [self.config.start_day, self.config.start_day + self.config.days - 1],
+            "seed": self.config.seed,
+            "arms": out,
+        }
+
+    def top_rewrites(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The applied rewrites of every arm with their wins, losses and neutral outcomes."""
+        rows: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
+        for arm in self.arms:
+            for (source, target, outcome), n in arm.rewrites.items():
+                rows[(arm.name, source, target)][outcome] += n
+        ranked = sorted(rows.items(), key=lambda item: -sum(item[1].values()))
+        return [
+            {
+                "arm": arm,
+                "from": source,
+                "to": target,
+                "applied": sum(c.values()),
+                "won": c["won"],
+                "lost": c["lost"],
+                "neutral": c["neutral"],
+            }
+            for (arm, source, target), c in ranked[:limit]
+        ]
+
+
+def run_ab(
+    config: SimConfig,
+    arms: list[Arm],
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ABResult:
+    """Replay ``config``'s households under every arm; the first arm is the control."""
+    results = []
+    for arm in arms:
+        result = ArmResult(arm.name)
+
+        def step(done: int, total: int, name: str = arm.name) -> None:
+            if progress:
+                progress(name, done, total)
+
+        for run in Simulator(config, arm.rewriter).runs(step):
+            result.add(run)
+        results.append(result)
+    return ABResult(config, results)
+
+
+def harmful_table(control: ArmResult) -> RewriteTable:
+    """A deliberately harmful rewrite: the most common working request → a working
+    request of another intent that changes the home. The harness must report it as losses.
+    """
+    ranked = control.working.most_common()
+    if not ranked:
+        raise ValueError("the control arm has no working requests to build a harmful arm")
+    (source, intent), _ = ranked[0]
+    target = next(
+        (
+            text
+            for (text, other), _ in ranked
+            if other != intent and other in ("HassTurnOff", "HassTurnOn")
+        ),
+        None,
+    )
+    if target is None:
+        raise ValueError("the control arm has no working on/off request to rewrite to")
+    return RewriteTable.from_rows(
+        [{"source": source, "rewrite": target, "score": 1.0, "support": 1, "method": "harmful"}]
+    )
+
+
+def with_days(config: SimConfig, start_day: int, days: int) -> SimConfig:
+    return replace(config, start_day=start_day, days=days)

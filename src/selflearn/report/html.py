@@ -1,0 +1,317 @@
+"""The self-contained HTML report: one file, inline SVG plots, opens offline.
+
+It reads the turn log (any §3.1 log), and where they exist the signals, the simulator's
+ground truth and an A/B evaluation, and shows: defect rate by day and arm, the mix of
+failure points, the most frequent failing requests, and the applied rewrites with their
+wins and losses.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from selflearn.report.plots import bar_svg, lines_svg, stacked_bars_svg
+
+__all__ = ["build_report", "write_report"]
+
+FAILED = frozenset({"no_intent_match", "no_valid_targets", "failed_to_handle", "unknown"})
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; color: #1a202c; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #e2e8f0; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
+td, th { border: 1px solid #e2e8f0; padding: 0.25rem 0.5rem; text-align: left; }
+th { background: #f7fafc; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 0.5rem 0; } .note { color: #4a5568; font-size: 0.85rem; }
+svg { max-width: 100%; height: auto; }
+"""
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for value in row:
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            cells.append(
+                f"<td class='n'>{text}</td>" if numeric else f"<td>{html.escape(text)}</td>"
+            )
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f"<figure class='plot' data-plot='{html.escape(caption)}'>{svg}<figcaption class='note'>{html.escape(caption)}</figcaption></figure>"
+
+
+def _defect_by_day(
+    rows: list[dict[str, Any]],
+    truth: dict[str, dict[str, Any]] | None,
+    defect_scores: dict[str, float],
+) -> tuple[dict[int, float], str]:
+    days: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    first = min((r["ts"] for r in rows), default=0.0)
+    for row in rows:
+        record = truth.get(row["turn_id"]) if truth else None
+        if record is not None:
+            day, defect = int(record["day"]), bool(record["defect"])
+        else:
+            day = int((row["ts"] - first) // 86_400)
+            score = defect_scores.get(row["turn_id"])
+            defect = score >= 0.5 if score is not None else row["status"] in FAILED
+        days[day][0] += 1
+        days[day][1] += defect
+    source = (
+        "ground truth"
+        if truth
+        else ("implicit defect score" if defect_scores else "response status")
+    )
+    return {d: n[1] / n[0] for d, n in sorted(days.items()) if n[0]}, source
+
+
+def build_report(
+    turns: pa.Table,
+    *,
+    truth: dict[str, dict[str, Any]] | None = None,
+    signals: pa.Table | None = None,
+    evaluation: dict[str, Any] | None = None,
+    title: str = "selflearn report",
+) -> str:
+    """The report as one HTML string."""
+    rows = [
+        {
+            "turn_id": t,
+            "ts": ts,
+            "text": (a or {}).get("text") or "",
+            "status": (r or {}).get("status"),
+        }
+        for t, ts, a, r in zip(
+            turns.column("turn_id").to_pylist(),
+            turns.column("ts").to_pylist(),
+            turns.column("asr").to_pylist(),
+            turns.column("response").to_pylist(),
+            strict=True,
+        )
+    ]
+    defect_scores: dict[str, float] = {}
+    if signals is not None:
+        defect_scores = dict(
+            zip(
+                signals.column("turn_id").to_pylist(),
+                signals.column("defect_score").to_pylist(),
+                strict=True,
+            )
+        )
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    start = min((r["ts"] for r in rows), default=0.0)
+    end = max((r["ts"] for r in rows), default=0.0)
+    span = (
+        f"{datetime.fromtimestamp(start, UTC):%Y-%m-%d} to {datetime.fromtimestamp(end, UTC):%Y-%m-%d}"
+        if rows
+        else "no turns"
+    )
+    statuses = Counter(r["status"] for r in rows)
+    parts.append(
+        f"<p class='note'>{len(rows):,} turns, {span}. Statuses: "
+        + ", ".join(f"{html.escape(str(k))} {v:,}" for k, v in statuses.most_common())
+        + ".</p>"
+    )
+
+    # -- the A/B evaluation ------------------------------------------------------------
+    if evaluation:
+        summary = evaluation.get("summary", {})
+        arms = summary.get("arms", {})
+        parts.append("<h2>A/B evaluation</h2>")
+        parts.append(
+            f"<p class='note'>{summary.get('households', '?')} households, {summary.get('users', '?')} users, "
+            f"days {summary.get('days')}, seed {summary.get('seed')}; changes are relative to the "
+            "first arm with 95 % bootstrap intervals over households.</p>"
+        )
+        table_rows = []
+        for name, fig in arms.items():
+            change = fig.get("change_vs_control", {}).get("defect_rate")
+            interval = (
+                f"{change['change']:+.1%} [{change['low']:+.1%}, {change['high']:+.1%}]"
+                if change
+                else "control"
+            )
+            table_rows.append(
+                [
+                    name,
+                    fig["turns"],
+                    fig["defect_rate"],
+                    interval,
+                    fig["goal_success_rate"],
+                    fig["friction"],
+                    fig["wrong_action_rate"],
+                    fig["rewrites_applied"],
+                    fig["wins"],
+                    fig["losses"],
+                ]
+            )
+        parts.append(
+            _table(
+                [
+                    "arm",
+                    "turns",
+                    "defect rate",
+                    "defect change vs control",
+                    "goal success",
+                    "turns per completed goal",
+                    "wrong actions",
+                    "rewrites",
+                    "wins",
+                    "losses",
+                ],
+                table_rows,
+            )
+        )
+
+    # -- defect rate by day ---------------------------------------------------------------
+    parts.append("<h2>Defect rate by day</h2>")
+    baseline, source = _defect_by_day(rows, truth, defect_scores)
+    series: dict[str, dict[int, float]] = {f"logged traffic ({source})": baseline}
+    for arm, days in (evaluation or {}).get("by_day", {}).items():
+        series[f"A/B: {arm}"] = {int(d): float(v) for d, v in days.items()}
+    parts.append(
+        _figure(
+            lines_svg(
+                series, title="Defect rate by day and arm", xlabel="day", ylabel="defect rate"
+            ),
+            "defect rate by day and arm",
+        )
+    )
+
+    # -- failure points ---------------------------------------------------------------------
+    parts.append("<h2>Which stage fails</h2>")
+    if truth:
+        mix = Counter(truth[r["turn_id"]]["failure_point"] for r in rows if r["turn_id"] in truth)
+        mix.pop("none", None)
+        labels = sorted(mix)
+        parts.append(
+            _figure(
+                bar_svg(
+                    labels,
+                    [mix[k] for k in labels],
+                    title="Failure points of defective turns",
+                    xlabel="turns",
+                ),
+                "mix of failure points",
+            )
+        )
+        total = sum(mix.values())
+        parts.append(
+            _table(
+                ["failure point", "turns", "share"], [[k, mix[k], mix[k] / total] for k in labels]
+            )
+        )
+    else:
+        failing = Counter(r["status"] for r in rows if r["status"] in FAILED)
+        labels = sorted(failing)
+        parts.append(
+            _figure(
+                bar_svg(
+                    labels,
+                    [failing[k] for k in labels],
+                    title="Failing turns by response status",
+                    xlabel="turns",
+                ),
+                "mix of failure points",
+            )
+        )
+        parts.append(
+            "<p class='note'>Without ground truth the stage is read from the response status; "
+            "failure point isolation names the stage from the dialogue.</p>"
+        )
+
+    # -- failing requests ---------------------------------------------------------------------
+    parts.append("<h2>Most frequent failing requests</h2>")
+    failing_requests: Counter[str] = Counter()
+    for row in rows:
+        record = truth.get(row["turn_id"]) if truth else None
+        score = defect_scores.get(row["turn_id"])
+        if record is not None:
+            bad = bool(record["defect"]) and record["failure_point"] != "false_wake"
+        elif score is not None:
+            bad = score >= 0.5
+        else:
+            bad = row["status"] in FAILED
+        if bad and row["text"]:
+            failing_requests[row["text"]] += 1
+    top = failing_requests.most_common(15)
+    if top:
+        parts.append(
+            _figure(
+                bar_svg(
+                    [t for t, _ in top],
+                    [n for _, n in top],
+                    title="Most frequent failing requests",
+                    xlabel="turns",
+                    horizontal=True,
+                ),
+                "most frequent failing requests",
+            )
+        )
+    else:
+        parts.append("<p class='note'>No failing requests.</p>")
+
+    # -- rewrites ---------------------------------------------------------------------------
+    parts.append("<h2>Applied rewrites</h2>")
+    rewrites = (evaluation or {}).get("top_rewrites", [])
+    arms = (evaluation or {}).get("summary", {}).get("arms", {})
+    if arms:
+        names = list(arms)
+        parts.append(
+            _figure(
+                stacked_bars_svg(
+                    names,
+                    {
+                        "wins": [arms[n]["wins"] for n in names],
+                        "losses": [arms[n]["losses"] for n in names],
+                        "neutral": [
+                            arms[n]["rewrites_applied"] - arms[n]["wins"] - arms[n]["losses"]
+                            for n in names
+                        ],
+                    },
+                    title="Applied rewrites: wins and losses per arm",
+                    ylabel="rewrites",
+                ),
+                "applied rewrites with wins and losses",
+            )
+        )
+    if rewrites:
+        parts.append(
+            _table(
+                ["arm", "from", "to", "applied", "won", "lost", "neutral"],
+                [
+                    [r["arm"], r["from"], r["to"], r["applied"], r["won"], r["lost"], r["neutral"]]
+                    for r in rewrites
+                ],
+            )
+        )
+    else:
+        parts.append(
+            "<p class='note'>No rewrites were applied (no rewriting learner ran, or none fired).</p>"
+        )
+    body = "\n".join(parts)
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>{body}"
+        f"<script type='application/json' id='figures'>{html.escape(json.dumps((evaluation or {}).get('summary', {})))}</script>"
+        "</body></html>"
+    )
+
+
+def write_report(path: Path, **kwargs: Any) -> Path:
+    """Build the report (see :func:`build_report`) and write it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(build_report(**kwargs), encoding="utf-8")
+    return path

@@ -1,0 +1,88 @@
+"""Plots for the report, drawn with matplotlib to inline SVG (the page needs nothing else)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+__all__ = ["bar_svg", "lines_svg", "stacked_bars_svg"]
+
+PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#e53e3e", "#718096", "#d69e2e")
+
+
+def _figure(width: float = 7.0, height: float = 3.2):  # type: ignore[no-untyped-def]
+    from matplotlib.figure import Figure  # lazy: only the report needs matplotlib
+
+    figure = Figure(figsize=(width, height), dpi=100)
+    figure.set_layout_engine("tight")
+    return figure
+
+
+def _svg(figure) -> str:  # type: ignore[no-untyped-def]
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prologue: the SVG sits inside HTML
+
+
+def lines_svg(
+    series: Mapping[str, Mapping[int, float]], *, title: str, xlabel: str, ylabel: str
+) -> str:
+    """One line per series (x → y), e.g. defect rate by day per arm."""
+    figure = _figure()
+    axes = figure.add_subplot()
+    for i, (name, points) in enumerate(series.items()):
+        xs = sorted(points)
+        axes.plot(
+            xs, [points[x] for x in xs], marker="o", label=name, color=PALETTE[i % len(PALETTE)]
+        )
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    if series:
+        axes.legend(fontsize=8)
+    return _svg(figure)
+
+
+def bar_svg(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    xlabel: str,
+    horizontal: bool = False,
+) -> str:
+    """A single bar chart (horizontal for long labels such as requests)."""
+    figure = _figure(7.0, max(3.0, 0.28 * len(labels) + 1.0) if horizontal else 3.2)
+    axes = figure.add_subplot()
+    if horizontal:
+        axes.barh(list(labels)[::-1], list(values)[::-1], color=PALETTE[0])
+        axes.set_xlabel(xlabel)
+        axes.tick_params(axis="y", labelsize=7)
+    else:
+        axes.bar(list(labels), list(values), color=PALETTE[: len(labels)] or PALETTE[0])
+        axes.set_ylabel(xlabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3, axis="x" if horizontal else "y")
+    return _svg(figure)
+
+
+def stacked_bars_svg(
+    groups: Sequence[str], parts: Mapping[str, Sequence[float]], *, title: str, ylabel: str
+) -> str:
+    """Bars per group split into parts, e.g. wins / losses / neutral per arm."""
+    figure = _figure()
+    axes = figure.add_subplot()
+    bottom = [0.0] * len(groups)
+    for i, (name, values) in enumerate(parts.items()):
+        axes.bar(
+            list(groups), list(values), bottom=bottom, label=name, color=PALETTE[i % len(PALETTE)]
+        )
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3, axis="y")
+    if parts:
+        axes.legend(fontsize=8)
+    return _svg(figure)

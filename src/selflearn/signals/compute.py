@@ -1,0 +1,138 @@
+"""All per-turn signals of DESIGN §3.3, from any turn log in the §3.1 format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from selflearn.signals.defect import defect_score
+from selflearn.signals.rephrase import FAILED_STATUSES, HeuristicRephraseDetector
+from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
+
+__all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals"]
+
+FALSE_WAKE_SCORE = 0.8  # below this, a detection is more likely background speech
+
+SIGNALS_SCHEMA = pa.schema(
+    [
+        ("turn_id", pa.string()),
+        ("session_id", pa.string()),
+        ("rephrase_of", pa.string()),
+        ("rephrase_score", pa.float64()),
+        ("rephrase_span", pa.string()),
+        ("barge_in", pa.bool_()),
+        ("abandoned", pa.bool_()),
+        ("feedback", pa.string()),
+        ("defect_score", pa.float64()),
+    ]
+)
+
+
+@dataclass
+class Signals:
+    """The per-turn signals table and the counts that summarise it."""
+
+    table: pa.Table
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.table, path, compression="zstd")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Signals:
+        return cls(pq.read_table(path).cast(SIGNALS_SCHEMA))
+
+
+def _looks_failed(status: str | None, barge_in: bool, feedback: str | None) -> bool:
+    return (status in FAILED_STATUSES) or barge_in or feedback == "negative"
+
+
+def compute_signals(
+    turns: pa.Table,
+    *,
+    sessions: SessionConfig | None = None,
+    detector: HeuristicRephraseDetector | None = None,
+) -> Signals:
+    """Sessions, rephrases, barge-ins, abandonment, feedback and a defect score per turn."""
+    sessions = sessions or SessionConfig()
+    detector = detector or HeuristicRephraseDetector()
+    con = duckdb.connect()
+    flat = sessionize(con, turns, sessions).to_pylist()
+    pairs = candidate_pairs(con, sessions).to_pylist()
+    con.close()
+
+    # Each later turn restates at most one earlier turn: its best-scoring candidate.
+    best: dict[str, tuple[float, str]] = {}
+    followed: dict[str, float] = {}
+    for pair in pairs:
+        failed = _looks_failed(
+            pair["earlier_status"], pair["earlier_barge_in"], pair["earlier_feedback"]
+        )
+        score = detector.score(
+            pair["earlier_text"] or "",
+            pair["later_text"] or "",
+            pair["earlier_intent"],
+            pair["later_intent"],
+            failed,
+            float(pair["gap_s"]),
+        )
+        if score > best.get(pair["later"], (-1.0, ""))[0]:
+            best[pair["later"]] = (score, pair["earlier"])
+    for score, earlier in best.values():
+        if score >= detector.threshold:
+            followed[earlier] = max(followed.get(earlier, 0.0), score)
+
+    rows = []
+    for turn in flat:
+        barge_in = turn["barge_in_ms"] is not None
+        score, earlier = best.get(turn["turn_id"], (0.0, ""))
+        is_rephrase = score >= detector.threshold
+        rephrased = followed.get(turn["turn_id"], 0.0)
+        # Gave up: it failed and nothing restated it. A marginal wake score means nobody
+        # was talking to the assistant (a false wake), so nobody gave up.
+        abandoned = (
+            _looks_failed(turn["status"], barge_in, turn["feedback"])
+            and turn["turn_id"] not in followed
+            and (turn["wake_score"] is None or turn["wake_score"] >= FALSE_WAKE_SCORE)
+        )
+        rows.append(
+            {
+                "turn_id": turn["turn_id"],
+                "session_id": turn["session"],
+                "rephrase_of": earlier if is_rephrase else None,
+                "rephrase_score": round(score, 4),
+                "rephrase_span": turn["text"] if is_rephrase else None,
+                "barge_in": barge_in,
+                "abandoned": abandoned,
+                "feedback": turn["feedback"],
+                "defect_score": round(
+                    defect_score(
+                        status=turn["status"],
+                        barge_in=barge_in,
+                        feedback=turn["feedback"],
+                        rephrased=rephrased,
+                        abandoned=abandoned,
+                        asr_confidence=turn["asr_confidence"],
+                        wake_score=turn["wake_score"],
+                    ),
+                    4,
+                ),
+            }
+        )
+    table = pa.Table.from_pylist(rows, schema=SIGNALS_SCHEMA)
+    counts = {
+        "turns": len(rows),
+        "sessions": len({r["session_id"] for r in rows}),
+        "candidate_pairs": len(pairs),
+        "rephrases": sum(r["rephrase_of"] is not None for r in rows),
+        "barge_ins": sum(r["barge_in"] for r in rows),
+        "abandoned": sum(r["abandoned"] for r in rows),
+        "feedback": sum(r["feedback"] is not None for r in rows),
+    }
+    return Signals(table, counts)

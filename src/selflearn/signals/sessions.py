@@ -1,0 +1,110 @@
+"""Sessions and rephrase candidates, as SQL over the turn log (DuckDB; Spark-portable).
+
+A turn's *end* is when its answer ended (or was interrupted). A new session starts on a
+device when the gap from the previous turn's end exceeds ``session_gap_s``, unless the
+producer gave a ``session_id``. Rephrase candidates are the next ``max_next`` turns on the
+same device that start within ``window_s`` of a turn's end and are not by a different
+known speaker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from selflearn.errors import ConfigError
+
+__all__ = ["SessionConfig", "candidate_pairs", "sessionize"]
+
+_TURNS_SQL = """
+WITH first_seen AS (
+    SELECT * FROM turns
+    QUALIFY row_number() OVER (PARTITION BY turn_id ORDER BY ts) = 1
+), flat AS (
+    SELECT
+        turn_id, session_id, user_id, device_id, device_type, ts,
+        ts + coalesce(barge_in_ms, response.duration_ms, 0) / 1000.0 AS end_ts,
+        asr.text AS text,
+        asr.confidence AS asr_confidence,
+        nlu.intent AS intent,
+        nlu.confidence AS nlu_confidence,
+        response.status AS status,
+        response.text AS response_text,
+        response.duration_ms AS duration_ms,
+        barge_in_ms,
+        feedback,
+        wake.score AS wake_score
+    FROM first_seen
+), ordered AS (
+    SELECT *,
+        row_number() OVER w AS device_rank,
+        lag(end_ts) OVER w AS previous_end
+    FROM flat
+    WINDOW w AS (PARTITION BY device_id ORDER BY ts, turn_id)
+)
+SELECT * EXCLUDE (previous_end),
+    coalesce(
+        session_id,
+        device_id || '#' || CAST(sum(
+            CASE WHEN previous_end IS NULL OR ts - previous_end > {gap} THEN 1 ELSE 0 END
+        ) OVER (PARTITION BY device_id ORDER BY ts, turn_id ROWS UNBOUNDED PRECEDING)
+        AS VARCHAR)
+    ) AS session
+FROM ordered
+ORDER BY device_id, device_rank
+"""
+
+_PAIRS_SQL = """
+SELECT
+    a.turn_id AS earlier, b.turn_id AS later,
+    b.ts - a.end_ts AS gap_s,
+    a.text AS earlier_text, b.text AS later_text,
+    a.intent AS earlier_intent, b.intent AS later_intent,
+    a.status AS earlier_status,
+    a.barge_in_ms IS NOT NULL AS earlier_barge_in,
+    a.feedback AS earlier_feedback,
+    b.device_rank - a.device_rank AS distance
+FROM sessioned a
+JOIN sessioned b
+  ON a.device_id = b.device_id
+ AND b.device_rank BETWEEN a.device_rank + 1 AND a.device_rank + {max_next}
+WHERE b.ts - a.end_ts <= {window}
+  AND (a.user_id IS NULL OR b.user_id IS NULL OR a.user_id = b.user_id)
+ORDER BY b.device_id, b.device_rank, distance
+"""
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Timing bounds: ``window_s`` bounds rephrase candidates (DESIGN §2 item 2)."""
+
+    session_gap_s: float = 60.0
+    window_s: float = 45.0
+    max_next: int = 2
+
+    def __post_init__(self) -> None:
+        if self.session_gap_s <= 0:
+            raise ConfigError("SessionConfig", "session_gap_s", self.session_gap_s, "a float > 0")
+        if self.window_s <= 0:
+            raise ConfigError("SessionConfig", "window_s", self.window_s, "a float > 0")
+        if self.max_next < 1:
+            raise ConfigError("SessionConfig", "max_next", self.max_next, "an int >= 1")
+
+
+def sessionize(con: duckdb.DuckDBPyConnection, turns: pa.Table, config: SessionConfig) -> pa.Table:
+    """One row per distinct turn with the flat fields signals need and its ``session``.
+
+    Registers the result as ``sessioned`` on ``con`` for :func:`candidate_pairs`.
+    """
+    con.register("turns", turns)
+    table = con.sql(_TURNS_SQL.format(gap=float(config.session_gap_s))).to_arrow_table()
+    con.register("sessioned", table)
+    return table
+
+
+def candidate_pairs(con: duckdb.DuckDBPyConnection, config: SessionConfig) -> pa.Table:
+    """(earlier, later) turn pairs that may be a request and its rephrase."""
+    sql = _PAIRS_SQL.format(max_next=int(config.max_next), window=float(config.window_s))
+    return con.sql(sql).to_arrow_table()
