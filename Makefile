@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck bench clean
+.PHONY: demo test install lint typecheck bench clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) lint typecheck
+# The report test renders the HTML in headless Chromium from Debian's packages.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the report test"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) lint typecheck browser
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)
+	$(PY) benchmarks/simulate.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/assistant.py
 	$(PY) benchmarks/speech_channel.py

@@ -34,3 +34,15 @@ def assistant(_assistant_template: Assistant) -> Assistant:
     bot.resolver = type(bot.resolver)(home, bot.catalogue)
     bot.executor = type(bot.executor)(home)
     return bot
+
+
+@pytest.fixture(scope="session")
+def sim_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, object]]:
+    """One simulated log with its ground truth (30 users, 3 days), shared by tests."""
+    from selflearn.sim import SimConfig, Simulator
+
+    out = tmp_path_factory.mktemp("sim")
+    summary = Simulator(SimConfig(users=30, days=3, seed=11, workers=2)).write(
+        out / "turns.jsonl", out / "truth.jsonl"
+    )
+    return out / "turns.jsonl", out / "truth.jsonl", summary

@@ -76,10 +76,60 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in device.stderr
 
 
-def test_real_process_smoke(tmp_path: Path) -> None:
-    done = _cli("demo", "--requests", "40", "--data-dir", str(tmp_path), timeout=300)
+def test_loop_commands_in_process(tmp_path: Path) -> None:
+    sim = runner.invoke(
+        app, ["simulate", "--users", "5", "--days", "2", "--out", str(tmp_path / "sim"), "--quiet"]
+    )
+    assert sim.exit_code == 0, sim.output
+    summary = json.loads(sim.stdout.splitlines()[-1])
+    assert summary["turns"] > 0 and summary["turns_per_s"] > 0
+    log, truth = tmp_path / "sim" / "turns.jsonl", tmp_path / "sim" / "truth.jsonl"
+    learned = runner.invoke(app, ["learn", str(log), "--out", str(tmp_path / "art")])
+    assert learned.exit_code == 0, learned.output
+    assert (tmp_path / "art" / "signals.parquet").is_file()
+    quality = runner.invoke(app, ["signals", str(log), "--truth", str(truth)])
+    assert quality.exit_code == 0, quality.output
+    assert set(json.loads(quality.stdout.splitlines()[-1])) >= {"rephrase", "defect_score_auc"}
+    table = tmp_path / "bad.jsonl"
+    table.write_text(
+        '{"source": "what time is it", "rewrite": "turn off the lights", "score": 1, "support": 1}\n'
+    )
+    ab = runner.invoke(
+        app,
+        ["evaluate", "--users", "5", "--days", "1", "--table", str(table), "--identical",
+         "--out", str(tmp_path / "eval.json"), "--quiet"],
+    )  # fmt: skip
+    assert ab.exit_code == 0, ab.output
+    arms = json.loads(ab.stdout.splitlines()[-1])["arms"]
+    assert list(arms) == ["control", "control-again", "table:bad"]
+    report = runner.invoke(
+        app,
+        ["report", str(log), "--truth", str(truth), "--evaluation", str(tmp_path / "eval.json"),
+         "--out", str(tmp_path / "r.html")],
+    )  # fmt: skip
+    assert report.exit_code == 0, report.output
+    assert "<svg" in (tmp_path / "r.html").read_text()
+
+
+def test_loop_commands_name_bad_input(tmp_path: Path) -> None:
+    bad = _cli("simulate", "--users", "0", "--out", str(tmp_path))
+    assert bad.returncode == 2 and "'users' parameter of SimConfig" in bad.stderr
+    sources = _cli("simulate", "--sources", "1,2", "--out", str(tmp_path))
+    assert sources.returncode == 2 and "--sources" in sources.stderr
+    no_truth = _cli("signals", str(tmp_path / "none.jsonl"), "--truth", str(tmp_path / "t.jsonl"))
+    assert no_truth.returncode == 2 and "no such file" in no_truth.stderr
+    for result in (bad, sources, no_truth):
+        assert "Traceback" not in result.stderr
+
+
+def test_real_process_demo(tmp_path: Path) -> None:
+    done = _cli(
+        "demo", "--users", "6", "--days", "2", "--eval-days", "1", "--data-dir", str(tmp_path),
+        timeout=300,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert summary["requests"] == 40
-    assert summary["stored"] == summary["turns"]
+    assert summary["stored"] == summary["baseline"]["turns"] > 0
     assert summary["reingest_accepted"] == 0
+    assert "control" in summary["arms"]
+    assert (tmp_path / "report.html").is_file()

@@ -5,6 +5,7 @@ The public surface; import from here rather than from submodules.
 
 from selflearn.assistant import Assistant, Catalogue, Home, SpeechChannel, Turn, WakeDetector
 from selflearn.errors import ConfigError, DataFileError, SchemaError, SelflearnError
+from selflearn.evaluate import ABResult, Arm, run_ab
 from selflearn.logs import (
     TURN_SCHEMA,
     IngestSummary,
@@ -13,30 +14,52 @@ from selflearn.logs import (
     TurnStore,
     json_schema,
     read_events,
+    read_turns,
     write_jsonl,
     write_parquet,
 )
+from selflearn.report import build_report, write_report
+from selflearn.rewrite import Rewrite, Rewriter, RewriteRequest, RewriteTable
+from selflearn.signals import HeuristicRephraseDetector, SessionConfig, Signals, compute_signals
+from selflearn.sim import ReactionConfig, SimConfig, Simulator
 
 __version__ = "0.1.0"
 
 __all__ = [
     "TURN_SCHEMA",
+    "ABResult",
+    "Arm",
     "Assistant",
     "Catalogue",
     "ConfigError",
     "DataFileError",
+    "HeuristicRephraseDetector",
     "Home",
     "IngestSummary",
+    "ReactionConfig",
     "Rejection",
+    "Rewrite",
+    "RewriteRequest",
+    "RewriteTable",
+    "Rewriter",
     "SchemaError",
     "SelflearnError",
+    "SessionConfig",
+    "Signals",
+    "SimConfig",
+    "Simulator",
     "SpeechChannel",
     "Turn",
     "TurnEvent",
     "TurnStore",
     "WakeDetector",
+    "build_report",
+    "compute_signals",
     "json_schema",
     "read_events",
+    "read_turns",
+    "run_ab",
     "write_jsonl",
     "write_parquet",
+    "write_report",
 ]

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
 from selflearn.errors import SelflearnError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 app = typer.Typer(
     name="selflearn",
@@ -114,18 +129,322 @@ def assistant(
         write_jsonl(events, log, append=True)
 
 
+def _default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _sources(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise SelflearnError(
+            f"--sources must be three comma-separated weights (templates,rules,real); got {text!r}"
+        )
+    return (values[0], values[1], values[2])
+
+
+def _progress(label: str, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    )
+
+
+def _load_turns(logs: list[Path]) -> pa.Table:
+    from selflearn.logs.io import read_turns
+
+    turns, rejected = read_turns(logs)
+    for rejection in rejected[:20]:
+        err.print(f"[yellow]skipped[/] {rejection}", markup=True, highlight=False, soft_wrap=True)
+    if len(rejected) > 20:
+        err.print(f"… and {len(rejected) - 20} more invalid lines skipped")
+    if turns.num_rows == 0:
+        raise SelflearnError("no valid turns in " + ", ".join(map(str, logs)))
+    return turns
+
+
+@app.command()
+def simulate(
+    users: Annotated[int, typer.Option(help="Simulated users (households of 1-5).")] = 200,
+    days: Annotated[int, typer.Option(help="Days to simulate.")] = 14,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives identical logs.")] = 0,
+    start_day: Annotated[int, typer.Option(help="First day (held-out periods start later).")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for turns.jsonl and truth.jsonl.")] = Path(
+        "selflearn-data/sim"
+    ),
+    workers: Annotated[int, typer.Option(help="Processes (households run in parallel).")] = 0,
+    noise_scale: Annotated[
+        float, typer.Option(help="Multiplies every speaker's recognition noise.")
+    ] = 1.0,
+    false_wakes_per_hour: Annotated[
+        float, typer.Option(help="False wakes per device-hour.")
+    ] = 0.025,
+    confirm_rate: Annotated[
+        float, typer.Option(help='How often the assistant asks "did I get that right?".')
+    ] = 0.08,
+    sources: Annotated[
+        str, typer.Option(help="Phrasing source weights: templates,rules,real.")
+    ] = "0.9,0.06,0.04",
+    real_data: Annotated[
+        Path | None, typer.Option(help="Folder with hwu64/ and slurp/ (default ../shared/data).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Simulate households using the assistant: the turn log and, beside it, the ground truth."""
+    from selflearn.sim import ReactionConfig, SimConfig, Simulator
+
+    config = SimConfig(
+        users=users,
+        days=days,
+        start_day=start_day,
+        seed=seed,
+        workers=workers or _default_workers(),
+        noise_scale=noise_scale,
+        false_wakes_per_hour=false_wakes_per_hour,
+        sources=_sources(sources),
+        reactions=ReactionConfig(confirm_rate=confirm_rate),
+        real_data=real_data,
+    )
+    sim = Simulator(config)
+    err.print(f"real phrasings: {sim.real_source}", highlight=False)
+    start = time.perf_counter()
+    with _progress("households", quiet) as progress:
+        task = progress.add_task("households", total=None)
+        summary = sim.write(
+            out / "turns.jsonl",
+            out / "truth.jsonl",
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    elapsed = time.perf_counter() - start
+    table = Table(title="failure points (ground truth)")
+    table.add_column("failure point")
+    table.add_column("turns", justify="right")
+    table.add_column("share", justify="right")
+    for point, count in summary["failure_points"].items():
+        table.add_row(point, str(count), f"{count / max(summary['turns'], 1):.1%}")
+    err.print(table)
+    _emit(
+        {
+            **summary,
+            "users": users,
+            "days": days,
+            "seconds": round(elapsed, 1),
+            "turns_per_s": round(summary["turns"] / max(elapsed, 1e-9), 1),
+            "log": str(out / "turns.jsonl"),
+            "truth": str(out / "truth.jsonl"),
+        }
+    )
+
+
+@app.command()
+def learn(
+    logs: Annotated[
+        list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the learned artefacts.")] = Path(
+        "selflearn-data/artefacts"
+    ),
+) -> None:
+    """Read the turn log and write what is learned from it (signals and every learner)."""
+    from selflearn.signals import compute_signals
+
+    turns = _load_turns(logs)
+    with err.status(f"signals over {turns.num_rows:,} turns"):
+        signals = compute_signals(turns)
+    path = signals.save(out / "signals.parquet")
+    _emit({"turns": turns.num_rows, "signals": str(path), **signals.counts})
+
+
+@app.command(name="signals")
+def signals_quality(
+    logs: Annotated[
+        list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
+    ],
+    truth: Annotated[Path, typer.Option(help="The simulator's ground truth (truth.jsonl).")],
+) -> None:
+    """Compute the signals and print their precision and recall against ground truth."""
+    from selflearn.signals import compute_signals, read_truth, signal_quality
+
+    turns = _load_turns(logs)
+    with err.status(f"signals over {turns.num_rows:,} turns"):
+        signals = compute_signals(turns)
+    quality = signal_quality(signals.table, read_truth(truth))
+    table = Table(title="signals against ground truth")
+    for column in ("signal", "precision", "recall", "F1 / AUC"):
+        table.add_column(column, justify="left" if column == "signal" else "right")
+    for name in ("rephrase", "abandoned"):
+        row = quality[name]
+        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}")
+    table.add_row("defect score", "", "", f"AUC {quality['defect_score_auc']:.3f}")
+    err.print(table)
+    _emit(quality)
+
+
+@app.command()
+def evaluate(
+    users: Annotated[int, typer.Option(help="Simulated users.")] = 60,
+    days: Annotated[int, typer.Option(help="Held-out days to replay.")] = 7,
+    start_day: Annotated[
+        int, typer.Option(help="First held-out day (after the learning period).")
+    ] = 14,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated population.")] = 0,
+    workers: Annotated[int, typer.Option(help="Processes.")] = 0,
+    table: Annotated[
+        list[Path] | None, typer.Option(help="A rewrite table to evaluate as an arm (repeatable).")
+    ] = None,
+    artefacts: Annotated[
+        Path | None, typer.Option(help="A `selflearn learn` folder: its rewriters become arms.")
+    ] = None,
+    identical: Annotated[
+        bool, typer.Option(help="Add a second control arm: the harness must show no effect.")
+    ] = False,
+    harmful: Annotated[
+        bool, typer.Option(help="Add an arm rewriting a common working request to a wrong one.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the evaluation JSON here.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Paired A/B on simulated households: control vs each learned artefact. Last line: JSON."""
+    from selflearn.evaluate.runner import evaluate as run_evaluation
+    from selflearn.evaluate.runner import save_document
+    from selflearn.sim import SimConfig
+
+    config = SimConfig(
+        users=users,
+        days=days,
+        start_day=start_day,
+        seed=seed,
+        workers=workers or _default_workers(),
+    )
+    with _progress("A/B", quiet) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def step(arm: str, done: int, total: int) -> None:
+            if arm not in tasks:
+                tasks[arm] = progress.add_task(arm, total=total)
+            progress.update(tasks[arm], completed=done, description=arm)
+
+        document = run_evaluation(
+            config,
+            tables=table,
+            artefacts=artefacts,
+            identical=identical,
+            harmful=harmful,
+            progress=step,
+        )
+    _arm_table(document)
+    if out is not None:
+        save_document(document, out)
+    _emit(document["summary"])
+
+
+def _arm_table(document: dict[str, Any]) -> None:
+    summary = document["summary"]
+    view = Table(title="A/B (change vs control, 95 % bootstrap interval over households)")
+    for column in (
+        "arm",
+        "turns",
+        "defect rate",
+        "change",
+        "goal success",
+        "friction",
+        "wrong actions",
+        "wins",
+        "losses",
+    ):
+        view.add_column(column, justify="left" if column == "arm" else "right")
+    for name, fig in summary["arms"].items():
+        change = fig.get("change_vs_control", {}).get("defect_rate")
+        view.add_row(
+            name,
+            str(fig["turns"]),
+            f"{fig['defect_rate']:.3f}",
+            f"{change['change']:+.1%} [{change['low']:+.1%}, {change['high']:+.1%}]"
+            if change
+            else "—",
+            f"{fig['goal_success_rate']:.3f}",
+            f"{fig['friction']:.3f}",
+            f"{fig['wrong_action_rate']:.4f}",
+            str(fig["wins"]),
+            str(fig["losses"]),
+        )
+    err.print(view)
+
+
+@app.command()
+def report(
+    logs: Annotated[
+        list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
+    ],
+    truth: Annotated[
+        Path | None, typer.Option(help="Ground truth, if the log is simulated.")
+    ] = None,
+    signals: Annotated[
+        Path | None,
+        typer.Option(help="signals.parquet from `selflearn learn` (default: computed)."),
+    ] = None,
+    evaluation: Annotated[
+        Path | None, typer.Option(help="Evaluation JSON from `selflearn evaluate`.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the HTML.")] = Path(
+        "selflearn-data/report.html"
+    ),
+) -> None:
+    """Write the self-contained HTML report (opens offline)."""
+    from selflearn.report import write_report
+    from selflearn.signals import Signals, compute_signals, read_truth
+
+    turns = _load_turns(logs)
+    table = Signals.load(signals).table if signals else compute_signals(turns).table
+    document = None
+    if evaluation is not None:
+        if not evaluation.is_file():
+            raise SelflearnError(f"{evaluation}: no such evaluation file")
+        try:
+            document = json.loads(evaluation.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SelflearnError(f"{evaluation}: not JSON ({exc.msg})") from None
+    path = write_report(
+        out,
+        turns=turns,
+        truth=read_truth(truth) if truth else None,
+        signals=table,
+        evaluation=document,
+    )
+    _emit({"report": str(path), "turns": turns.num_rows})
+
+
 @app.command()
 def demo(
-    requests: Annotated[int, typer.Option(help="How many requests to simulate.")] = 300,
+    users: Annotated[int, typer.Option(help="Simulated users.")] = 60,
+    days: Annotated[int, typer.Option(help="Baseline days to learn from.")] = 7,
+    eval_days: Annotated[int, typer.Option(help="Held-out days for the A/B.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    data_dir: Annotated[Path, typer.Option(help="Where the demo writes its log and store.")] = Path(
+    workers: Annotated[int, typer.Option(help="Processes.")] = 0,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path(
         "selflearn-data/demo"
     ),
 ) -> None:
-    """Run the loop end to end on the embedded default and print a summary."""
+    """The whole loop on the embedded default: simulate, store, learn, A/B, report."""
     from selflearn.demo import run_demo
 
-    run_demo(requests=requests, seed=seed, data_dir=data_dir, console=err, emit=_emit)
+    run_demo(
+        users=users,
+        days=days,
+        eval_days=eval_days,
+        seed=seed,
+        workers=workers or _default_workers(),
+        data_dir=data_dir,
+        console=err,
+        emit=_emit,
+    )
 
 
 def main() -> None:

@@ -1,121 +1,176 @@
-"""``selflearn demo``: the loop as far as it exists, on the embedded default."""
+"""``selflearn demo``: the whole loop on the embedded default.
+
+Simulate a baseline period of households using the reference assistant → store the turn
+log → learn with every learner that exists → replay held-out days as a paired A/B →
+print a summary and write the HTML report.
+"""
 
 from __future__ import annotations
 
-import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from selflearn.assistant import Assistant, Home
-from selflearn.assistant.media import Catalogue
-from selflearn.assistant.speech import tokenize
-from selflearn.logs.io import write_jsonl
+from selflearn.evaluate.runner import evaluate, save_document
 from selflearn.logs.store import TurnStore
-from selflearn.sim.requests import RequestSampler
+from selflearn.report import write_report
+from selflearn.signals import compute_signals, read_truth, signal_quality
+from selflearn.sim import SimConfig, Simulator
 
 __all__ = ["run_demo"]
-
-START_TS = 1_790_000_000.0  # a fixed day, so seeded runs give identical logs
-# Speech-channel noise per household member: 1.0 is the level fitted to real recordings
-# (close and far microphones mixed); a clear speaker near the device is well below it.
-USER_NOISE = {"user1": 0.3, "user2": 0.6, "user3": 1.0}
 
 
 def run_demo(
     *,
-    requests: int,
+    users: int,
+    days: int,
+    eval_days: int,
     seed: int,
+    workers: int,
     data_dir: Path,
     console: Console,
     emit: Callable[[object], None],
-) -> dict[str, object]:
-    """Simulate ``requests`` through the assistant (speech on), log, ingest, summarise."""
-    rng = random.Random(seed)
-    home = Home.default()
-    catalogue = Catalogue.default()
-    console.print(
-        f"[bold]selflearn demo[/]: home '{home.name}' — {len(home.areas)} areas, "
-        f"{len(home.entities)} entities, {len(home.devices)} voice devices"
+) -> dict[str, Any]:
+    """Run the loop; return (and emit) the summary."""
+    started = time.perf_counter()
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     )
-    bot = Assistant.create(home, catalogue, speech=True)
-    sampler = RequestSampler.from_home(home.copy(), catalogue)
-    plan = sampler.sample(rng, requests)
+    baseline = SimConfig(users=users, days=days, seed=seed, workers=workers)
+    sim = Simulator(baseline)
+    console.print(
+        f"[bold]selflearn demo[/]: {users} simulated users, {days} baseline days, "
+        f"{eval_days} held-out days; real phrasings: {sim.real_source}",
+        highlight=False,
+    )
+    log_path = data_dir / "baseline" / "turns.jsonl"
+    truth_path = data_dir / "baseline" / "truth.jsonl"
+    with progress:
+        task = progress.add_task("1/5 simulate the baseline (households)", total=None)
+        sim_summary = sim.write(
+            log_path,
+            truth_path,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"1/5 simulated {sim_summary['turns']:,} turns: defect rate "
+        f"{sim_summary['defect_rate']:.1%}, failure points {sim_summary['failure_points']}",
+        highlight=False,
+    )
 
-    turns = []
-    ts = START_TS
-    start = time.perf_counter()
-    with console.status("running the assistant") as status:
-        for i, request in enumerate(plan, start=1):
-            ts += rng.expovariate(1 / 600.0)
-            user = rng.choice(list(USER_NOISE))
-            turns.append(
-                bot.handle(
-                    request.text,
-                    device_id=request.device_id,
-                    ts=ts,
-                    rng=rng,
-                    user_id=user,
-                    noise=USER_NOISE[user],
-                    turn_id=f"demo-{seed}-{i:05d}",
-                )
-            )
-            if i % 50 == 0:
-                status.update(f"running the assistant: {i}/{len(plan)} requests")
-        for _ in range(bot.wake.false_wakes(rng, hours=(ts - START_TS) / 3600)):
-            ts += rng.expovariate(1 / 600.0)
-            spoken = bot.wake.background_utterance(rng)
-            device = rng.choice(home.devices).id
-            turns.append(
-                bot.handle(
-                    spoken,
-                    device_id=device,
-                    ts=ts,
-                    rng=rng,
-                    intended=False,
-                    turn_id=f"demo-{seed}-bg{len(turns):05d}",
-                )
-            )
-    elapsed = time.perf_counter() - start
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir / "turns.jsonl"
-    write_jsonl((t.event for t in turns), log_path)
-    with TurnStore.open(data_dir / "turns.duckdb") as store:
-        summary = store.ingest_file(log_path)
+    store_path = data_dir / "turns.duckdb"
+    store_path.unlink(missing_ok=True)
+    with console.status("2/5 ingest into the store"), TurnStore.open(store_path) as store:
+        ingested = store.ingest_file(log_path)
         again = store.ingest_file(log_path)
-        stored = store.count()
-
-    statuses = Counter(t.event.response.status for t in turns)
-    misheard = sum(1 for t in turns if t.event.asr.text != " ".join(tokenize(t.spoken)))
-    # zip stops at the planned requests; the false wakes appended after them have no intent
-    understood = sum(1 for t, r in zip(turns, plan, strict=False) if t.event.nlu.intent == r.intent)
-    table = Table(title="turns by outcome")
-    table.add_column("status")
-    table.add_column("turns", justify="right")
-    for name, count in statuses.most_common():
-        table.add_row(name, str(count))
-    console.print(table)
-    result: dict[str, object] = {
-        "requests": len(plan),
-        "false_wakes": len(turns) - len(plan),
-        "turns": len(turns),
-        "turns_per_s": round(len(turns) / elapsed, 1),
-        "statuses": dict(statuses),
-        "misheard_share": round(misheard / len(turns), 3),
-        "intent_as_meant_share": round(understood / max(len(plan), 1), 3),
-        "ingested": summary.accepted,
-        "reingest_accepted": again.accepted,
-        "stored": stored,
-        "log": str(log_path),
-    }
+        turns = store.table()
     console.print(
-        f"log: {log_path}  store: {data_dir / 'turns.duckdb'}  "
-        f"(re-ingesting the same log accepted {again.accepted})"
+        f"2/5 stored {ingested.accepted:,} turns in {store_path} "
+        f"(re-ingesting the same log accepted {again.accepted})",
+        highlight=False,
     )
+
+    artefacts = data_dir / "artefacts"
+    with console.status("3/5 learn from the log"):
+        signals = compute_signals(turns)
+        signals.save(artefacts / "signals.parquet")
+    # Ground truth is read only to measure the signals, never to learn.
+    quality = signal_quality(signals.table, read_truth(truth_path))
+    console.print(
+        f"3/5 signals: {signals.counts['rephrases']:,} rephrases "
+        f"(precision {quality['rephrase']['precision']:.3f}, recall "
+        f"{quality['rephrase']['recall']:.3f}), defect score AUC {quality['defect_score_auc']:.3f}",
+        highlight=False,
+    )
+
+    held_out = SimConfig(users=users, days=eval_days, start_day=days, seed=seed, workers=workers)
+    with progress:
+        tasks: dict[str, Any] = {}
+
+        def step(arm: str, done: int, total: int) -> None:
+            if arm not in tasks:
+                tasks[arm] = progress.add_task(f"4/5 A/B arm {arm}", total=total)
+            progress.update(tasks[arm], completed=done)
+
+        document = evaluate(held_out, artefacts=artefacts, progress=step)
+    save_document(document, data_dir / "evaluation.json")
+    arms = document["summary"]["arms"]
+    table = Table(title=f"A/B on held-out days {days}–{days + eval_days - 1}")
+    for column in (
+        "arm",
+        "turns",
+        "defect rate",
+        "change vs control",
+        "goal success",
+        "friction",
+        "wrong actions",
+        "wins:losses",
+    ):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for name, fig in arms.items():
+        change = fig.get("change_vs_control", {}).get("defect_rate")
+        table.add_row(
+            name,
+            f"{fig['turns']:,}",
+            f"{fig['defect_rate']:.3f}",
+            f"{change['change']:+.1%} [{change['low']:+.1%}, {change['high']:+.1%}]"
+            if change
+            else "control",
+            f"{fig['goal_success_rate']:.3f}",
+            f"{fig['friction']:.3f}",
+            f"{fig['wrong_action_rate']:.4f}",
+            f"{fig['wins']}:{fig['losses']}",
+        )
+    console.print(table)
+    if len(arms) == 1:
+        console.print("4/5 no rewriting learner produced an artefact yet: control only.")
+
+    report_path = write_report(
+        data_dir / "report.html",
+        turns=turns,
+        truth=read_truth(truth_path),
+        signals=signals.table,
+        evaluation=document,
+        title="selflearn demo report",
+    )
+    console.print(f"5/5 report: {report_path}", highlight=False)
+    result: dict[str, Any] = {
+        "baseline": {
+            k: sim_summary[k] for k in ("turns", "goals", "defect_rate", "failure_points")
+        },
+        "stored": ingested.accepted,
+        "reingest_accepted": again.accepted,
+        "signals": {
+            "rephrase_precision": quality["rephrase"]["precision"],
+            "rephrase_recall": quality["rephrase"]["recall"],
+            "defect_score_auc": quality["defect_score_auc"],
+        },
+        "arms": {
+            name: {
+                k: fig[k]
+                for k in (
+                    "defect_rate",
+                    "goal_success_rate",
+                    "friction",
+                    "wrong_action_rate",
+                    "wins",
+                    "losses",
+                )
+            }
+            for name, fig in arms.items()
+        },
+        "report": str(report_path),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     emit(result)
     return result

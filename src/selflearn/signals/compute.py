@@ -81,6 +81,7 @@ def compute_signals(
             pair["later_intent"],
             failed,
             float(pair["gap_s"]),
+            later_succeeded=pair["later_status"] == "success",
         )
         if score > best.get(pair["later"], (-1.0, ""))[0]:
             best[pair["later"]] = (score, pair["earlier"])
@@ -94,10 +95,11 @@ def compute_signals(
         score, earlier = best.get(turn["turn_id"], (0.0, ""))
         is_rephrase = score >= detector.threshold
         rephrased = followed.get(turn["turn_id"], 0.0)
-        # Gave up: it failed and nothing restated it. A marginal wake score means nobody
-        # was talking to the assistant (a false wake), so nobody gave up.
+        # Gave up: it failed (an error answer or a "no"; an interruption alone may be
+        # impatience) and nothing restated it. A marginal wake score means nobody was
+        # talking to the assistant (a false wake), so nobody gave up.
         abandoned = (
-            _looks_failed(turn["status"], barge_in, turn["feedback"])
+            (turn["status"] in FAILED_STATUSES or turn["feedback"] == "negative")
             and turn["turn_id"] not in followed
             and (turn["wake_score"] is None or turn["wake_score"] >= FALSE_WAKE_SCORE)
         )

@@ -2,7 +2,7 @@
 
 A later utterance restates an earlier one when they sound or read alike, mean the same
 intent, follow quickly, and the earlier one visibly failed (an error answer, a barge-in,
-a "no"). Each cue is a weighted term of a logistic score; the weights are set by hand
+a "no") while the later one worked. Each cue is a weighted term of a logistic score; the weights are set by hand
 from what the cues mean, not fitted to any ground truth.
 """
 
@@ -48,6 +48,7 @@ class HeuristicRephraseDetector:
     w_failed: float = 1.8
     w_gap: float = 0.06
     w_subset: float = 0.6
+    w_recovered: float = 0.9
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -63,6 +64,7 @@ class HeuristicRephraseDetector:
         later_intent: str | None,
         earlier_failed: bool,
         gap_s: float,
+        later_succeeded: bool = False,
     ) -> float:
         """Probability-like score that ``later`` restates ``earlier``."""
         if not earlier or not later:
@@ -70,16 +72,19 @@ class HeuristicRephraseDetector:
         text = fuzz.ratio(earlier, later) / 100.0
         subset = fuzz.token_set_ratio(earlier, later) / 100.0
         sound = fuzz.ratio(phonetic_key(earlier), phonetic_key(later)) / 100.0
-        if earlier_intent and later_intent:
-            intent = 1.0 if earlier_intent == later_intent else -1.0
+        if earlier_intent and later_intent and earlier_intent == later_intent:
+            intent = 1.0
+        elif earlier_intent and later_intent and not earlier_failed:
+            intent = -1.0  # a different intent after a success: a new request
         else:
-            intent = 0.0
+            intent = 0.0  # a failed turn's intent is a guess
         z = (
             self.bias
             + self.w_similarity * max(text, sound, 0.9 * subset)
             + self.w_subset * (subset >= 0.95)
             + self.w_intent * intent
             + self.w_failed * earlier_failed
+            + self.w_recovered * (earlier_failed and later_succeeded)
             - self.w_gap * max(gap_s, 0.0)
         )
         return 1.0 / (1.0 + math.exp(-z))

@@ -37,10 +37,11 @@ GOAL_KINDS: dict[str, float] = {
     "time": 0.04,
     "date": 0.02,
     "play_music": 0.08,
-    "play_media": 0.05,
+    "play_media": 0.07,
     "media_control": 0.06,
     "cover_position": 0.02,
 }
+MISREMEMBER = 0.4  # how often a title with a near-twin is said as the twin's
 OWN_WORD_SKIP = 0.4  # how often a user names a thing by its real name despite a word of their own
 POWER_DOMAINS = ("light", "switch", "fan", "media_player", "cover", "lock")
 ON_VERBS = {"cover": "open", "lock": "lock"}
@@ -277,7 +278,7 @@ class GoalSampler:
             ]
             mine = [i for i in tracks if i.artist in user.artists]
             item = rng.choice(mine if mine and rng.random() < 0.7 else tracks)
-            return self._media_goal(kind, item, device_id)
+            return self._media_goal(kind, item, device_id, rng)
         if kind == "play_media":
             is_display = device is not None and device.type == "display"
             classes = (
@@ -288,7 +289,7 @@ class GoalSampler:
             if is_display and user.wants_audiobooks:
                 classes = ("audiobook", "podcast")
             items = [i for i in self.catalogue.items if i.media_class in classes]
-            return self._media_goal(kind, rng.choice(items), device_id) if items else None
+            return self._media_goal(kind, rng.choice(items), device_id, rng) if items else None
         if kind == "media_control":
             playing = [
                 e
@@ -335,18 +336,31 @@ class GoalSampler:
             return _with(goal, value=value, slots={**goal.slots, "position": value})
         return None
 
-    def _media_goal(self, kind: str, item: MediaItem, device_id: str) -> Goal:
+    def _near_twin(self, item: MediaItem) -> MediaItem | None:
+        """Another item whose title differs by a word ending ("Summer Night(s)")."""
+        key = item.title.lower().rstrip("s")
+        for other in self.catalogue.items:
+            if other.id != item.id and other.title.lower().rstrip("s") == key:
+                return other
+        return None
+
+    def _media_goal(
+        self, kind: str, item: MediaItem, device_id: str, rng: random.Random | None = None
+    ) -> Goal:
         if item.media_class == "track" and item.artist:
             canonical = f"play {item.title.lower()} by {item.artist.lower()}"
         else:
             canonical = f"play the {MEDIA_WORDS.get(item.media_class, '')} {item.title.lower()}"
+        # People misremember titles: a near-twin's title plays the wrong thing.
+        twin = self._near_twin(item)
+        said = twin.title if twin and rng is not None and rng.random() < MISREMEMBER else item.title
         return Goal(
             kind,
             "HassMediaSearchAndPlay",
             " ".join(canonical.split()),
             device_id,
             media=item,
-            ref=item.title.lower(),
+            ref=said.lower(),
             slots={"search_query": item.title.lower(), "media_class": item.media_class},
         )
 

@@ -191,7 +191,7 @@ def _user(
         team=rng.choice(TEAMS),
         cuisine=rng.choice(CUISINES),
         place=rng.choice(towns) if towns else "",
-        wants_audiobooks=rng.random() < 0.25,
+        wants_audiobooks=rng.random() < 0.35,
         habits=_habits(rng, home),
         politeness=round(rng.uniform(0.0, 0.3), 2),
         goals_per_day=round(rng.uniform(9.0, 21.0), 1),

@@ -281,7 +281,7 @@ class Phraser:
             "position": value,
             "volume": value,
             "timer_minutes": value,
-            "search_query": goal.media.title.lower() if goal.media else "",
+            "search_query": (goal.ref or goal.media.title.lower()) if goal.media else "",
         }
 
     def _shape_fits(self, goal: Goal, skeleton: str) -> bool:
@@ -471,7 +471,7 @@ def _render(pattern: str, goal: Goal, ref: str) -> str:
         "area": (goal.area or "here").lower(),
         "value": "" if goal.value is None else str(goal.value),
         "place": goal.ref or "",
-        "title": media.title.lower() if media else "",
+        "title": (goal.ref or media.title.lower()) if media else "",
         "artist": (media.artist or "").lower() if media else "",
         "device": "lights" if goal.kind.startswith("area_lights") else ref.removeprefix("the "),
     }

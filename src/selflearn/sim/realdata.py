@@ -102,8 +102,9 @@ class RealPhrasings:
     @classmethod
     def load(cls, data_dir: Path | None = None) -> RealPhrasings:
         data_dir = data_dir if data_dir is not None else default_data_dir()
-        if data_dir is None:
-            return cls({}, "none: ../shared/data not found (templates and our own rules only)")
+        if data_dir is None or not any((data_dir / d).is_dir() for d in ("hwu64", "slurp")):
+            where = data_dir if data_dir is not None else "../shared/data"
+            return cls({}, f"none: {where} not found (templates and our own rules only)")
         return _load_cached(str(data_dir))
 
     def for_key(self, key: str) -> list[str]:

@@ -1,0 +1,70 @@
+"""``selflearn evaluate`` as a library call: which arms, one run, one evaluation document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from selflearn.evaluate.ab import ABResult, Arm, harmful_table, run_ab
+from selflearn.rewrite.table import RewriteTable
+from selflearn.sim.simulator import SimConfig
+
+__all__ = ["ARTEFACT_TABLE", "evaluate", "evaluation_document"]
+
+ARTEFACT_TABLE = "rewrites.parquet"  # the offline rewrite table `selflearn learn` writes
+
+
+def evaluation_document(result: ABResult, *, resamples: int = 2000) -> dict[str, Any]:
+    """Everything the report needs from an A/B run, JSON-ready."""
+    return {
+        "summary": result.summary(resamples=resamples),
+        "by_day": {
+            arm.name: {
+                str(day): round(n[1] / n[0], 4) for day, n in sorted(arm.by_day.items()) if n[0]
+            }
+            for arm in result.arms
+        },
+        "failure_points": {
+            arm.name: dict(sorted(arm.failure_points.items())) for arm in result.arms
+        },
+        "top_rewrites": result.top_rewrites(),
+    }
+
+
+def evaluate(
+    config: SimConfig,
+    *,
+    tables: list[Path] | None = None,
+    artefacts: Path | None = None,
+    identical: bool = False,
+    harmful: bool = False,
+    resamples: int = 2000,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run control and every requested arm on the same households and days.
+
+    ``tables`` are rewrite tables (Parquet or JSONL, DESIGN §3.2); ``artefacts`` is a
+    ``selflearn learn`` output folder whose learned rewriters become arms; ``identical``
+    adds a second control (an empty rewrite table: it must show no effect); ``harmful``
+    adds a rewrite of the most common working request to a wrong one (it must show losses).
+    """
+    arms = [Arm("control")]
+    if identical:
+        arms.append(Arm("control-again", RewriteTable()))
+    for path in tables or []:
+        arms.append(Arm(f"table:{path.stem}", RewriteTable.load(path)))
+    if artefacts is not None and (artefacts / ARTEFACT_TABLE).is_file():
+        arms.append(Arm("offline", RewriteTable.load(artefacts / ARTEFACT_TABLE)))
+    result = run_ab(config, arms, progress)
+    if harmful:
+        extra = run_ab(config, [Arm("harmful", harmful_table(result.arms[0]))], progress)
+        result.arms.extend(extra.arms)
+    return evaluation_document(result, resamples=resamples)
+
+
+def save_document(document: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return path
