@@ -101,7 +101,7 @@ def test_loop_commands_in_process(tmp_path: Path) -> None:
     )  # fmt: skip
     assert ab.exit_code == 0, ab.output
     arms = json.loads(ab.stdout.splitlines()[-1])["arms"]
-    assert list(arms) == ["control", "control-again", "table:bad"]
+    assert list(arms) == ["control", "check:identical", "table:bad"]
     report = runner.invoke(
         app,
         ["report", str(log), "--truth", str(truth), "--evaluation", str(tmp_path / "eval.json"),

@@ -17,7 +17,7 @@ def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path: Path) -> None:
     paths = []
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
-        Simulator(SimConfig(users=6, days=2, seed=5, workers=workers)).write(
+        Simulator(SimConfig(users=40, days=1, seed=5, workers=workers)).write(
             out / "turns.jsonl", out / "truth.jsonl"
         )
         paths.append(out)

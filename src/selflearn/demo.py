@@ -102,7 +102,11 @@ def run_demo(
                 tasks[arm] = progress.add_task(f"4/5 A/B arm {arm}", total=total)
             progress.update(tasks[arm], completed=done)
 
-        document = evaluate(held_out, artefacts=artefacts, progress=step)
+        # Beside the learned arms, the harness checks itself: a second control must show
+        # no effect, a rewrite of a common working request to a wrong one must show losses.
+        document = evaluate(
+            held_out, artefacts=artefacts, identical=True, harmful=True, progress=step
+        )
     save_document(document, data_dir / "evaluation.json")
     arms = document["summary"]["arms"]
     table = Table(title=f"A/B on held-out days {days}–{days + eval_days - 1}")
@@ -132,8 +136,10 @@ def run_demo(
             f"{fig['wins']}:{fig['losses']}",
         )
     console.print(table)
-    if len(arms) == 1:
-        console.print("4/5 no rewriting learner produced an artefact yet: control only.")
+    if not any(not name.startswith(("control", "check:")) for name in arms):
+        console.print(
+            "4/5 no rewriting learner produced an artefact yet: control and the harness checks."
+        )
 
     report_path = write_report(
         data_dir / "report.html",

@@ -52,14 +52,14 @@ def evaluate(
     """
     arms = [Arm("control")]
     if identical:
-        arms.append(Arm("control-again", RewriteTable()))
+        arms.append(Arm("check:identical", RewriteTable()))
     for path in tables or []:
         arms.append(Arm(f"table:{path.stem}", RewriteTable.load(path)))
     if artefacts is not None and (artefacts / ARTEFACT_TABLE).is_file():
         arms.append(Arm("offline", RewriteTable.load(artefacts / ARTEFACT_TABLE)))
     result = run_ab(config, arms, progress)
     if harmful:
-        extra = run_ab(config, [Arm("harmful", harmful_table(result.arms[0]))], progress)
+        extra = run_ab(config, [Arm("check:harmful", harmful_table(result.arms[0]))], progress)
         result.arms.extend(extra.arms)
     return evaluation_document(result, resamples=resamples)
 

@@ -31,10 +31,18 @@ def lines_svg(
     """One line per series (x → y), e.g. defect rate by day per arm."""
     figure = _figure()
     axes = figure.add_subplot()
+    styles = ("-", "--", ":", "-.")
+    markers = ("o", "s", "^", "D", "v")
     for i, (name, points) in enumerate(series.items()):
         xs = sorted(points)
+        # Distinct dashes and markers: arms with equal figures stay visible on top of each other.
         axes.plot(
-            xs, [points[x] for x in xs], marker="o", label=name, color=PALETTE[i % len(PALETTE)]
+            xs,
+            [points[x] for x in xs],
+            marker=markers[i % len(markers)],
+            linestyle=styles[i % len(styles)],
+            label=name,
+            color=PALETTE[i % len(PALETTE)],
         )
     axes.set_title(title)
     axes.set_xlabel(xlabel)

@@ -327,11 +327,12 @@ class Phraser:
             goal.name,
             goal.area,
             goal.device_area,
+            goal.canonical,  # what is meant, its number included ("half an hour" is 30)
         )
         if key not in self._valid:
             text = self._fill(skeleton, goal, (goal.name or "").lower())
-            nlu = self.matcher.match(text, goal.device_area, strict=True)
-            canonical = self.matcher.match(goal.canonical, goal.device_area, strict=True)
+            nlu = self.matcher.match(text, goal.device_area, only=goal.intent)
+            canonical = self.matcher.match(goal.canonical, goal.device_area, only=goal.intent)
             # Same intent, domain and values ("lowest" is not 40 percent). Whether the
             # media class is said is the user's choice ("play X" on a display is the
             # movie), but a class said must be the right one.
