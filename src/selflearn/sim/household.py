@@ -162,9 +162,15 @@ def _habits(rng: random.Random, home: Home) -> tuple[Habit, ...]:
     options.append(Habit(rng.uniform(17.0, 19.0), 0.4, ("area_lights_on", "living_room")))
     options.append(Habit(rng.uniform(22.0, 23.5), 0.3, ("area_lights_off", "living_room")))
     options.append(Habit(rng.uniform(18.5, 21.0), 1.0, ("play_music", "")))
+    if "climate.oven" in ids:
+        cook = rng.uniform(17.5, 19.0)
+        # Dinner: the oven goes on, its temperature is asked in the kitchen, then it goes off.
+        options.append(Habit(cook, 0.2, ("power_on", "climate.oven"), after="cooking"))
+        options.append(Habit(cook + 0.3, 0.1, ("get_temperature", "climate.oven"), after="cooking"))
+        options.append(Habit(cook + 1.0, 0.2, ("power_off", "climate.oven"), after="cooking"))
     if "light.bedroom_lamp" in ids:
         options.append(Habit(rng.uniform(22.5, 23.8), 0.3, ("power_off", "light.bedroom_lamp")))
-    return tuple(rng.sample(options, rng.randint(1, 3)))
+    return tuple(rng.sample(options, rng.randint(1, 4)))
 
 
 def _user(

@@ -228,6 +228,11 @@ class _HouseholdSim:
         k: int,
     ) -> float:
         device_id = self._device_for(user, rng)
+        if habit is not None:
+            # A routine about a thing happens where the thing is (the oven: in the kitchen).
+            entity = self.assistant.home.entity(habit[1])
+            near = [d.id for d in self.household.devices if entity and d.area == entity.area]
+            device_id = near[0] if near else device_id
         goal = self.goals.sample(rng, user, device_id, ts, habit)
         if goal is None:
             return ts
