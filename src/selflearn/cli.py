@@ -9,7 +9,7 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -314,6 +314,7 @@ def evaluate(
     """Paired A/B on simulated households: control vs each learned artefact. Last line: JSON."""
     from selflearn.evaluate.runner import evaluate as run_evaluation
     from selflearn.evaluate.runner import save_document
+    from selflearn.evaluate.view import arms_table
     from selflearn.sim import SimConfig
 
     config = SimConfig(
@@ -339,43 +340,14 @@ def evaluate(
             harmful=harmful,
             progress=step,
         )
-    _arm_table(document)
+    err.print(
+        arms_table(
+            document["summary"], "A/B (change vs control, 95 % bootstrap interval over households)"
+        )
+    )
     if out is not None:
         save_document(document, out)
     _emit(document["summary"])
-
-
-def _arm_table(document: dict[str, Any]) -> None:
-    summary = document["summary"]
-    view = Table(title="A/B (change vs control, 95 % bootstrap interval over households)")
-    for column in (
-        "arm",
-        "turns",
-        "defect rate",
-        "change",
-        "goal success",
-        "friction",
-        "wrong actions",
-        "wins",
-        "losses",
-    ):
-        view.add_column(column, justify="left" if column == "arm" else "right")
-    for name, fig in summary["arms"].items():
-        change = fig.get("change_vs_control", {}).get("defect_rate")
-        view.add_row(
-            name,
-            str(fig["turns"]),
-            f"{fig['defect_rate']:.3f}",
-            f"{change['change']:+.1%} [{change['low']:+.1%}, {change['high']:+.1%}]"
-            if change
-            else "—",
-            f"{fig['goal_success_rate']:.3f}",
-            f"{fig['friction']:.3f}",
-            f"{fig['wrong_action_rate']:.4f}",
-            str(fig["wins"]),
-            str(fig["losses"]),
-        )
-    err.print(view)
 
 
 @app.command()

@@ -14,9 +14,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from selflearn.evaluate.runner import evaluate, save_document
+from selflearn.evaluate.view import arms_table
 from selflearn.logs.store import TurnStore
 from selflearn.report import write_report
 from selflearn.signals import compute_signals, read_truth, signal_quality
@@ -109,33 +109,9 @@ def run_demo(
         )
     save_document(document, data_dir / "evaluation.json")
     arms = document["summary"]["arms"]
-    table = Table(title=f"A/B on held-out days {days}–{days + eval_days - 1}")
-    for column in (
-        "arm",
-        "turns",
-        "defect rate",
-        "change vs control",
-        "goal success",
-        "friction",
-        "wrong actions",
-        "wins:losses",
-    ):
-        table.add_column(column, justify="left" if column == "arm" else "right")
-    for name, fig in arms.items():
-        change = fig.get("change_vs_control", {}).get("defect_rate")
-        table.add_row(
-            name,
-            f"{fig['turns']:,}",
-            f"{fig['defect_rate']:.3f}",
-            f"{change['change']:+.1%} [{change['low']:+.1%}, {change['high']:+.1%}]"
-            if change
-            else "control",
-            f"{fig['goal_success_rate']:.3f}",
-            f"{fig['friction']:.3f}",
-            f"{fig['wrong_action_rate']:.4f}",
-            f"{fig['wins']}:{fig['losses']}",
-        )
-    console.print(table)
+    console.print(
+        arms_table(document["summary"], f"A/B on held-out days {days}–{days + eval_days - 1}")
+    )
     if not any(not name.startswith(("control", "check:")) for name in arms):
         console.print(
             "4/5 no rewriting learner produced an artefact yet: control and the harness checks."

@@ -52,6 +52,19 @@ def _figure(svg: str, caption: str) -> str:
     return f"<figure class='plot' data-plot='{html.escape(caption)}'>{svg}<figcaption class='note'>{html.escape(caption)}</figcaption></figure>"
 
 
+def _is_defect(
+    row: dict[str, Any],
+    truth: dict[str, dict[str, Any]] | None,
+    defect_scores: dict[str, float],
+) -> bool:
+    """Ground truth where there is some, else the implicit defect score, else the status."""
+    record = truth.get(row["turn_id"]) if truth else None
+    if record is not None:
+        return bool(record["defect"])
+    score = defect_scores.get(row["turn_id"])
+    return score >= 0.5 if score is not None else row["status"] in FAILED
+
+
 def _defect_by_day(
     rows: list[dict[str, Any]],
     truth: dict[str, dict[str, Any]] | None,
@@ -61,14 +74,9 @@ def _defect_by_day(
     first = min((r["ts"] for r in rows), default=0.0)
     for row in rows:
         record = truth.get(row["turn_id"]) if truth else None
-        if record is not None:
-            day, defect = int(record["day"]), bool(record["defect"])
-        else:
-            day = int((row["ts"] - first) // 86_400)
-            score = defect_scores.get(row["turn_id"])
-            defect = score >= 0.5 if score is not None else row["status"] in FAILED
+        day = int(record["day"]) if record is not None else int((row["ts"] - first) // 86_400)
         days[day][0] += 1
-        days[day][1] += defect
+        days[day][1] += _is_defect(row, truth, defect_scores)
     source = (
         "ground truth"
         if truth
@@ -237,14 +245,8 @@ def build_report(
     failing_requests: Counter[str] = Counter()
     for row in rows:
         record = truth.get(row["turn_id"]) if truth else None
-        score = defect_scores.get(row["turn_id"])
-        if record is not None:
-            bad = bool(record["defect"]) and record["failure_point"] != "false_wake"
-        elif score is not None:
-            bad = score >= 0.5
-        else:
-            bad = row["status"] in FAILED
-        if bad and row["text"]:
+        false_wake = record is not None and record["failure_point"] == "false_wake"
+        if row["text"] and not false_wake and _is_defect(row, truth, defect_scores):
             failing_requests[row["text"]] += 1
     top = failing_requests.most_common(15)
     if top:

@@ -1,0 +1,42 @@
+"""The A/B figures as a terminal table (the CLI and the demo print the same one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+__all__ = ["arms_table"]
+
+COLUMNS = (
+    "arm",
+    "turns",
+    "defect rate",
+    "change vs control",
+    "goal success",
+    "friction",
+    "wrong actions",
+    "wins:losses",
+)
+
+
+def arms_table(summary: dict[str, Any], title: str) -> Table:
+    """One row per arm: figures, and the defect-rate change with its 95 % interval."""
+    view = Table(title=title)
+    for column in COLUMNS:
+        view.add_column(column, justify="left" if column == "arm" else "right")
+    for name, fig in summary["arms"].items():
+        change = fig.get("change_vs_control", {}).get("defect_rate")
+        view.add_row(
+            name,
+            f"{fig['turns']:,}",
+            f"{fig['defect_rate']:.3f}",
+            f"{change['change']:+.1%} [{change['low']:+.1%}, {change['high']:+.1%}]"
+            if change
+            else "control",
+            f"{fig['goal_success_rate']:.3f}",
+            f"{fig['friction']:.3f}",
+            f"{fig['wrong_action_rate']:.4f}",
+            f"{fig['wins']}:{fig['losses']}",
+        )
+    return view
