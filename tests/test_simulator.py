@@ -98,3 +98,16 @@ def test_config_errors_name_the_parameter() -> None:
         SimConfig(users=0)
     with pytest.raises(ConfigError, match="'sources'"):
         SimConfig(sources=(0.0, 0.0, 0.0))
+
+
+def test_defect_rate_is_configurable(tmp_path: Path) -> None:
+    def rate(**changes: object) -> float:
+        config = SimConfig(users=12, days=2, seed=2, **changes)  # type: ignore[arg-type]
+        summary = Simulator(config).write(tmp_path / "t.jsonl", tmp_path / "g.jsonl")
+        return float(summary["defect_rate"])
+
+    easy = rate(noise_scale=0.0, false_wakes_per_hour=0.0, sources=(1.0, 0.0, 0.0))
+    default = rate()
+    hard = rate(noise_scale=4.0, sources=(0.5, 0.3, 0.2))
+    print(f"\ndefect rate: easy {easy:.3f}, default {default:.3f}, hard {hard:.3f}")
+    assert easy < default < hard

@@ -3,6 +3,7 @@
 The public surface; import from here rather than from submodules.
 """
 
+from selflearn._version import __version__ as __version__
 from selflearn.assistant import Assistant, Catalogue, Home, SpeechChannel, Turn, WakeDetector
 from selflearn.errors import ConfigError, DataFileError, SchemaError, SelflearnError
 from selflearn.evaluate import ABResult, Arm, run_ab
@@ -22,8 +23,6 @@ from selflearn.report import build_report, write_report
 from selflearn.rewrite import Rewrite, Rewriter, RewriteRequest, RewriteTable
 from selflearn.signals import HeuristicRephraseDetector, SessionConfig, Signals, compute_signals
 from selflearn.sim import ReactionConfig, SimConfig, Simulator
-
-__version__ = "0.1.0"
 
 __all__ = [
     "TURN_SCHEMA",

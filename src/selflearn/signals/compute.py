@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +11,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from selflearn._version import __version__
+from selflearn.errors import DataFileError
 from selflearn.signals.defect import defect_score
 from selflearn.signals.rephrase import FAILED_STATUSES, HeuristicRephraseDetector
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
@@ -46,7 +50,15 @@ class Signals:
 
     @classmethod
     def load(cls, path: Path) -> Signals:
-        return cls(pq.read_table(path).cast(SIGNALS_SCHEMA))
+        if not path.is_file():
+            raise DataFileError(f"{path}: no signals file; run `selflearn learn` first")
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataFileError(f"{path}: not a signals Parquet file ({exc})") from exc
+        if not set(SIGNALS_SCHEMA.names) <= set(table.column_names):
+            raise DataFileError(f"{path}: not a signals file (needs {SIGNALS_SCHEMA.names})")
+        return cls(table.select(SIGNALS_SCHEMA.names).cast(SIGNALS_SCHEMA))
 
 
 def _looks_failed(status: str | None, barge_in: bool, feedback: str | None) -> bool:
@@ -127,7 +139,13 @@ def compute_signals(
                 ),
             }
         )
-    table = pa.Table.from_pylist(rows, schema=SIGNALS_SCHEMA)
+    # The file says what made it (STYLE 8): the detector and the timing bounds.
+    made_by = {
+        "producer": f"selflearn {__version__}",
+        "detector": json.dumps(dataclasses.asdict(detector)),
+        "sessions": json.dumps(dataclasses.asdict(sessions)),
+    }
+    table = pa.Table.from_pylist(rows, schema=SIGNALS_SCHEMA.with_metadata(made_by))
     counts = {
         "turns": len(rows),
         "sessions": len({r["session_id"] for r in rows}),
