@@ -37,7 +37,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+# Logs and CI are not terminals: there, tables get room instead of rich's 80 columns.
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def _emit(data: object) -> None:
@@ -251,15 +252,84 @@ def learn(
     out: Annotated[Path, typer.Option(help="Folder for the learned artefacts.")] = Path(
         "selflearn-data/artefacts"
     ),
+    min_support: Annotated[
+        int, typer.Option(help="Rewrites: transitions from source to reformulation, at least.")
+    ] = 2,
+    min_users: Annotated[int, typer.Option(help="Rewrites: distinct users, at least.")] = 2,
+    min_score: Annotated[
+        float, typer.Option(help="Rewrites: the reformulation's success probability, at least.")
+    ] = 0.7,
+    min_margin: Annotated[
+        float, typer.Option(help="Rewrites: how far above the source's own success rate.")
+    ] = 0.4,
+    personal: Annotated[bool, typer.Option(help="Mine each user's own chain too.")] = True,
 ) -> None:
     """Read the turn log and write what is learned from it (signals and every learner)."""
-    from selflearn.signals import compute_signals
+    from selflearn.learn import learn as run_learn
+    from selflearn.rewrite.markov import MarkovConfig
 
+    config = MarkovConfig(
+        min_support=min_support,
+        min_users=min_users,
+        min_score=min_score,
+        min_margin=min_margin,
+        personal=personal,
+    )
     turns = _load_turns(logs)
-    with err.status(f"signals over {turns.num_rows:,} turns"):
-        signals = compute_signals(turns)
-    path = signals.save(out / "signals.parquet")
-    _emit({"turns": turns.num_rows, "signals": str(path), **signals.counts})
+    with err.status("learning") as status:
+        summary = run_learn(turns, out, markov=config, progress=status.update)
+    _emit(summary)
+
+
+@app.command()
+def rewrite(
+    text: Annotated[str, typer.Argument(help="An utterance as the recogniser heard it.")],
+    user: Annotated[str | None, typer.Option(help="The speaker's user id.")] = None,
+    artefacts: Annotated[Path, typer.Option(help="A `selflearn learn` folder.")] = Path(
+        "selflearn-data/artefacts"
+    ),
+    device: Annotated[
+        str, typer.Option(help="The voice device (for what the assistant would do).")
+    ] = "satellite.kitchen",
+    home: Annotated[Path | None, typer.Option(help="A home YAML file (default: shipped).")] = None,
+) -> None:
+    """Show what the learned rewriters do with one utterance, and what the assistant then does."""
+    from selflearn.assistant import Assistant, Home
+    from selflearn.learn import REWRITES_FILE
+    from selflearn.rewrite import RewriteRequest, RewriteTable
+
+    table = RewriteTable.load(artefacts / REWRITES_FILE)
+    bot = Assistant.create(Home.from_yaml(home) if home else None)
+    decision = table.rewrite(RewriteRequest(text, user_id=user, device_id=device))
+
+    def outcome(utterance: str) -> dict[str, object]:
+        done = bot.preview(utterance, device_id=device, ts=time.time())
+        return {
+            "text": utterance,
+            "intent": done.nlu.intent,
+            "slots": done.nlu.slots,
+            "status": done.action.status,
+            "response": done.action.text,
+        }
+
+    before = outcome(text)
+    after = outcome(decision.target) if decision else None
+    if decision is None:
+        err.print(f"no rewrite for {text!r}: it passes through unchanged", highlight=False)
+    else:
+        err.print(
+            f"{decision.source!r} → {decision.target!r} ({decision.layer}, "
+            f"score {decision.score:.3f})",
+            highlight=False,
+        )
+    _emit(
+        {
+            "text": text,
+            "rewrite": decision.as_event() if decision else None,
+            "before": before,
+            "after": after,
+        }
+    )
 
 
 @app.command(name="signals")
@@ -314,7 +384,7 @@ def evaluate(
     """Paired A/B on simulated households: control vs each learned artefact. Last line: JSON."""
     from selflearn.evaluate.runner import evaluate as run_evaluation
     from selflearn.evaluate.runner import save_document
-    from selflearn.evaluate.view import arms_table
+    from selflearn.evaluate.view import arms_table, curve_table
     from selflearn.sim import SimConfig
 
     config = SimConfig(
@@ -345,6 +415,8 @@ def evaluate(
             document["summary"], "A/B (change vs control, 95 % bootstrap interval over households)"
         )
     )
+    if document["curve"]:
+        err.print(curve_table(document["curve"], "precision against coverage, by support"))
     if out is not None:
         save_document(document, out)
     _emit(document["summary"])

@@ -16,10 +16,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from selflearn.evaluate.runner import evaluate, save_document
-from selflearn.evaluate.view import arms_table
+from selflearn.evaluate.view import arms_table, curve_table
+from selflearn.learn import SIGNALS_FILE, learn
 from selflearn.logs.store import TurnStore
 from selflearn.report import write_report
-from selflearn.signals import compute_signals, read_truth, signal_quality
+from selflearn.signals import Signals, read_truth, signal_quality
 from selflearn.sim import SimConfig, Simulator
 
 __all__ = ["run_demo"]
@@ -81,15 +82,18 @@ def run_demo(
     )
 
     artefacts = data_dir / "artefacts"
-    with console.status("3/5 learn from the log"):
-        signals = compute_signals(turns)
-        signals.save(artefacts / "signals.parquet")
+    with console.status("3/5 learn from the log") as status:
+        learned = learn(turns, artefacts, progress=lambda step: status.update(f"3/5 {step}"))
+    signals = Signals.load(artefacts / SIGNALS_FILE)
     # Ground truth is read only to measure the signals, never to learn.
     quality = signal_quality(signals.table, read_truth(truth_path))
     console.print(
-        f"3/5 signals: {signals.counts['rephrases']:,} rephrases "
+        f"3/5 learned in {learned['seconds']['total']:.1f} s: "
+        f"{learned['signals']['rephrases']:,} rephrases "
         f"(precision {quality['rephrase']['precision']:.3f}, recall "
-        f"{quality['rephrase']['recall']:.3f}), defect score AUC {quality['defect_score_auc']:.3f}",
+        f"{quality['rephrase']['recall']:.3f}), defect score AUC "
+        f"{quality['defect_score_auc']:.3f}; offline rewrites (absorbing Markov chain): "
+        f"{learned['rewrites']['global']:,} global, {learned['rewrites']['personal']:,} personal",
         highlight=False,
     )
 
@@ -112,6 +116,9 @@ def run_demo(
     console.print(
         arms_table(document["summary"], f"A/B on held-out days {days}–{days + eval_days - 1}")
     )
+    learned_arms = [c for c in document["curve"] if not c["arm"].startswith("check:")]
+    if learned_arms:
+        console.print(curve_table(learned_arms, "precision against coverage, by support"))
     if not any(not name.startswith(("control", "check:")) for name in arms):
         console.print(
             "4/5 no rewriting learner produced an artefact yet: control and the harness checks."
@@ -132,6 +139,7 @@ def run_demo(
         },
         "stored": ingested.accepted,
         "reingest_accepted": again.accepted,
+        "rewrites": {k: learned["rewrites"][k] for k in ("global", "personal")},
         "signals": {
             "rephrase_precision": quality["rephrase"]["precision"],
             "rephrase_recall": quality["rephrase"]["recall"],
@@ -147,6 +155,7 @@ def run_demo(
                     "wrong_action_rate",
                     "wins",
                     "losses",
+                    "coverage",
                 )
             }
             for name, fig in arms.items()

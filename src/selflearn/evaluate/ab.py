@@ -53,6 +53,10 @@ class ArmResult:
     failure_points: Counter[str] = field(default_factory=Counter)
     rewrites: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (from, to, outcome)
     working: Counter[tuple[str, str]] = field(default_factory=Counter)  # (heard, intent)
+    # (from, to) → rewritten turns whose original recognition would have been a defect
+    covered: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (support, layer, method, outcome, original worked) → applied rewrites
+    evidence: Counter[tuple[int, str, str, str, bool]] = field(default_factory=Counter)
     fail_opens: int = 0
 
     def add(self, run: HouseholdRun) -> None:
@@ -72,8 +76,18 @@ class ArmResult:
                 if not record["defect"] and record.get("heard"):
                     self.working[(record["heard"], record["intent"])] += 1
             if record.get("rewrite_to") is not None:
-                self.rewrites[
-                    (record["rewrite_from"], record["rewrite_to"], record["rewrite_outcome"])
+                pair = (record["rewrite_from"], record["rewrite_to"])
+                self.rewrites[(*pair, record["rewrite_outcome"])] += 1
+                if not record.get("rewrite_original_ok", True):
+                    self.covered[pair] += 1
+                self.evidence[
+                    (
+                        int(record.get("rewrite_support") or 0),
+                        str(record.get("rewrite_layer")),
+                        str(record.get("rewrite_method")),
+                        str(record["rewrite_outcome"]),
+                        bool(record.get("rewrite_original_ok", True)),
+                    )
                 ] += 1
         for records in goals.values():
             house.goals += 1
@@ -96,6 +110,7 @@ class ArmResult:
             "friction": round(self._sum("goal_turns_ok") / max(ok, 1), 4),
             "wrong_action_rate": round(self._sum("wrong") / max(turns, 1), 4),
             "rewrites_applied": sum(self.rewrites.values()),
+            "rewrites_on_defects": sum(self.covered.values()),
             "wins": wins,
             "losses": losses,
             "win_loss": round(wins / losses, 2) if losses else None,
@@ -138,6 +153,11 @@ class ABResult:
                     )
                     for metric in METRICS
                 }
+            # Coverage: the share of control's defective turns whose kind this arm rewrote.
+            control_defects = control._sum("defects")
+            figures["coverage"] = round(
+                figures["rewrites_on_defects"] / control_defects if control_defects else 0.0, 4
+            )
             out[arm.name] = figures
         return {
             "households": len(order),
@@ -146,6 +166,36 @@ class ABResult:
             "seed": self.config.seed,
             "arms": out,
         }
+
+    def curve(self, supports: tuple[int, ...] = (1, 2, 3, 4, 6, 10)) -> list[dict[str, Any]]:
+        """Precision against coverage as the support threshold rises, per learned arm.
+
+        Read off the arm's own applied rewrites (each knows its support): keeping only
+        rows with support ≥ s. It assumes rewrites do not interact (a rewrite dropped at
+        a higher threshold leaves later turns as they were), which holds to first order.
+        """
+        control_defects = self.arms[0]._sum("defects")
+        out = []
+        for arm in self.arms[1:]:
+            for least in supports:
+                kept = {k: n for k, n in arm.evidence.items() if k[0] >= least}
+                if not kept and least > min(supports):
+                    continue
+                wins = sum(n for k, n in kept.items() if k[3] == "won")
+                losses = sum(n for k, n in kept.items() if k[3] == "lost")
+                covered = sum(n for k, n in kept.items() if not k[4])
+                out.append(
+                    {
+                        "arm": arm.name,
+                        "min_support": least,
+                        "applied": sum(kept.values()),
+                        "wins": wins,
+                        "losses": losses,
+                        "win_loss": round(wins / losses, 1) if losses else None,
+                        "coverage": round(covered / control_defects, 4) if control_defects else 0.0,
+                    }
+                )
+        return out
 
     def top_rewrites(self, limit: int = 20) -> list[dict[str, Any]]:
         """The applied rewrites of every arm with their wins, losses and neutral outcomes."""

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from selflearn.evaluate.ab import ABResult, Arm, harmful_table, run_ab
+from selflearn.learn import REWRITES_FILE
 from selflearn.rewrite.table import RewriteTable
 from selflearn.sim.simulator import SimConfig
 
-__all__ = ["ARTEFACT_TABLE", "evaluate", "evaluation_document"]
-
-ARTEFACT_TABLE = "rewrites.parquet"  # the offline rewrite table `selflearn learn` writes
+__all__ = ["evaluate", "evaluation_document"]
 
 
 def evaluation_document(result: ABResult, *, resamples: int = 2000) -> dict[str, Any]:
@@ -30,6 +29,7 @@ def evaluation_document(result: ABResult, *, resamples: int = 2000) -> dict[str,
             arm.name: dict(sorted(arm.failure_points.items())) for arm in result.arms
         },
         "top_rewrites": result.top_rewrites(),
+        "curve": result.curve(),
     }
 
 
@@ -55,8 +55,8 @@ def evaluate(
         arms.append(Arm("check:identical", RewriteTable()))
     for path in tables or []:
         arms.append(Arm(f"table:{path.stem}", RewriteTable.load(path)))
-    if artefacts is not None and (artefacts / ARTEFACT_TABLE).is_file():
-        arms.append(Arm("offline", RewriteTable.load(artefacts / ARTEFACT_TABLE)))
+    if artefacts is not None and (artefacts / REWRITES_FILE).is_file():
+        arms.append(Arm("offline", RewriteTable.load(artefacts / REWRITES_FILE)))
     result = run_ab(config, arms, progress)
     if harmful:
         extra = run_ab(config, [Arm("check:harmful", harmful_table(result.arms[0]))], progress)

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["arms_table"]
+__all__ = ["arms_table", "curve_table"]
 
 COLUMNS = (
     "arm",
@@ -17,6 +17,7 @@ COLUMNS = (
     "friction",
     "wrong actions",
     "wins:losses",
+    "coverage",
 )
 
 
@@ -38,5 +39,24 @@ def arms_table(summary: dict[str, Any], title: str) -> Table:
             f"{fig['friction']:.3f}",
             f"{fig['wrong_action_rate']:.4f}",
             f"{fig['wins']}:{fig['losses']}",
+            f"{fig.get('coverage', 0.0):.1%}",
+        )
+    return view
+
+
+def curve_table(curve: list[dict[str, Any]], title: str) -> Table:
+    """Coverage against win:loss as the support threshold rises."""
+    view = Table(title=title)
+    for column in ("arm", "min support", "applied", "wins", "losses", "win:loss", "coverage"):
+        view.add_column(column, justify="left" if column == "arm" else "right")
+    for row in curve:
+        view.add_row(
+            row["arm"],
+            str(row["min_support"]),
+            f"{row['applied']:,}",
+            f"{row['wins']:,}",
+            f"{row['losses']:,}",
+            f"{row['win_loss']:.1f}:1" if row["win_loss"] is not None else "no losses",
+            f"{row['coverage']:.1%}",
         )
     return view

@@ -163,6 +163,7 @@ def build_report(
                     fig["rewrites_applied"],
                     fig["wins"],
                     fig["losses"],
+                    f"{fig.get('coverage', 0.0):.1%}",
                 ]
             )
         parts.append(
@@ -178,6 +179,7 @@ def build_report(
                     "rewrites",
                     "wins",
                     "losses",
+                    "coverage of control's defects",
                 ],
                 table_rows,
             )

@@ -40,6 +40,7 @@ class Rewrite:
     layer: str
     score: float
     method: str = "table"
+    support: int = 0  # the evidence behind it, where the learner counts any
 
     def as_event(self) -> dict[str, Any]:
         """The turn event's ``rewrite`` object (DESIGN §3.1)."""

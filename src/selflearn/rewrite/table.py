@@ -14,10 +14,13 @@ import pyarrow.parquet as pq
 
 from selflearn.errors import ConfigError, DataFileError
 from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance
+from selflearn.rewrite.template import Template, is_template
 
 __all__ = ["REWRITE_COLUMNS", "RewriteRow", "RewriteTable"]
 
 REWRITE_COLUMNS = ("source", "rewrite", "score", "support", "layer", "user_id", "method")
+# Optional beyond the contract: the source's own success rate, where the learner knows it.
+EXTRA_COLUMNS = ("source_score",)
 REWRITE_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -27,6 +30,7 @@ REWRITE_SCHEMA = pa.schema(
         ("layer", pa.string()),
         ("user_id", pa.string()),
         ("method", pa.string()),
+        ("source_score", pa.float64()),
     ]
 )
 
@@ -40,6 +44,7 @@ class RewriteRow:
     layer: str = "global"
     user_id: str | None = None
     method: str = "markov"
+    source_score: float | None = None
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, Any], where: str) -> RewriteRow:
@@ -58,21 +63,31 @@ class RewriteRow:
             raise DataFileError(f"{where}: a personal rewrite needs a user_id")
         if not (0.0 <= score <= 1.0) or math.isnan(score):
             raise DataFileError(f"{where}: score must be in [0, 1]; got {score}")
-        if not normalize_utterance(source) or not normalize_utterance(target):
+        if is_template(source) or is_template(target):
+            try:
+                template = Template.parse(source, target)
+            except ValueError as exc:
+                raise DataFileError(f"{where}: not a usable template ({exc})") from exc
+            source, target = template.source, template.target
+        elif not normalize_utterance(source) or not normalize_utterance(target):
             raise DataFileError(f"{where}: source and rewrite must contain words")
+        else:
+            source, target = normalize_utterance(source), normalize_utterance(target)
         return cls(
-            normalize_utterance(source),
-            normalize_utterance(target),
+            source,
+            target,
             score,
             support,
             layer,
             str(user_id) if user_id else None,
             str(row.get("method") or "markov"),
+            float(row["source_score"]) if row.get("source_score") is not None else None,
         )
 
 
 class RewriteTable:
-    """Looks an utterance up: the speaker's personal rows first, then the global ones.
+    """Looks an utterance up: exact rows before templates, and within each the speaker's
+    personal rows before the global ones.
 
     >>> table = RewriteTable.from_rows(
     ...     [{"source": "turn of the light", "rewrite": "turn off the light",
@@ -82,6 +97,9 @@ class RewriteTable:
     'turn off the light'
     >>> table.rewrite(RewriteRequest("turn off the light")) is None
     True
+    >>> table.add(RewriteRow("kill the {name}", "turn off the {name}", 0.95, 30))
+    >>> table.rewrite(RewriteRequest("kill the porch light")).target
+    'turn off the porch light'
     """
 
     def __init__(self, *, min_score: float = 0.0, min_support: int = 1) -> None:
@@ -94,6 +112,8 @@ class RewriteTable:
         self.rows_: list[RewriteRow] = []
         self._global: dict[str, RewriteRow] = {}
         self._personal: dict[tuple[str, str], RewriteRow] = {}
+        # user (None: global) → one literal word of theirs → templates
+        self._templates: dict[str | None, dict[str, list[tuple[Template, RewriteRow]]]] = {}
 
     @classmethod
     def from_rows(
@@ -107,7 +127,13 @@ class RewriteTable:
     def add(self, row: RewriteRow) -> None:
         """Keep the best-scoring row per (user, source)."""
         self.rows_.append(row)
-        if row.layer == "personal" and row.user_id:
+        if is_template(row.source):
+            template = Template.parse(row.source, row.rewrite)
+            owner = row.user_id if row.layer == "personal" else None
+            anchor = min(template.literals)
+            bucket = self._templates.setdefault(owner, {}).setdefault(anchor, [])
+            bucket.append((template, row))
+        elif row.layer == "personal" and row.user_id:
             key = (row.user_id, row.source)
             if key not in self._personal or row.score > self._personal[key].score:
                 self._personal[key] = row
@@ -121,9 +147,29 @@ class RewriteTable:
         key = normalize_utterance(request.text)
         row = self._personal.get((request.user_id, key)) if request.user_id else None
         row = row or self._global.get(key)
-        if row is None or row.score < self.min_score or row.support < self.min_support:
+        target = row.rewrite if row is not None else None
+        if row is None:
+            target, row = self._template(key, request.user_id)
+        if row is None or target is None or target == key:
             return None
-        return Rewrite(key, row.rewrite, row.layer, round(row.score, 4), row.method)
+        if row.score < self.min_score or row.support < self.min_support:
+            return None
+        return Rewrite(key, target, row.layer, round(row.score, 4), row.method, row.support)
+
+    def _template(self, text: str, user_id: str | None) -> tuple[str | None, RewriteRow | None]:
+        words = set(text.split())
+        for owner in ([user_id] if user_id else []) + [None]:
+            buckets = self._templates.get(owner, {})
+            fits = [
+                (row, target)
+                for word in words & buckets.keys()
+                for template, row in buckets[word]
+                if template.literals <= words and (target := template.apply(text))
+            ]
+            if fits:
+                row, target = min(fits, key=lambda f: (-f[0].score, -f[0].support, f[0].source))
+                return target, row
+        return None, None
 
     # -- files ------------------------------------------------------------------
 
@@ -156,7 +202,8 @@ class RewriteTable:
     def save(self, path: Path | str) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        records = [{c: getattr(r, c) for c in REWRITE_COLUMNS} for r in self.rows_]
+        columns = REWRITE_COLUMNS + EXTRA_COLUMNS
+        records = [{c: getattr(r, c) for c in columns} for r in self.rows_]
         if path.suffix == ".parquet":
             pq.write_table(pa.Table.from_pylist(records, schema=REWRITE_SCHEMA), path)
         else:

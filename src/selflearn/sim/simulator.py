@@ -23,6 +23,7 @@ from selflearn.assistant.media import Catalogue
 from selflearn.assistant.pipeline import Assistant, Outcome
 from selflearn.assistant.wake import WakeDetector
 from selflearn.errors import ConfigError
+from selflearn.logs.schema import TurnEvent
 from selflearn.rewrite.base import Rewriter
 from selflearn.sim.goals import GoalSampler
 from selflearn.sim.household import Household, User, make_household
@@ -179,6 +180,12 @@ class _HouseholdSim:
                 user, habit = what
                 clock = self._goal(user, habit, ts, rng, day, k)
 
+    def _log(self, event: TurnEvent) -> None:
+        """Append the event as the fleet's log sees it: device ids are unique per household."""
+        row = event.to_dict()
+        row["device_id"] = f"{self.household.id}/{event.device_id}"
+        self.events.append(json.dumps(row, separators=(",", ":")))
+
     def _false_wake(self, device_id: str, ts: float, rng: random.Random, day: int, k: int) -> float:
         spoken = self.assistant.wake.background_utterance(rng)
         turn = self.assistant.handle(
@@ -189,7 +196,7 @@ class _HouseholdSim:
             intended=False,
             turn_id=f"{self.household.id}-{day:03d}-{k:04d}-w",
         )
-        self.events.append(json.dumps(turn.event.to_dict(), separators=(",", ":")))
+        self._log(turn.event)
         self.truth.append(
             TruthRecord(
                 turn_id=turn.event.turn_id,
@@ -264,6 +271,7 @@ class _HouseholdSim:
             )
             point = failure_point(goal, text, heard, outcome, served, clean)
             rewrite_outcome = None
+            before = True
             if turn.rewrite is not None:
                 original = self.assistant.preview(
                     heard, device_id=goal.device_id, ts=ts, state=state
@@ -289,7 +297,7 @@ class _HouseholdSim:
             if barge is not None:
                 update["barge_in_ms"] = barge
             event = turn.event.model_copy(update=update) if update else turn.event
-            self.events.append(json.dumps(event.to_dict(), separators=(",", ":")))
+            self._log(event)
             record = TruthRecord(
                 turn_id=event.turn_id,
                 spoken_text=text,
@@ -314,6 +322,10 @@ class _HouseholdSim:
                 record["rewrite_outcome"] = rewrite_outcome
                 record["rewrite_from"] = turn.rewrite.source
                 record["rewrite_to"] = turn.rewrite.target
+                record["rewrite_original_ok"] = before
+                record["rewrite_layer"] = turn.rewrite.layer
+                record["rewrite_method"] = turn.rewrite.method
+                record["rewrite_support"] = turn.rewrite.support
             records.append(record)
             previous = event.turn_id
             ts += speech_seconds(text) + (barge if barge is not None else duration) / 1000

@@ -1,0 +1,284 @@
+"""Offline rewrite mining with an absorbing Markov chain (DESIGN §2 item 4).
+
+Rephrase chains across all users (:mod:`selflearn.rewrite.chains`) give transition counts
+between utterance states and into two absorbing states, success and failure. Per connected
+component, with Q the transient-to-transient and R the transient-to-absorbing transition
+probabilities, the absorption probabilities are B = N·R with N = (I − Q)⁻¹; this solves
+(I − Q)·b = r for the success column with a sparse LU factorisation. For each source that
+fails on its own, the reformulation users reached from it that most probably ends in success
+becomes its rewrite — kept only with enough support (transitions and distinct users) and a
+success probability clearly above the source's own. The same mining over each user's own
+chain gives personal rewrites.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy.sparse import csr_matrix, identity
+from scipy.sparse.linalg import splu
+
+from selflearn.errors import ConfigError
+from selflearn.rewrite.chains import STATE_KINDS, ChainConfig, Chains, build_chains
+from selflearn.rewrite.table import RewriteTable
+
+__all__ = ["MarkovConfig", "MarkovMiner", "MiningResult", "absorb_success"]
+
+METHODS = {"exact": "markov", "slots": "markov-template", "said": "markov-affix"}
+BATCH_STATES = 20_000  # components are solved together up to this many states (block-diagonal)
+# An exact source's own success rate: how often it worked when said.
+_EXACT_RATES = """
+    SELECT t.scope, t.text, t.worked / t.said AS own, t.said AS seen
+    FROM chain_texts t SEMI JOIN states s ON s.scope = t.scope AND s.text = t.text
+"""
+# A template source's own success rate: how often the utterances it matches worked. LIKE
+# (each placeholder a wildcard) matches a superset of what the template will, so the rate
+# errs towards "it already works" and the rewrite towards not being kept.
+_TEMPLATE_RATES = """
+    SELECT s.scope, s.text, sum(t.worked) / sum(t.said) AS own, sum(t.said) AS seen
+    FROM (
+        SELECT DISTINCT scope, text,
+            regexp_replace(text, '\\{[a-z]+\\}', '%', 'g') AS pattern
+        FROM states
+        WHERE contains(text, '{')
+    ) s
+    JOIN chain_texts t ON t.scope = s.scope AND t.text LIKE s.pattern
+    GROUP BY s.scope, s.text
+"""
+# A template pair must carry the same placeholders over and keep a word of its own.
+_TEMPLATE_FILTER = (
+    "list_sort(regexp_extract_all(r.source, '\\{[a-z]+\\}')) = "
+    "list_sort(regexp_extract_all(r.rewrite, '\\{[a-z]+\\}')) "
+    "AND len(regexp_extract_all(r.source, '\\{[a-z]+\\}')) > 0 "
+    "AND regexp_matches(regexp_replace(r.source, '\\{[a-z]+\\}', '', 'g'), '[a-z0-9]')"
+)
+
+# A source and a reformulation are texts: the intents the assistant read in them are
+# summed over (their probabilities weighted by how often each was reached).
+_SELECT_SQL = """
+WITH state_b AS (
+    SELECT s.*, b.success_p, s.successes / s.visits AS direct
+    FROM states s JOIN absorbed b USING (id)
+), source_text AS (
+    {source_rates}
+), pairs AS (
+    SELECT
+        src.scope, src.text AS source, dst.text AS rewrite,
+        arg_max(dst.intent, r.n) AS intent,
+        sum(r.n) AS support,
+        max(r.users) AS users,
+        min(r.hops) AS hops,
+        sum(r.n * dst.success_p) / sum(r.n) AS score,
+        sum(r.n * dst.direct) / sum(r.n) AS rewrite_direct
+    FROM reach r
+    JOIN state_b src ON src.id = r.src
+    JOIN state_b dst ON dst.id = r.dst
+    WHERE src.text <> dst.text
+    GROUP BY src.scope, src.text, dst.text
+), reformulations AS (
+    SELECT *,
+        sum(CASE WHEN rewrite_direct >= {min_direct} THEN support ELSE 0 END)
+            OVER (PARTITION BY scope, source) AS working
+    FROM pairs
+), candidates AS (
+    SELECT
+        r.* EXCLUDE (working), r.support / r.working AS share,
+        st.own AS source_score, st.seen AS source_seen
+    FROM reformulations r
+    JOIN source_text st ON st.scope = r.scope AND st.text = r.source
+    WHERE r.support >= {min_support}
+      AND r.support >= {min_share} * r.working
+      AND r.users >= {min_users}
+      AND r.score >= {min_score}
+      AND r.rewrite_direct >= {min_direct}
+      AND r.score - st.own >= {min_margin}
+      AND {template_filter}
+)
+SELECT * FROM candidates
+QUALIFY row_number() OVER (
+    PARTITION BY scope, source ORDER BY score DESC, support DESC, rewrite
+) = 1
+ORDER BY scope, source
+"""
+
+
+@dataclass(frozen=True)
+class MarkovConfig:
+    """Thresholds that trade coverage for precision (a wrong rewrite is worse than none).
+
+    ``min_support``/``min_users``: transitions from source to reformulation, and distinct
+    users making them, for the global layer; ``personal_support`` for a user's own chain.
+    ``min_score``: the reformulation's probability of ending in success; ``min_direct``:
+    its own success rate when said; ``min_margin``: how far its score must exceed the
+    source's own success rate; ``min_share``: its share of all the working reformulations
+    users reached from the source (a source that works out differently for different
+    users — the Wilkerson in Nevada or the one in California — is theirs to teach, not
+    ours to guess).
+    """
+
+    min_support: int = 2
+    min_users: int = 2
+    personal_support: int = 2
+    min_score: float = 0.7
+    min_direct: float = 0.6
+    min_margin: float = 0.4
+    min_share: float = 0.6
+    personal: bool = True
+    templates: bool = True
+    chains: ChainConfig = field(default_factory=ChainConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("min_support", "min_users", "personal_support"):
+            if getattr(self, name) < 1:
+                raise ConfigError("MarkovConfig", name, getattr(self, name), "an int >= 1")
+        for name in ("min_score", "min_direct", "min_margin", "min_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError("MarkovConfig", name, getattr(self, name), "in [0, 1]")
+
+
+def absorb_success(chains: Chains) -> np.ndarray:
+    """P(ending in success) from each state (row of ``chains.states``), solved component
+    by component.
+
+    Components never share a transition, so stacking several into one block-diagonal
+    system and factorising it solves each exactly as alone; batching only saves overhead.
+    """
+    states = chains.states
+    count = states.num_rows
+    if count == 0:
+        return np.zeros(0)
+    ids = states.column("id").to_numpy()
+    comps = states.column("comp").to_numpy()
+    visits = states.column("visits").to_numpy().astype(float)
+    successes = states.column("successes").to_numpy().astype(float)
+    position = np.empty(count, dtype=np.int64)
+    position[ids] = np.arange(count)  # the states table is ordered by component
+    src = position[chains.edges.column("src").to_numpy()]
+    dst = position[chains.edges.column("dst").to_numpy()]
+    n = chains.edges.column("n").to_numpy().astype(float)
+    safe = np.maximum(visits, 1.0)
+    q = csr_matrix((n / safe[src], (src, dst)), shape=(count, count))
+    system = (identity(count, format="csr") - q).tocsr()
+    r = successes / safe
+    solved = np.zeros(count)
+    starts = np.flatnonzero(np.r_[True, comps[1:] != comps[:-1]])
+    bounds = np.r_[starts, count]
+    lo = 0
+    for k in range(1, len(bounds)):
+        hi = int(bounds[k])
+        if hi - lo < BATCH_STATES and k < len(bounds) - 1:
+            continue
+        block = system[lo:hi, lo:hi].tocsc()
+        solved[lo:hi] = splu(block).solve(r[lo:hi])
+        lo = hi
+    return np.clip(solved, 0.0, 1.0)
+
+
+@dataclass
+class MiningResult:
+    """The rewrite table and what it took: counts per layer, timings, every candidate kept."""
+
+    table: RewriteTable
+    stats: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+
+class MarkovMiner:
+    """Mines the global and personal rewrite rows from a turn log and its signals."""
+
+    def __init__(self, config: MarkovConfig | None = None) -> None:
+        self.config = config or MarkovConfig()
+
+    def _layer(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        turns: pa.Table,
+        signals: pa.Table,
+        personal: bool,
+        states: str,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        config = self.config
+        templates = states != "exact"
+        start = time.perf_counter()
+        chains = build_chains(
+            con, turns, signals, personal=personal, states=states, config=config.chains
+        )
+        counted = time.perf_counter()
+        success_p = absorb_success(chains)
+        solved = time.perf_counter()
+        con.register("states", chains.states)
+        con.register("reach", chains.reach)
+        con.register(
+            "absorbed",
+            pa.table({"id": chains.states.column("id"), "success_p": pa.array(success_p)})
+            if chains.states.num_rows
+            else pa.table(
+                {"id": pa.array([], pa.int64()), "success_p": pa.array([], pa.float64())}
+            ),
+        )
+        sql = _SELECT_SQL.format(
+            min_support=int(config.personal_support if personal else config.min_support),
+            min_users=1 if personal else int(config.min_users),
+            min_score=float(config.min_score),
+            min_direct=float(config.min_direct),
+            min_margin=float(config.min_margin),
+            min_share=float(config.min_share),
+            template_filter=_TEMPLATE_FILTER if templates else "TRUE",
+            source_rates=_TEMPLATE_RATES if templates else _EXACT_RATES,
+        )
+        rows = con.sql(sql).to_arrow_table().to_pylist()
+        for row in rows:
+            row["layer"] = "personal" if personal else "global"
+            row["user_id"] = row.pop("scope") if personal else None
+            if not personal:
+                row.pop("scope")
+            row["method"] = METHODS[states]
+        comps = chains.states.column("comp").to_numpy() if chains.states.num_rows else []
+        stats = {
+            "states": chains.states.num_rows,
+            "transitions": chains.edges.num_rows,
+            "components": len(np.unique(comps)),
+            "largest_component": int(np.bincount(np.unique(comps, return_inverse=True)[1]).max())
+            if len(comps)
+            else 0,
+            "label_passes": chains.passes,
+            "rewrites": len(rows),
+            "seconds_sql": round(counted - start, 3),
+            "seconds_solve": round(solved - counted, 3),
+        }
+        return rows, stats
+
+    def mine(
+        self,
+        turns: pa.Table,
+        signals: pa.Table,
+        progress: Callable[[str], None] | None = None,
+    ) -> MiningResult:
+        """Global rows from everyone's chain; personal rows where a user's own chain differs."""
+        con = duckdb.connect()
+        rows: list[dict[str, Any]] = []
+        stats: dict[str, Any] = {}
+        layers = [("global", False), ("personal", True)]
+        try:
+            for name, personal in layers[: 2 if self.config.personal else 1]:
+                for states in STATE_KINDS if self.config.templates else ("exact",):
+                    label = f"{name} {states}"
+                    if progress:
+                        progress(f"{label} chain")
+                    mined, stats[label] = self._layer(con, turns, signals, personal, states)
+                    if personal:
+                        # A user's own row only where it differs from what everyone gets.
+                        known = {(r["source"], r["rewrite"]) for r in rows if r["user_id"] is None}
+                        mined = [r for r in mined if (r["source"], r["rewrite"]) not in known]
+                        stats[label]["rewrites"] = len(mined)
+                    rows.extend(mined)
+        finally:
+            con.close()
+        table = RewriteTable.from_rows(rows)
+        return MiningResult(table, stats, rows)
