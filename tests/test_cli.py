@@ -9,6 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from selflearn.cli import app
+from selflearn.rewrite import RewriteTable
 
 runner = CliRunner()
 
@@ -87,6 +88,32 @@ def test_loop_commands_in_process(tmp_path: Path) -> None:
     learned = runner.invoke(app, ["learn", str(log), "--out", str(tmp_path / "art")])
     assert learned.exit_code == 0, learned.output
     assert (tmp_path / "art" / "signals.parquet").is_file()
+    mined = json.loads(learned.stdout.splitlines()[-1])
+    assert (tmp_path / "art" / "rewrites.parquet").is_file()
+    assert {"global", "personal", "chains"} <= set(mined["rewrites"])
+    # A hand-written table row, to see `selflearn rewrite` apply it and show both outcomes.
+    hand = tmp_path / "hand"
+    hand.mkdir()
+    RewriteTable.from_rows(
+        [
+            {
+                "source": "kill the {name}",
+                "rewrite": "turn off the {name}",
+                "score": 0.9,
+                "support": 5,
+            }
+        ]
+    ).save(hand / "rewrites.parquet")
+    shown = runner.invoke(app, ["rewrite", "Kill the porch light", "--artefacts", str(hand)])
+    assert shown.exit_code == 0, shown.output
+    decision = json.loads(shown.stdout.splitlines()[-1])
+    assert decision["rewrite"]["to"] == "turn off the porch light"
+    assert decision["before"]["status"] == "no_intent_match"
+    assert decision["after"]["status"] == "success"
+    passes = runner.invoke(app, ["rewrite", "turn off the porch light", "--artefacts", str(hand)])
+    assert json.loads(passes.stdout.splitlines()[-1])["rewrite"] is None
+    missing = _cli("rewrite", "hello", "--artefacts", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no such rewrite table" in missing.stderr
     quality = runner.invoke(app, ["signals", str(log), "--truth", str(truth)])
     assert quality.exit_code == 0, quality.output
     assert set(json.loads(quality.stdout.splitlines()[-1])) >= {"rephrase", "defect_score_auc"}

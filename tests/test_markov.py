@@ -9,6 +9,7 @@ import pytest
 
 from selflearn.assistant import Assistant
 from selflearn.errors import DataFileError
+from selflearn.evaluate.speech_errors import evaluate_speech_errors
 from selflearn.logs import events_to_table
 from selflearn.rewrite import RewriteRequest, RewriteTable, normalize_utterance
 from selflearn.rewrite import markov as markov_module
@@ -16,6 +17,7 @@ from selflearn.rewrite.chains import NORMALIZE_SQL, Chains
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner, absorb_success
 from selflearn.rewrite.template import Template
 from selflearn.signals import compute_signals
+from tests.conftest import shared_file
 
 
 def test_sql_normalisation_is_the_python_one() -> None:
@@ -175,3 +177,13 @@ def test_template_rows_are_checked() -> None:
     assert template.apply("lamp off in the living room") == "turn off the lamp in the living room"
     # Captures are names (at most four words), not whole sentences.
     assert template.apply("please could you now turn the lamp off in the hall") is None
+
+
+def test_real_speech_errors_are_rewritten_precisely() -> None:
+    result = evaluate_speech_errors(shared_file("slurp/asr_pairs_dev.jsonl"))
+    print("\nSLURP held-out recordings:", {k: v for k, v in result.items() if k != "examples"})
+    assert result["held_out_recordings"] > 1000 and result["mining_recordings"] > 1000
+    fixed = result.get("failing_rewritten_to_gold_intent", 0)
+    assert fixed >= 10
+    assert fixed >= 0.9 * result.get("failing_rewritten", 0)
+    assert result.get("working_rewritten_to_wrong_intent", 0) <= 0.01 * result["held_out_working"]
