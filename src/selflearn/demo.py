@@ -87,13 +87,20 @@ def run_demo(
     signals = Signals.load(artefacts / SIGNALS_FILE)
     # Ground truth is read only to measure the signals, never to learn.
     quality = signal_quality(signals.table, read_truth(truth_path))
+    model = learned["rephrase_model"]
+    detector = (
+        f"the contextual rephrase model (trained in {model['seconds']:.0f} s on "
+        f"{model['trained_examples']:,} weak examples)"
+        if model["used"]
+        else f"the heuristic detector ({model.get('why_not', 'model off')})"
+    )
     console.print(
-        f"3/5 learned in {learned['seconds']['total']:.1f} s: "
-        f"{learned['signals']['rephrases']:,} rephrases "
-        f"(precision {quality['rephrase']['precision']:.3f}, recall "
-        f"{quality['rephrase']['recall']:.3f}), defect score AUC "
-        f"{quality['defect_score_auc']:.3f}; offline rewrites (absorbing Markov chain): "
-        f"{learned['rewrites']['global']:,} global, {learned['rewrites']['personal']:,} personal",
+        f"3/5 learned in {learned['seconds']['total']:.1f} s; rephrases by {detector}: "
+        f"{learned['signals']['rephrases']:,} found (precision "
+        f"{quality['rephrase']['precision']:.3f}, recall {quality['rephrase']['recall']:.3f}), "
+        f"defect score AUC {quality['defect_score_auc']:.3f}; offline rewrites (absorbing "
+        f"Markov chain): {learned['rewrites']['global']:,} global, "
+        f"{learned['rewrites']['personal']:,} personal",
         highlight=False,
     )
 
@@ -140,6 +147,9 @@ def run_demo(
         "stored": ingested.accepted,
         "reingest_accepted": again.accepted,
         "rewrites": {k: learned["rewrites"][k] for k in ("global", "personal")},
+        "rephrase_model": {
+            k: model.get(k) for k in ("used", "seconds", "trained_examples", "why_not")
+        },
         "signals": {
             "rephrase_precision": quality["rephrase"]["precision"],
             "rephrase_recall": quality["rephrase"]["recall"],

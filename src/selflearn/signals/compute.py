@@ -6,6 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -16,8 +17,9 @@ from selflearn.errors import DataFileError
 from selflearn.signals.defect import defect_score
 from selflearn.signals.rephrase import FAILED_STATUSES, HeuristicRephraseDetector
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
+from selflearn.signals.span import PairText, SpanRephraseModel
 
-__all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals"]
+__all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals", "pair_text"]
 
 FALSE_WAKE_SCORE = 0.8  # below this, a detection is more likely background speech
 
@@ -65,13 +67,56 @@ def _looks_failed(status: str | None, barge_in: bool, feedback: str | None) -> b
     return (status in FAILED_STATUSES) or barge_in or feedback == "negative"
 
 
+def pair_text(p: dict[str, Any]) -> PairText:
+    """A candidate pair (a row of :func:`candidate_pairs`) as the span model reads it."""
+    both = p["earlier_intent"] is not None and p["later_intent"] is not None
+    return PairText(
+        p["earlier_text"] or "",
+        p["earlier_response"] or "",
+        p["later_text"] or "",
+        float(p["gap_s"]),
+        earlier_failed=_looks_failed(
+            p["earlier_status"], p["earlier_barge_in"], p["earlier_feedback"]
+        ),
+        later_worked=p["later_status"] == "success",
+        same_intent=(p["earlier_intent"] == p["later_intent"]) if both else None,
+    )
+
+
+def _scores(
+    pairs: list[dict[str, Any]], detector: HeuristicRephraseDetector | SpanRephraseModel
+) -> list[tuple[float, str | None]]:
+    """(score, restating span or None) per candidate pair."""
+    if isinstance(detector, SpanRephraseModel):
+        return detector.predict([pair_text(p) for p in pairs])
+    return [
+        (
+            detector.score(
+                p["earlier_text"] or "",
+                p["later_text"] or "",
+                p["earlier_intent"],
+                p["later_intent"],
+                _looks_failed(p["earlier_status"], p["earlier_barge_in"], p["earlier_feedback"]),
+                float(p["gap_s"]),
+                later_succeeded=p["later_status"] == "success",
+            ),
+            None,
+        )
+        for p in pairs
+    ]
+
+
 def compute_signals(
     turns: pa.Table,
     *,
     sessions: SessionConfig | None = None,
-    detector: HeuristicRephraseDetector | None = None,
+    detector: HeuristicRephraseDetector | SpanRephraseModel | None = None,
 ) -> Signals:
-    """Sessions, rephrases, barge-ins, abandonment, feedback and a defect score per turn."""
+    """Sessions, rephrases, barge-ins, abandonment, feedback and a defect score per turn.
+
+    ``detector`` decides rephrases: the heuristic baseline (default) or the contextual
+    span model, which also names the span of the later utterance that restates.
+    """
     sessions = sessions or SessionConfig()
     detector = detector or HeuristicRephraseDetector()
     con = duckdb.connect()
@@ -79,23 +124,17 @@ def compute_signals(
     pairs = candidate_pairs(con, sessions).to_pylist()
     con.close()
 
-    # Each later turn restates at most one earlier turn: its best-scoring candidate.
+    # Each later turn restates at most one earlier turn: the nearest one it restates (a
+    # chain a → b → c has c restating b), else its best-scoring candidate.
     best: dict[str, tuple[float, str]] = {}
+    rank: dict[str, tuple[bool, int, float]] = {}
+    spans: dict[tuple[str, str], str | None] = {}
     followed: dict[str, float] = {}
-    for pair in pairs:
-        failed = _looks_failed(
-            pair["earlier_status"], pair["earlier_barge_in"], pair["earlier_feedback"]
-        )
-        score = detector.score(
-            pair["earlier_text"] or "",
-            pair["later_text"] or "",
-            pair["earlier_intent"],
-            pair["later_intent"],
-            failed,
-            float(pair["gap_s"]),
-            later_succeeded=pair["later_status"] == "success",
-        )
-        if score > best.get(pair["later"], (-1.0, ""))[0]:
+    for pair, (score, span) in zip(pairs, _scores(pairs, detector), strict=True):
+        spans[(pair["earlier"], pair["later"])] = span
+        key = (score >= detector.threshold, -int(pair["distance"]), score)
+        if pair["later"] not in rank or key > rank[pair["later"]]:
+            rank[pair["later"]] = key
             best[pair["later"]] = (score, pair["earlier"])
     for score, earlier in best.values():
         if score >= detector.threshold:
@@ -121,7 +160,9 @@ def compute_signals(
                 "session_id": turn["session"],
                 "rephrase_of": earlier if is_rephrase else None,
                 "rephrase_score": round(score, 4),
-                "rephrase_span": turn["text"] if is_rephrase else None,
+                "rephrase_span": (spans.get((earlier, turn["turn_id"])) or turn["text"])
+                if is_rephrase
+                else None,
                 "barge_in": barge_in,
                 "abandoned": abandoned,
                 "feedback": turn["feedback"],
@@ -142,7 +183,11 @@ def compute_signals(
     # The file says what made it (STYLE 8): the detector and the timing bounds.
     made_by = {
         "producer": f"selflearn {__version__}",
-        "detector": json.dumps(dataclasses.asdict(detector)),
+        "detector": json.dumps(
+            detector.describe()
+            if isinstance(detector, SpanRephraseModel)
+            else {"kind": "heuristic", **dataclasses.asdict(detector)}
+        ),
         "sessions": json.dumps(dataclasses.asdict(sessions)),
     }
     table = pa.Table.from_pylist(rows, schema=SIGNALS_SCHEMA.with_metadata(made_by))

@@ -11,6 +11,7 @@ import pyarrow as pa
 from scipy.stats import rankdata
 
 from selflearn.errors import DataFileError
+from selflearn.rewrite.base import normalize_utterance
 
 __all__ = ["auc", "read_truth", "signal_quality"]
 
@@ -74,11 +75,35 @@ def signal_quality(signals: pa.Table, truth: dict[str, dict[str, Any]]) -> dict[
                 last_of_goal[goal] = turn_id
     abandoned_truth = set(last_of_goal.values())
     ab_tp = sum(r["abandoned"] and r["turn_id"] in abandoned_truth for r in rows)
+    # Span: on the rephrases found, does the span name exactly the words that restate the
+    # request? Judged where the recogniser heard the turn right (else no span could match).
+    spans = [
+        (
+            normalize_utterance(r["rephrase_span"] or "") == normalize_utterance(t["span"]),
+            normalize_utterance(t["span"]) != normalize_utterance(t["spoken_text"]),
+        )
+        for r in rows
+        if r["rephrase_of"] is not None
+        and (t := truth[r["turn_id"]])["rephrase_of"] == r["rephrase_of"]
+        and t.get("span") is not None
+        and normalize_utterance(t.get("heard") or "") == normalize_utterance(t["spoken_text"])
+    ]
     labels = np.array([bool(truth[r["turn_id"]]["defect"]) for r in rows])
     scores = np.array([r["defect_score"] for r in rows])
     return {
         "turns": len(rows),
-        "rephrase": {**_pr(tp, predicted, actual), "predicted": predicted, "actual": actual},
+        "rephrase": {
+            **_pr(tp, predicted, actual),
+            "predicted": predicted,
+            "actual": actual,
+            "span_exact": round(sum(s for s, _ in spans) / len(spans), 4) if spans else None,
+            "spans_judged": len(spans),
+            # the spoken corrections alone ("no I said …"): the span is part of the turn
+            "span_exact_corrections": round(
+                sum(s for s, c in spans if c) / max(1, sum(c for _, c in spans)), 4
+            ),
+            "corrections_judged": sum(c for _, c in spans),
+        },
         "abandoned": _pr(ab_tp, sum(r["abandoned"] for r in rows), len(abandoned_truth)),
         "defect_score_auc": round(auc(labels, scores), 4),
         "defect_rate_truth": round(float(labels.mean()), 4),

@@ -63,6 +63,7 @@ SELECT
     a.text AS earlier_text, b.text AS later_text,
     a.intent AS earlier_intent, b.intent AS later_intent,
     a.status AS earlier_status,
+    a.response_text AS earlier_response,
     b.status AS later_status,
     a.barge_in_ms IS NOT NULL AS earlier_barge_in,
     a.feedback AS earlier_feedback,

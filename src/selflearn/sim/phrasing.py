@@ -30,7 +30,18 @@ from selflearn.sim.realdata import RealPhrasings
 __all__ = ["STRATEGIES", "Phraser", "template_skeletons"]
 
 SOURCES = ("template", "rules", "real")
-STRATEGIES = ("repeat", "canonical", "synonym", "add_room", "real_name", "shorten")
+STRATEGIES = ("repeat", "canonical", "synonym", "add_room", "real_name", "shorten", "correct")
+# How users correct the assistant out loud: the words around what they restate.
+CORRECTIONS = (
+    "no i said {}",
+    "no {}",
+    "i said {}",
+    "i meant {}",
+    "no no {}",
+    "that's wrong {}",
+    "no i wanted {}",
+    "{} i said",
+)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}|NAMEX|AREAX")
 _RANGE_VALUES = {"brightness", "temperature", "position", "volume", "timer_minutes", "search_query"}
 _ODD = re.compile(r"\b(the|my|our|all|a|an) (the|my|our|a|an)\b|\b(\w+) \3\b")
@@ -416,6 +427,11 @@ class Phraser:
             text = rng.choice(FILLERS).format(x=text)
         return " ".join(text.split()), source
 
+    def correction(self, goal: Goal, last: str, rng: random.Random) -> tuple[str, str]:
+        """A spoken correction ("no I said …") and the words in it that restate the request."""
+        restated = last if rng.random() < 0.6 else goal.canonical
+        return rng.choice(CORRECTIONS).format(restated), restated
+
     def rephrase(self, goal: Goal, last: str, strategy: str, rng: random.Random) -> str:
         """The next attempt after a failure, by ``strategy`` (one of :data:`STRATEGIES`)."""
         if strategy == "repeat":
@@ -441,6 +457,8 @@ class Phraser:
             ):
                 return last.replace(goal.ref, f"the {goal.name.lower()}")
             return goal.canonical
+        if strategy == "correct":
+            return self.correction(goal, last, rng)[0]
         if strategy == "shorten":
             shorter = _WRAPPER_WORDS.sub("", last)
             shorter = _WRAPPER_WORDS.sub("", shorter)

@@ -89,11 +89,17 @@ def choose_strategy(goal: Goal, status: str, response: str, rng: random.Random) 
     elif status == "no_valid_targets":
         options = {"real_name": 0.55, "canonical": 0.3, "add_room": 0.15}
     elif status == "no_intent_match":
-        options = {"repeat": 0.15, "canonical": 0.45, "synonym": 0.2, "shorten": 0.2}
+        options = {
+            "repeat": 0.15,
+            "canonical": 0.4,
+            "synonym": 0.2,
+            "shorten": 0.15,
+            "correct": 0.1,
+        }
     elif status == "failed_to_handle":
         options = {"repeat": 0.4, "canonical": 0.6}
     else:  # the assistant acted or answered, but not as meant
-        options = {"canonical": 0.5, "repeat": 0.25, "add_room": 0.25}
+        options = {"canonical": 0.4, "repeat": 0.2, "add_room": 0.2, "correct": 0.2}
     names = list(options)
     return rng.choices(names, weights=[options[n] for n in names])[0]
 

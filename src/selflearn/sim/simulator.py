@@ -246,6 +246,7 @@ class _HouseholdSim:
         reactions = self.config.reactions
         goal_id = f"{self.household.id}-{day:03d}-{k:04d}"
         text, source = self.phraser.first(goal, user, rng)
+        meant = text  # the words that carry the request (a correction adds "no I said")
         noise = user.clarity * self.config.noise_scale
         records: list[dict[str, Any]] = []
         previous: str | None = None
@@ -318,6 +319,7 @@ class _HouseholdSim:
                 attempt=attempt,
             ).to_dict()
             record["heard"] = heard
+            record["span"] = meant
             if turn.rewrite is not None:
                 record["rewrite_outcome"] = rewrite_outcome
                 record["rewrite_from"] = turn.rewrite.source
@@ -336,7 +338,10 @@ class _HouseholdSim:
             if attempt == user.patience:
                 break
             strategy = choose_strategy(goal, status, response.text, rng)
-            text = self.phraser.rephrase(goal, text, strategy, rng)
+            if strategy == "correct":
+                text, meant = self.phraser.correction(goal, meant, rng)
+            else:
+                text = meant = self.phraser.rephrase(goal, meant, strategy, rng)
             if strategy == "repeat":
                 noise *= 0.7  # said again, slower and louder
             ts += reactions.gap_s(rng)
