@@ -85,10 +85,10 @@ def test_absorption_matches_the_fundamental_matrix(monkeypatch: pytest.MonkeyPat
     assert np.allclose(absorb_success(chains), expected)
 
 
-def _log(assistant: Assistant, script: list[tuple[str, str]]) -> pa.Table:
-    """script: (user, utterance); one utterance every 8 s per user, users hours apart."""
+def _log(assistant: Assistant, script: list[tuple[str | None, str]]) -> pa.Table:
+    """script: (user or None, utterance); one utterance every 8 s per user, users hours apart."""
     events = []
-    clock: dict[str, float] = {}
+    clock: dict[str | None, float] = {}
     for i, (user, text) in enumerate(script):
         ts = clock.get(user, 1_000_000.0 + 7200.0 * len(clock))
         clock[user] = ts + 8.0
@@ -99,7 +99,9 @@ def _log(assistant: Assistant, script: list[tuple[str, str]]) -> pa.Table:
     return events_to_table(events)
 
 
-def _mine(assistant: Assistant, script: list[tuple[str, str]], **config: object) -> RewriteTable:
+def _mine(
+    assistant: Assistant, script: list[tuple[str | None, str]], **config: object
+) -> RewriteTable:
     turns = _log(assistant, script)
     signals = compute_signals(turns).table
     return MarkovMiner(MarkovConfig(**config)).mine(turns, signals).table  # type: ignore[arg-type]
@@ -127,6 +129,18 @@ def test_one_users_habit_stays_theirs(assistant: Assistant) -> None:
     assert mine is not None and mine.layer == "personal"
     assert table.rewrite(RewriteRequest("big light off", user_id="u2")) is None
     assert table.rewrite(RewriteRequest("big light off")) is None
+
+
+def test_an_unknown_speakers_habit_stays_with_their_device(assistant: Assistant) -> None:
+    script: list[tuple[str | None, str]] = [
+        (None, "big light off"),
+        (None, "turn off the ceiling light"),
+    ] * 3
+    table = _mine(assistant, script, templates=False)
+    here = table.rewrite(RewriteRequest("big light off", device_id="satellite.kitchen"))
+    assert here is not None and here.layer == "personal"
+    assert table.rewrite(RewriteRequest("big light off", device_id="satellite.bedroom")) is None
+    assert table.rewrite(RewriteRequest("big light off", user_id="u9")) is None
 
 
 def test_sources_that_work_or_split_are_left_alone(assistant: Assistant) -> None:

@@ -110,12 +110,22 @@ def assistant(
     log: Annotated[
         Path | None, typer.Option(help="Also append the turn events to this JSONL.")
     ] = None,
+    artefacts: Annotated[
+        Path | None,
+        typer.Option(help="A `selflearn learn` folder: apply its rewrites before matching."),
+    ] = None,
 ) -> None:
     """Run the reference assistant; print every stage's output as JSON, one line per request."""
     from selflearn.assistant import Assistant, Home
+    from selflearn.learn import REWRITES_FILE
     from selflearn.logs.io import write_jsonl
+    from selflearn.rewrite import RewriteTable
 
-    bot = Assistant.create(Home.from_yaml(home) if home else None, speech=speech)
+    bot = Assistant.create(
+        Home.from_yaml(home) if home else None,
+        speech=speech,
+        rewriter=RewriteTable.load(artefacts / REWRITES_FILE) if artefacts else None,
+    )
     rng = random.Random(seed)
     if text is not None and text != "-":
         lines = [text]

@@ -55,6 +55,7 @@ class Turn:
             "spoken": self.spoken,
             "wake": data["wake"],
             "asr": data["asr"],
+            "rewrite": data["rewrite"],
             "nlu": data["nlu"],
             "resolution": data["resolution"],
             "response": data["response"],

@@ -291,6 +291,26 @@ def build_report(
                 "applied rewrites with wins and losses",
             )
         )
+    curve = [c for c in (evaluation or {}).get("curve", []) if not c["arm"].startswith("check:")]
+    if curve:
+        parts.append("<h3>Precision against coverage, by the rewrites' support</h3>")
+        parts.append(
+            _table(
+                ["arm", "min support", "applied", "wins", "losses", "win:loss", "coverage"],
+                [
+                    [
+                        c["arm"],
+                        c["min_support"],
+                        c["applied"],
+                        c["wins"],
+                        c["losses"],
+                        f"{c['win_loss']}:1" if c["win_loss"] is not None else "no losses",
+                        f"{c['coverage']:.1%}",
+                    ]
+                    for c in curve
+                ],
+            )
+        )
     if rewrites:
         parts.append(
             _table(

@@ -21,9 +21,11 @@ import pyarrow as pa
 from selflearn.errors import ConfigError
 from selflearn.rewrite.template import PLACEHOLDER_SLOTS
 
-__all__ = ["NORMALIZE_SQL", "STATE_KINDS", "ChainConfig", "Chains", "build_chains"]
+__all__ = ["DEVICE_SCOPE", "NORMALIZE_SQL", "STATE_KINDS", "ChainConfig", "Chains", "build_chains"]
 
 STATE_KINDS = ("exact", "slots", "said")
+# An unknown speaker's personal chain is the chain of the device they spoke to.
+DEVICE_SCOPE = "device:"
 
 # The SQL twin of :func:`selflearn.rewrite.base.normalize_utterance` (tested to agree).
 NORMALIZE_SQL = (
@@ -38,7 +40,10 @@ WITH first_seen AS (
     QUALIFY row_number() OVER (PARTITION BY turn_id ORDER BY ts) = 1
 )
 SELECT
-    t.turn_id, t.ts, t.user_id,
+    t.turn_id, t.ts,
+    -- who made the step, for counting distinct users: an unknown speaker counts as their
+    -- device (a different person from any known user)
+    coalesce(t.user_id, '{device_scope}' || t.device_id) AS user_id,
     {scope} AS scope,
     {text} AS text,
     t.nlu.intent AS intent,
@@ -56,6 +61,16 @@ SELECT scope, text, count(*) AS said,
 FROM chain_raw
 WHERE text <> ''
 GROUP BY scope, text;
+
+-- Places and kinds of media the assistant understood anywhere in the log: meaning a
+-- global rewrite may not add (see selflearn.rewrite.markov).
+CREATE OR REPLACE TEMP TABLE chain_areas AS
+SELECT DISTINCT kind, value AS area FROM (
+    SELECT 'place' AS kind, {area} AS value FROM chain_raw
+    UNION ALL
+    SELECT 'media', {media_class} FROM chain_raw
+)
+WHERE value <> '';
 
 -- Each restated turn leads to its first restatement.
 CREATE OR REPLACE TEMP TABLE chain_next AS
@@ -310,7 +325,8 @@ def build_chains(
     states: str = "exact",
     config: ChainConfig | None = None,
 ) -> Chains:
-    """Count the chain over all users (``personal=False``) or per known user.
+    """Count the chain over all users (``personal=False``) or per user — per device where
+    the speaker is unknown (scope ``device:<device_id>``).
 
     ``states`` (one of :data:`STATE_KINDS`): exact utterances; ``slots``, with the names,
     areas and titles abstracted; ``said``, with what finally worked abstracted.
@@ -348,11 +364,14 @@ def build_chains(
         states_sql = _EXACT_STATES_SQL
     con.execute(
         _STEPS_SQL.format(
-            scope="t.user_id" if personal else "''",
+            scope=f"coalesce(t.user_id, '{DEVICE_SCOPE}' || t.device_id)" if personal else "''",
             text=NORMALIZE_SQL.format(col="t.asr.text"),
-            where="t.user_id IS NOT NULL" if personal else "TRUE",
+            where="TRUE",
             success_below=success_below,
             states_sql=states_sql,
+            area=NORMALIZE_SQL.format(col="json_extract_string(slots, '$.area')"),
+            device_scope=DEVICE_SCOPE,
+            media_class=NORMALIZE_SQL.format(col="json_extract_string(slots, '$.media_class')"),
         )
     )
     passes = 0

@@ -51,6 +51,15 @@ _TEMPLATE_RATES = """
     JOIN chain_texts t ON t.scope = s.scope AND t.text LIKE s.pattern
     GROUP BY s.scope, s.text
 """
+# A global rewrite may not add a place the user did not say (which room "the lamp" is in
+# differs from home to home, and with where the user stands), nor may a template add a
+# kind of media ("play {query}" as "play the album {query}" fits one title, not all).
+_NO_ADDED_PLACE = """NOT EXISTS (
+    SELECT 1 FROM chain_areas a
+    WHERE a.kind IN ({kinds})
+      AND contains(' ' || r.rewrite || ' ', ' ' || a.area || ' ')
+      AND NOT contains(' ' || r.source || ' ', ' ' || a.area || ' ')
+)"""
 # A template pair must carry the same placeholders over and keep a word of its own.
 _TEMPLATE_FILTER = (
     "list_sort(regexp_extract_all(r.source, '\\{[a-z]+\\}')) = "
@@ -98,7 +107,9 @@ WITH state_b AS (
       AND r.score >= {min_score}
       AND r.rewrite_direct >= {min_direct}
       AND r.score - st.own >= {min_margin}
+      AND st.own <= {max_own}
       AND {template_filter}
+      AND {place_filter}
 )
 SELECT * FROM candidates
 QUALIFY row_number() OVER (
@@ -119,7 +130,8 @@ class MarkovConfig:
     source's own success rate; ``min_share``: its share of all the working reformulations
     users reached from the source (a source that works out differently for different
     users — the Wilkerson in Nevada or the one in California — is theirs to teach, not
-    ours to guess).
+    ours to guess); ``max_template_source``: how often the utterances a template matches
+    may already work (a template that would also rewrite working requests is dropped).
     """
 
     min_support: int = 2
@@ -129,6 +141,7 @@ class MarkovConfig:
     min_direct: float = 0.6
     min_margin: float = 0.4
     min_share: float = 0.6
+    max_template_source: float = 0.25
     personal: bool = True
     templates: bool = True
     chains: ChainConfig = field(default_factory=ChainConfig)
@@ -137,7 +150,7 @@ class MarkovConfig:
         for name in ("min_support", "min_users", "personal_support"):
             if getattr(self, name) < 1:
                 raise ConfigError("MarkovConfig", name, getattr(self, name), "an int >= 1")
-        for name in ("min_score", "min_direct", "min_margin", "min_share"):
+        for name in ("min_score", "min_direct", "min_margin", "min_share", "max_template_source"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError("MarkovConfig", name, getattr(self, name), "in [0, 1]")
 
@@ -229,7 +242,12 @@ class MarkovMiner:
             min_direct=float(config.min_direct),
             min_margin=float(config.min_margin),
             min_share=float(config.min_share),
+            max_own=float(config.max_template_source if templates else 1.0),
             template_filter=_TEMPLATE_FILTER if templates else "TRUE",
+            # An exact title's media class is the title's own; a template's is a guess.
+            place_filter="TRUE"
+            if personal
+            else _NO_ADDED_PLACE.format(kinds="'place', 'media'" if templates else "'place'"),
             source_rates=_TEMPLATE_RATES if templates else _EXACT_RATES,
         )
         rows = con.sql(sql).to_arrow_table().to_pylist()

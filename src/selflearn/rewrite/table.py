@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from selflearn.errors import ConfigError, DataFileError
 from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance
+from selflearn.rewrite.chains import DEVICE_SCOPE
 from selflearn.rewrite.template import Template, is_template
 
 __all__ = ["REWRITE_COLUMNS", "RewriteRow", "RewriteTable"]
@@ -145,11 +146,16 @@ class RewriteTable:
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         key = normalize_utterance(request.text)
-        row = self._personal.get((request.user_id, key)) if request.user_id else None
+        # Personal rows belong to the speaker, or, when the speaker is unknown, to the
+        # device they spoke to (``device:<device_id>``, as the miner names that scope).
+        owner = request.user_id or (
+            f"{DEVICE_SCOPE}{request.device_id}" if request.device_id else None
+        )
+        row = self._personal.get((owner, key)) if owner else None
         row = row or self._global.get(key)
         target = row.rewrite if row is not None else None
         if row is None:
-            target, row = self._template(key, request.user_id)
+            target, row = self._template(key, owner)
         if row is None or target is None or target == key:
             return None
         if row.score < self.min_score or row.support < self.min_support:

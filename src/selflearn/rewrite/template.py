@@ -23,7 +23,9 @@ __all__ = [
 ]
 
 # placeholder → the intent slot whose value it stands for
-PLACEHOLDER_SLOTS = {"name": "name", "area": "area", "query": "search_query"}
+# (Titles are left out: on held-out days "{query}" templates added no wins the exact rows
+# did not already make, and "can you play {query} for me" → "play the album {query}" lost.)
+PLACEHOLDER_SLOTS = {"name": "name", "area": "area"}
 # "{said}": all the words that worked, with the words around them being what failed.
 PLACEHOLDERS = (*PLACEHOLDER_SLOTS, "said")
 _SLOT = re.compile(r"\{([a-z_]+)\}")

@@ -113,7 +113,7 @@ class Household:
         return self.home.devices
 
 
-def _vary_home(base: Home, rng: random.Random) -> Home:
+def _vary_home(base: Home, rng: random.Random, household_id: str) -> Home:
     home = base.copy()
     for entity in home.entities:
         if entity.id in RENAMES and rng.random() < 0.35:
@@ -145,7 +145,8 @@ def _vary_home(base: Home, rng: random.Random) -> Home:
     for room in rooms:
         kind = "display" if rng.random() < (0.6 if room == "living_room" else 0.25) else "speaker"
         prefix = "display" if kind == "display" else "satellite"
-        devices.append(VoiceDevice(f"{prefix}.{room}", kind, room))
+        # Device ids are unique across the fleet, as a multi-home log needs them to be.
+        devices.append(VoiceDevice(f"{household_id}/{prefix}.{room}", kind, room))
     home.devices = devices
     return home
 
@@ -215,7 +216,7 @@ def make_household(
     """
     rng = random.Random(f"household-{seed}-{index}")
     household_id = f"h{index:04d}"
-    home = _vary_home(base if base is not None else Home.default(), rng)
+    home = _vary_home(base if base is not None else Home.default(), rng, household_id)
     home.name = f"Household {index}"
     catalogue = catalogue if catalogue is not None else Catalogue.default()
     n_users = rng.choices(USERS_PER_HOUSEHOLD, weights=USERS_WEIGHTS)[0]

@@ -181,10 +181,7 @@ class _HouseholdSim:
                 clock = self._goal(user, habit, ts, rng, day, k)
 
     def _log(self, event: TurnEvent) -> None:
-        """Append the event as the fleet's log sees it: device ids are unique per household."""
-        row = event.to_dict()
-        row["device_id"] = f"{self.household.id}/{event.device_id}"
-        self.events.append(json.dumps(row, separators=(",", ":")))
+        self.events.append(json.dumps(event.to_dict(), separators=(",", ":")))
 
     def _false_wake(self, device_id: str, ts: float, rng: random.Random, day: int, k: int) -> float:
         spoken = self.assistant.wake.background_utterance(rng)
