@@ -201,3 +201,9 @@ def test_real_speech_errors_are_rewritten_precisely() -> None:
     assert fixed >= 10
     assert fixed >= 0.9 * result.get("failing_rewritten", 0)
     assert result.get("working_rewritten_to_wrong_intent", 0) <= 0.01 * result["held_out_working"]
+
+
+def test_a_chain_that_never_ends_is_solved_not_raised() -> None:
+    # One state whose every visit restates itself: (I - Q) is singular.
+    chains = _chains([(0, 0, 0, 0), (1, 1, 3, 1)], [(0, 0, 2)])
+    assert np.allclose(absorb_success(chains), [0.0, 0.75])

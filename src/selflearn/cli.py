@@ -273,6 +273,9 @@ def learn(
         float, typer.Option(help="Rewrites: how far above the source's own success rate.")
     ] = 0.4,
     personal: Annotated[bool, typer.Option(help="Mine each user's own chain too.")] = True,
+    global_places: Annotated[
+        bool, typer.Option(help="Let a global rewrite add a room the user did not say.")
+    ] = True,
     rephrase_model: Annotated[
         bool, typer.Option(help="Train the contextual rephrase model (needs torch).")
     ] = True,
@@ -287,6 +290,7 @@ def learn(
         min_score=min_score,
         min_margin=min_margin,
         personal=personal,
+        global_may_add_place=global_places,
     )
     turns = _load_turns(logs)
     with err.status("learning") as status:

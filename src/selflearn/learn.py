@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from selflearn._version import __version__
+from selflearn.errors import ConfigError
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner
 from selflearn.signals import Signals, compute_signals
 from selflearn.signals.span import SpanRephraseModel
@@ -65,10 +66,14 @@ def learn(
     elif rephrase_model:
         from selflearn.signals.span_train import train_span_model
 
-        trained = train_span_model(turns, out, span, progress=say)
-        say("signals with the rephrase model")
-        signals = compute_signals(turns, detector=SpanRephraseModel(out))
-        model = {"used": True, **trained}
+        try:
+            trained = train_span_model(turns, out, span, progress=say)
+        except ConfigError as exc:  # too little in the log to learn from: keep the heuristic
+            model["why_not"] = str(exc)
+        else:
+            say("signals with the rephrase model")
+            signals = compute_signals(turns, detector=SpanRephraseModel(out))
+            model = {"used": True, **trained}
     signals_path = signals.save(out / SIGNALS_FILE)
     signals_s = time.perf_counter() - started
     mined = MarkovMiner(markov).mine(turns, signals.table, progress=lambda s: say(f"mining: {s}"))

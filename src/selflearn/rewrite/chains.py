@@ -95,7 +95,9 @@ SELECT
     b.turn_id AS next_id
 FROM chain_turns a
 LEFT JOIN chain_next n USING (turn_id)
-LEFT JOIN chain_turns b ON b.turn_id = n.next_id
+-- A restatement in another scope (a known user, then an unknown speaker) is not followed:
+-- each scope's chain must end in its own absorbing states.
+LEFT JOIN chain_turns b ON b.turn_id = n.next_id AND b.scope = a.scope
 WHERE a.text <> '';
 
 -- States some restatement touches: the only ones the chain needs.
@@ -149,10 +151,7 @@ CREATE OR REPLACE TEMP TABLE chain_turns AS
 SELECT turn_id, ts, user_id, scope, text, intent, rephrase_of, defect_score FROM chain_raw;
 """
 
-# Template states: the names, areas and titles the request was about become placeholders,
-# so that "shut off the desk lamp" and "shut off the porch light" are one state, "shut off
-# the {name}". Which values: those the assistant understood in the turn itself when it
-# worked, else those of the turn that finally worked at the end of its chain.
+# Where each turn's chain ends, and what the turn meant.
 _CHAIN_END_SQL = """
 CREATE OR REPLACE TEMP TABLE chain_end AS
 WITH RECURSIVE walk(turn_id, node, hops) AS (
@@ -163,23 +162,33 @@ WITH RECURSIVE walk(turn_id, node, hops) AS (
     WHERE w.hops < {max_chain}
 )
 SELECT turn_id, arg_max(node, hops) AS end_id FROM walk GROUP BY turn_id;
+
+-- What the turn meant: itself when it worked, else the turn that worked at its chain's end.
+CREATE OR REPLACE TEMP TABLE chain_meant AS
+SELECT
+    r.*,
+    CASE
+        WHEN r.defect_score < {success_below} THEN r.slots
+        WHEN e.defect_score < {success_below} THEN e.slots
+    END AS meant_slots,
+    CASE
+        WHEN r.defect_score < {success_below} THEN r.text
+        WHEN e.defect_score < {success_below} THEN e.text
+    END AS meant_text
+FROM chain_raw r
+JOIN chain_end c USING (turn_id)
+JOIN chain_raw e ON e.turn_id = c.end_id;
 """
 
+# Template states: the names and areas the request was about become placeholders,
+# so that "shut off the desk lamp" and "shut off the porch light" are one state, "shut off
+# the {name}". Which values: those the assistant understood in the turn itself when it
+# worked, else those of the turn that finally worked at the end of its chain.
 _TEMPLATE_STATES_SQL = (
     _CHAIN_END_SQL
     + """
 CREATE OR REPLACE TEMP TABLE chain_turns AS
-WITH meant AS (
-    SELECT
-        r.* EXCLUDE (slots),
-        CASE
-            WHEN r.defect_score < {success_below} THEN r.slots
-            WHEN e.defect_score < {success_below} THEN e.slots
-        END AS meant_slots
-    FROM chain_raw r
-    JOIN chain_end c USING (turn_id)
-    JOIN chain_raw e ON e.turn_id = c.end_id
-){placeholders}
+WITH meant AS (SELECT * EXCLUDE (slots, meant_text) FROM chain_meant){placeholders}
 SELECT turn_id, ts, user_id, scope, text, intent, rephrase_of, defect_score FROM {last};
 """
 )
@@ -191,17 +200,6 @@ _SAID_STATES_SQL = (
     _CHAIN_END_SQL
     + """
 CREATE OR REPLACE TEMP TABLE chain_turns AS
-WITH meant AS (
-    SELECT
-        r.* EXCLUDE (slots),
-        CASE
-            WHEN r.defect_score < {success_below} THEN r.text
-            WHEN e.defect_score < {success_below} THEN e.text
-        END AS meant_text
-    FROM chain_raw r
-    JOIN chain_end c USING (turn_id)
-    JOIN chain_raw e ON e.turn_id = c.end_id
-)
 SELECT turn_id, ts, user_id, scope,
     CASE
         WHEN meant_text IS NULL OR meant_text = '' THEN text
@@ -211,7 +209,7 @@ SELECT turn_id, ts, user_id, scope,
         ELSE text
     END AS text,
     intent, rephrase_of, defect_score
-FROM meant;
+FROM chain_meant;
 """
 )
 
