@@ -23,7 +23,7 @@ def tiny_model(
     log, _, _ = sim_files
     turns, _ = read_turns([log])
     out = tmp_path_factory.mktemp("span")
-    meta = train_span_model(turns, out, SpanTrainConfig(layers=2, max_examples=400))
+    meta = train_span_model(turns, out, SpanTrainConfig(layers=2, max_examples=400, min_passes=0))
     assert meta["steps"] > 0 and meta["examples"]["log_positives"] > 0
     return out
 

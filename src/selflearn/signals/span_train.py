@@ -74,6 +74,8 @@ class SpanTrainConfig:
 
     max_examples: int = 10000
     epochs: int = 2
+    min_passes: int = 10000  # a small log is read more times (at most max_epochs)
+    max_epochs: int = 6
     batch_size: int = 32
     layers: int = 6  # MiniLM-L6 has six; the test suite trains a two-layer version
     learning_rate: float = 5e-5
@@ -287,11 +289,12 @@ def train_span_model(
     # Batches of similar length: less padding, faster steps.
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].pair.later))
     batches = [order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+    epochs = min(config.max_epochs, max(config.epochs, -(-config.min_passes // len(examples))))
     steps, seen, losses = 0, 0, []
-    total = len(batches) * config.epochs
+    total = len(batches) * epochs
     rng = random.Random(config.seed)
     model.train()
-    for _epoch in range(config.epochs):
+    for _epoch in range(epochs):
         rng.shuffle(batches)
         for batch_ids in batches:
             if time.perf_counter() - started > config.max_seconds:
@@ -363,6 +366,7 @@ def train_span_model(
         "examples": counts,
         "trained_examples": seen,
         "steps": steps,
+        "epochs": epochs,
         "final_loss": round(float(np.mean(losses[-10:])), 4) if losses else None,
         "seconds": round(time.perf_counter() - started, 1),
     }
