@@ -166,7 +166,6 @@ class SpanRephraseModel:
 
     def predict(self, pairs: Sequence[PairText]) -> list[tuple[float, str | None]]:
         """(probability that ``later`` restates ``earlier``, the restating span) per pair."""
-        out: list[tuple[float, str | None]] = []
         # Batches of similar length pad less.
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].later) + len(pairs[i].earlier))
         results: dict[int, tuple[float, str | None]] = {}
@@ -189,8 +188,7 @@ class SpanRephraseModel:
                 begin, finish = enc.offsets[k][s][0], enc.offsets[k][e][1]
                 span = batch[k].later[begin:finish].strip() or None
                 results[i] = (probability, span)
-        out = [results[i] for i in range(len(pairs))]
-        return out
+        return [results[i] for i in range(len(pairs))]
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "span-model", **self.meta}
