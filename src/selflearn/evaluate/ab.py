@@ -53,8 +53,6 @@ class ArmResult:
     failure_points: Counter[str] = field(default_factory=Counter)
     rewrites: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (from, to, outcome)
     working: Counter[tuple[str, str]] = field(default_factory=Counter)  # (heard, intent)
-    # (from, to) → rewritten turns whose original recognition would have been a defect
-    covered: Counter[tuple[str, str]] = field(default_factory=Counter)
     # (support, layer, method, outcome, original worked) → applied rewrites
     evidence: Counter[tuple[int, str, str, str, bool]] = field(default_factory=Counter)
     fail_opens: int = 0
@@ -78,8 +76,6 @@ class ArmResult:
             if record.get("rewrite_to") is not None:
                 pair = (record["rewrite_from"], record["rewrite_to"])
                 self.rewrites[(*pair, record["rewrite_outcome"])] += 1
-                if not record.get("rewrite_original_ok", True):
-                    self.covered[pair] += 1
                 self.evidence[
                     (
                         int(record.get("rewrite_support") or 0),
@@ -110,7 +106,8 @@ class ArmResult:
             "friction": round(self._sum("goal_turns_ok") / max(ok, 1), 4),
             "wrong_action_rate": round(self._sum("wrong") / max(turns, 1), 4),
             "rewrites_applied": sum(self.rewrites.values()),
-            "rewrites_on_defects": sum(self.covered.values()),
+            # rewritten turns whose original recognition would have been a defect
+            "rewrites_on_defects": sum(n for key, n in self.evidence.items() if not key[4]),
             "wins": wins,
             "losses": losses,
             "win_loss": round(wins / losses, 2) if losses else None,

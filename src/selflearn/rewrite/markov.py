@@ -267,14 +267,12 @@ class MarkovMiner:
             if not personal:
                 row.pop("scope")
             row["method"] = METHODS[states]
-        comps = chains.states.column("comp").to_numpy() if chains.states.num_rows else []
+        sizes = np.unique(chains.states.column("comp").to_numpy(), return_counts=True)[1]
         stats = {
             "states": chains.states.num_rows,
             "transitions": chains.edges.num_rows,
-            "components": len(np.unique(comps)),
-            "largest_component": int(np.bincount(np.unique(comps, return_inverse=True)[1]).max())
-            if len(comps)
-            else 0,
+            "components": len(sizes),
+            "largest_component": int(sizes.max()) if len(sizes) else 0,
             "label_passes": chains.passes,
             "rewrites": len(rows),
             "seconds_sql": round(counted - start, 3),

@@ -80,7 +80,6 @@ class SpanTrainConfig:
     layers: int = 6  # MiniLM-L6 has six; the test suite trains a two-layer version
     learning_rate: float = 5e-5
     head_learning_rate: float = 1e-3
-    synthetic_share: float = 0.35
     positive_above: float = 0.85
     negative_below: float = 0.15
     max_seconds: float = 285.0  # stays under 5 minutes on 2 cores
