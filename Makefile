@@ -47,6 +47,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/rephrase.py
 	$(PY) benchmarks/mine.py
 	$(PY) benchmarks/slurp_rewrites.py
+	$(PY) benchmarks/encoder.py
+	$(PY) benchmarks/rewrite_latency.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/assistant.py
 	$(PY) benchmarks/speech_channel.py

@@ -8,6 +8,7 @@ import os
 import random
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -112,20 +113,20 @@ def assistant(
     ] = None,
     artefacts: Annotated[
         Path | None,
-        typer.Option(help="A `selflearn learn` folder: apply its rewrites before matching."),
+        typer.Option(
+            help="A `selflearn learn` folder: its rewriter (offline table, personal and "
+            "global layers) runs before matching."
+        ),
     ] = None,
+    user: Annotated[str | None, typer.Option(help="The speaker's user id.")] = None,
 ) -> None:
     """Run the reference assistant; print every stage's output as JSON, one line per request."""
     from selflearn.assistant import Assistant, Home
-    from selflearn.learn import REWRITES_FILE
     from selflearn.logs.io import write_jsonl
-    from selflearn.rewrite import RewriteTable
+    from selflearn.rewrite import Rewriter
 
-    bot = Assistant.create(
-        Home.from_yaml(home) if home else None,
-        speech=speech,
-        rewriter=RewriteTable.load(artefacts / REWRITES_FILE) if artefacts else None,
-    )
+    rewriter = Rewriter.load(artefacts, layers=_layers(artefacts)) if artefacts else None
+    bot = Assistant.create(Home.from_yaml(home) if home else None, speech=speech, rewriter=rewriter)
     rng = random.Random(seed)
     if text is not None and text != "-":
         lines = [text]
@@ -133,7 +134,7 @@ def assistant(
         lines = [ln.strip() for ln in sys.stdin if ln.strip()]
     events = []
     for line in lines:
-        turn = bot.handle(line, device_id=device, rng=rng)
+        turn = bot.handle(line, device_id=device, rng=rng, user_id=user)
         events.append(turn.event)
         _emit(turn.stages())
     if log is not None:
@@ -279,10 +280,21 @@ def learn(
     rephrase_model: Annotated[
         bool, typer.Option(help="Train the contextual rephrase model (needs torch).")
     ] = True,
+    online: Annotated[
+        bool, typer.Option(help="Build the online rewriter's index and train its rankers.")
+    ] = True,
+    target_precision: Annotated[
+        float,
+        typer.Option(help="Online rankers: held-out precision each layer's threshold keeps."),
+    ] = 0.9,
 ) -> None:
     """Read the turn log and write what is learned from it (signals and every learner)."""
     from selflearn.learn import learn as run_learn
     from selflearn.rewrite.markov import MarkovConfig
+    from selflearn.rewrite.ranker import RankerConfig
+
+    if not 0.5 <= target_precision < 1.0:
+        raise SelflearnError(f"--target-precision must be in [0.5, 1); got {target_precision}")
 
     config = MarkovConfig(
         min_support=min_support,
@@ -295,7 +307,13 @@ def learn(
     turns = _load_turns(logs)
     with err.status("learning") as status:
         summary = run_learn(
-            turns, out, markov=config, rephrase_model=rephrase_model, progress=status.update
+            turns,
+            out,
+            markov=config,
+            rephrase_model=rephrase_model,
+            online=online,
+            ranker=RankerConfig(target_precision=target_precision),
+            progress=status.update,
         )
     _emit(summary)
 
@@ -308,18 +326,35 @@ def rewrite(
         "selflearn-data/artefacts"
     ),
     device: Annotated[
-        str, typer.Option(help="The voice device (for what the assistant would do).")
+        str, typer.Option(help="The voice device (its room and type are the context).")
     ] = "satellite.kitchen",
     home: Annotated[Path | None, typer.Option(help="A home YAML file (default: shipped).")] = None,
+    layer: Annotated[
+        list[str] | None,
+        typer.Option(help="Layers to use: offline, global, personal (repeatable; default all)."),
+    ] = None,
 ) -> None:
-    """Show what the learned rewriters do with one utterance, and what the assistant then does."""
+    """Show what the learned rewriter does with one utterance (in the device's room, with its
+    devices' states), and what the assistant then does."""
     from selflearn.assistant import Assistant, Home
-    from selflearn.learn import REWRITES_FILE
-    from selflearn.rewrite import RewriteRequest, RewriteTable
+    from selflearn.rewrite import Rewriter, RewriteRequest
 
-    table = RewriteTable.load(artefacts / REWRITES_FILE)
+    rewriter = Rewriter.load(artefacts, layers=tuple(layer) if layer else _layers(artefacts))
     bot = Assistant.create(Home.from_yaml(home) if home else None)
-    decision = table.rewrite(RewriteRequest(text, user_id=user, device_id=device))
+    spoken_to = bot.home.device(device)
+    if spoken_to is None:
+        known = ", ".join(d.id for d in bot.home.devices)
+        raise SelflearnError(f"--device {device!r}: not in the home; one of {known}")
+    area = bot.home.area_name(spoken_to.area)
+    now = datetime.now()
+    context = {
+        "area": area,
+        "device_states": {e.id: e.state for e in bot.home.entities if e.area == spoken_to.area},
+        "local_time": f"{now:%H:%M}",
+        "weekday": now.weekday(),
+    }
+    request = RewriteRequest(text, user, device, spoken_to.type, area, context)
+    decision = rewriter.rewrite(request)
 
     def outcome(utterance: str) -> dict[str, object]:
         done = bot.preview(utterance, device_id=device, ts=time.time())
@@ -337,18 +372,29 @@ def rewrite(
         err.print(f"no rewrite for {text!r}: it passes through unchanged", highlight=False)
     else:
         err.print(
-            f"{decision.source!r} → {decision.target!r} ({decision.layer}, "
-            f"score {decision.score:.3f})",
+            f"{decision.source!r} → {decision.target!r} ({decision.method} {decision.layer}, "
+            f"score {decision.score:.3f}, support {decision.support})",
             highlight=False,
         )
     _emit(
         {
             "text": text,
             "rewrite": decision.as_event() if decision else None,
+            "method": decision.method if decision else None,
             "before": before,
             "after": after,
+            "fail_opens": rewriter.fail_opens,
         }
     )
+
+
+def _layers(artefacts: Path) -> tuple[str, ...]:
+    """Every layer the folder has: the online ones only where ``learn`` built the index."""
+    from selflearn.rewrite.online import ONLINE_DIR
+
+    if (artefacts / ONLINE_DIR).is_dir():
+        return ("offline", "global", "personal")
+    return ("offline",)
 
 
 @app.command(name="signals")
@@ -424,13 +470,20 @@ def evaluate(
     harmful: Annotated[
         bool, typer.Option(help="Add an arm rewriting a common working request to a wrong one.")
     ] = False,
+    peers: Annotated[
+        bool,
+        typer.Option(
+            help="Add Home Assistant's fallback (hassil + gazetteer-matcher) and selflearn "
+            "with it, and print the side-by-side table."
+        ),
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="Write the evaluation JSON here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Paired A/B on simulated households: control vs each learned artefact. Last line: JSON."""
     from selflearn.evaluate.runner import evaluate as run_evaluation
     from selflearn.evaluate.runner import save_document
-    from selflearn.evaluate.view import arms_table, curve_table
+    from selflearn.evaluate.view import arms_table, curve_table, layers_table, peers_table
     from selflearn.sim import SimConfig
 
     config = SimConfig(
@@ -454,6 +507,7 @@ def evaluate(
             artefacts=artefacts,
             identical=identical,
             harmful=harmful,
+            peers=peers,
             progress=step,
         )
     err.print(
@@ -461,8 +515,11 @@ def evaluate(
             document["summary"], "A/B (change vs control, 95 % bootstrap interval over households)"
         )
     )
+    err.print(layers_table(document["summary"], "rewrites by layer"))
     if document["curve"]:
         err.print(curve_table(document["curve"], "precision against coverage, by support"))
+    if document["peers"]:
+        err.print(peers_table(document["peers"], "peers on the same traffic"))
     if out is not None:
         save_document(document, out)
     _emit(document["summary"])

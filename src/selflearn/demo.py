@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from selflearn.evaluate.runner import evaluate, save_document
-from selflearn.evaluate.view import arms_table, curve_table
+from selflearn.evaluate.view import arms_table, curve_table, layers_table, peers_table
 from selflearn.learn import SIGNALS_FILE, learn
 from selflearn.logs.store import TurnStore
 from selflearn.report import write_report
@@ -103,6 +103,21 @@ def run_demo(
         f"{learned['rewrites']['personal']:,} personal",
         highlight=False,
     )
+    online = learned["online"]
+    if online["used"]:
+        ranker = online["rankers"]
+        console.print(
+            f"    online rewriter: {online['global_rows']:,} global and "
+            f"{online['personal_rows']:,} personal utterances that worked, indexed; rankers "
+            f"(LightGBM) global threshold {ranker['global']['threshold']:.2f}, personal "
+            f"{ranker['personal']['threshold']:.2f} (held-out precision "
+            f"{ranker['global']['precision']} / {ranker['personal']['precision']})",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"    online rewriter: not learned ({online.get('why_not')})", highlight=False
+        )
 
     held_out = SimConfig(users=users, days=eval_days, start_day=days, seed=seed, workers=workers)
     with progress:
@@ -115,17 +130,28 @@ def run_demo(
 
         # Beside the learned arms, the harness checks itself: a second control must show
         # no effect, a rewrite of a common working request to a wrong one must show losses.
+        # Home Assistant's own fallback (gazetteer-matcher) runs on the same traffic.
         document = evaluate(
-            held_out, artefacts=artefacts, identical=True, harmful=True, progress=step
+            held_out,
+            artefacts=artefacts,
+            identical=True,
+            harmful=True,
+            peers=True,
+            progress=step,
         )
     save_document(document, data_dir / "evaluation.json")
     arms = document["summary"]["arms"]
     console.print(
         arms_table(document["summary"], f"A/B on held-out days {days}–{days + eval_days - 1}")
     )
-    learned_arms = [c for c in document["curve"] if not c["arm"].startswith("check:")]
+    console.print(layers_table(document["summary"], "rewrites by layer"))
+    learned_arms = [c for c in document["curve"] if c["arm"] == "offline"]
     if learned_arms:
-        console.print(curve_table(learned_arms, "precision against coverage, by support"))
+        console.print(
+            curve_table(learned_arms, "offline table: precision against coverage, by support")
+        )
+    if document["peers"]:
+        console.print(peers_table(document["peers"], "peers on the same traffic"))
     if not any(not name.startswith(("control", "check:")) for name in arms):
         console.print(
             "4/5 no rewriting learner produced an artefact yet: control and the harness checks."
@@ -147,6 +173,8 @@ def run_demo(
         "stored": ingested.accepted,
         "reingest_accepted": again.accepted,
         "rewrites": {k: learned["rewrites"][k] for k in ("global", "personal")},
+        "online": {k: online.get(k) for k in ("used", "global_rows", "personal_rows", "why_not")},
+        "peers": document["peers"],
         "rephrase_model": {
             k: model.get(k) for k in ("used", "seconds", "trained_examples", "why_not")
         },

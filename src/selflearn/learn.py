@@ -2,9 +2,10 @@
 
 The steps: the heuristic signals; the contextual rephrase model trained on them (when the
 ``train`` extra, i.e. torch, is installed) and the signals recomputed with it; the offline
-rewrite table mined from those signals. The artefacts folder holds what serving and
-evaluation load: ``signals.parquet`` (DESIGN §3.3), ``rephrase_span.onnx`` with its JSON,
-``rewrites.parquet`` (§3.2) and ``learn.json`` (what each learner did, with its
+rewrite table mined from those signals; the online rewriter's index of what works and its
+rankers. The artefacts folder holds what serving and evaluation load: ``signals.parquet``
+(DESIGN §3.3), ``rephrase_span.onnx`` with its JSON, ``rewrites.parquet`` (§3.2),
+``online/`` (index and rankers) and ``learn.json`` (what each learner did, with its
 configuration and timings).
 """
 
@@ -21,14 +22,18 @@ import pyarrow as pa
 
 from selflearn._version import __version__
 from selflearn.errors import ConfigError
+from selflearn.rewrite.guards import Guard
+from selflearn.rewrite.index import IndexConfig, guard_vocabulary
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner
+from selflearn.rewrite.online import ONLINE_DIR
+from selflearn.rewrite.ranker import RankerConfig
 from selflearn.signals import Signals, compute_signals
 from selflearn.signals.span import SpanRephraseModel
 
 if TYPE_CHECKING:
     from selflearn.signals.span_train import SpanTrainConfig
 
-__all__ = ["LEARN_SUMMARY", "REWRITES_FILE", "SIGNALS_FILE", "learn"]
+__all__ = ["LEARN_SUMMARY", "REWRITES_FILE", "SIGNALS_FILE", "learn", "learn_online"]
 
 SIGNALS_FILE = "signals.parquet"
 REWRITES_FILE = "rewrites.parquet"
@@ -50,6 +55,9 @@ def learn(
     markov: MarkovConfig | None = None,
     span: SpanTrainConfig | None = None,
     rephrase_model: bool = True,
+    online: bool = True,
+    ranker: RankerConfig | None = None,
+    index: IndexConfig | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Compute the signals, train the rephrase model, mine the offline rewrites; write the
@@ -78,6 +86,14 @@ def learn(
     signals_s = time.perf_counter() - started
     mined = MarkovMiner(markov).mine(turns, signals.table, progress=lambda s: say(f"mining: {s}"))
     table_path = mined.table.save(out / REWRITES_FILE)
+    guard = guard_vocabulary(turns)  # what no rewrite may contradict, for every layer
+    guard.save(out)
+    mined_s = time.perf_counter() - started
+    online_summary: dict[str, Any] = {"used": False}
+    if online:
+        online_summary = learn_online(
+            turns, signals.table, out, ranker, index, guard=guard, progress=say
+        )
     summary: dict[str, Any] = {
         "producer": f"selflearn {__version__}",
         "turns": turns.num_rows,
@@ -90,10 +106,54 @@ def learn(
             "chains": mined.stats,
             "config": dataclasses.asdict(markov),
         },
+        "online": online_summary,
         "seconds": {
             "signals_and_rephrase_model": round(signals_s, 2),
+            "offline_rewrites": round(mined_s - signals_s, 2),
             "total": round(time.perf_counter() - started, 2),
         },
     }
     (out / LEARN_SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return summary
+
+
+def learn_online(
+    turns: pa.Table,
+    signals: pa.Table,
+    out: Path,
+    ranker: RankerConfig | None = None,
+    index: IndexConfig | None = None,
+    *,
+    guard: Guard | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The online rewriter's index (everything that worked) and its two rankers, in
+    ``out/online``; a summary, with why not where the log is too small to learn from."""
+    from selflearn.rewrite.encoder import SentenceEncoder
+    from selflearn.rewrite.index import RetrievalIndex, build_entries
+    from selflearn.rewrite.online import OnlineRewriter
+    from selflearn.rewrite.ranker import train_rankers
+
+    say = progress or (lambda _step: None)
+    started = time.perf_counter()
+    index = index or IndexConfig()
+    try:
+        encoder = SentenceEncoder(threads=2)
+        guard = guard or guard_vocabulary(turns)
+        rankers = train_rankers(turns, signals, encoder, ranker, index, guard=guard, progress=say)
+    except ConfigError as exc:
+        return {"used": False, "why_not": str(exc)}
+    say("online index of every request that worked")
+    entries = build_entries(turns, signals, index)
+    built = RetrievalIndex.build(entries, encoder, index)
+    OnlineRewriter(built, encoder, rankers, guard=guard).save(out / ONLINE_DIR)
+    guard.save(out)
+    return {
+        "used": True,
+        "path": str(out / ONLINE_DIR),
+        "global_rows": len(built.global_rows),
+        "personal_rows": entries.num_rows - len(built.global_rows),
+        "scopes": len(built.scopes) - (1 if len(built.global_rows) else 0),
+        "rankers": {layer: m.held_out for layer, m in rankers.items()},
+        "seconds": round(time.perf_counter() - started, 2),
+    }

@@ -8,7 +8,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from selflearn.assistant.home import Home, VoiceDevice
 from selflearn.assistant.media import Catalogue
@@ -19,12 +19,19 @@ from selflearn.assistant.speech import SpeechChannel, Transcript
 from selflearn.assistant.wake import WakeDetector
 from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
-from selflearn.rewrite.base import Rewrite, Rewriter, RewriteRequest
+from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
 
-__all__ = ["Assistant", "Outcome", "Turn"]
+__all__ = ["Assistant", "NluFallback", "Outcome", "Turn"]
 
 log = logging.getLogger(__name__)
 REWRITE_BUDGET_S = 0.05  # a rewriter slower than this is ignored for the turn (fail open)
+
+
+class NluFallback(Protocol):
+    """A second matcher for what hassil's templates do not match (Home Assistant's
+    fallback agents); None when it does not understand either."""
+
+    def match(self, text: str, area_name: str | None = None) -> NluResult | None: ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class Outcome:
     nlu: NluResult
     resolution: ResolutionResult | None
     action: ActionResult
+    fallback: bool = False  # the fallback matcher, not hassil, understood it
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class Turn:
     action: ActionResult
     changed: dict[str, str] = field(default_factory=dict)
     rewrite: Rewrite | None = None
+    fallback: bool = False  # the fallback matcher, not hassil, understood it
 
     def stages(self) -> dict[str, Any]:
         """Every stage's output, for people debugging a failed command."""
@@ -80,8 +89,9 @@ class Assistant:
         matcher: IntentMatcher,
         channel: SpeechChannel | None,
         wake: WakeDetector,
-        rewriter: Rewriter | None = None,
+        rewriter: SupportsRewrite | None = None,
         rewrite_budget_s: float = REWRITE_BUDGET_S,
+        fallback: NluFallback | None = None,
     ) -> None:
         self.home = home
         self.catalogue = catalogue
@@ -92,7 +102,9 @@ class Assistant:
         self.wake = wake
         self.rewriter = rewriter
         self.rewrite_budget_s = rewrite_budget_s
+        self.fallback = fallback
         self.fail_opens = 0
+        self.fallbacks = 0  # requests the fallback matcher understood after hassil did not
 
     @classmethod
     def create(
@@ -102,7 +114,7 @@ class Assistant:
         *,
         speech: bool = True,
         wake: WakeDetector | None = None,
-        rewriter: Rewriter | None = None,
+        rewriter: SupportsRewrite | None = None,
     ) -> Assistant:
         """An assistant over ``home`` (default: the shipped home), speech channel on or off;
         ``rewriter`` (a rewrite table, a learned rewriter) runs before intent matching."""
@@ -127,7 +139,9 @@ class Assistant:
             log.warning("rewriter failed; the original utterance passes through", exc_info=True)
             self.fail_opens += 1
             return None
-        if time.perf_counter() - start > self.rewrite_budget_s:
+        # a rewriter that keeps its own time budget (selflearn's does) is held to that one
+        budget = max(self.rewrite_budget_s, float(getattr(self.rewriter, "budget_s", 0.0)))
+        if time.perf_counter() - start > budget:
             self.fail_opens += 1
             return None
         if answer is None or answer.target == request.text:
@@ -142,10 +156,17 @@ class Assistant:
         now: datetime,
         resolver: EntityResolver,
         executor: Executor,
+        *,
+        fallback: bool = True,
     ) -> Outcome:
         nlu = self.matcher.match(text, area_name) if text else NluResult(intent=None)
+        used = False
+        if nlu.intent is None and text and fallback and self.fallback is not None:
+            second = self.fallback.match(text, area_name)
+            if second is not None and second.intent:
+                nlu, used = second, True
         resolution = resolver.resolve(nlu, device)
-        return Outcome(nlu, resolution, executor.execute(nlu, resolution, now, area_name))
+        return Outcome(nlu, resolution, executor.execute(nlu, resolution, now, area_name), used)
 
     def snapshot(self) -> tuple[Home, list[Timer]]:
         """A copy of the home and the timers, for :meth:`preview` after the fact."""
@@ -158,12 +179,14 @@ class Assistant:
         device_id: str,
         ts: float,
         state: tuple[Home, list[Timer]] | None = None,
+        fallback: bool = True,
     ) -> Outcome:
         """What ``text`` (as recognised) would do, on a copy of the home: nothing changes.
 
         ``state`` is a :meth:`snapshot` to judge against (default: the home now). The
         simulator and the A/B harness use it to judge what the original words or the
-        original recognition would have done on the same turn.
+        original recognition would have done on the same turn; ``fallback=False`` judges
+        it by hassil alone.
         """
         device = self._device(device_id)
         home, timers = state if state is not None else (self.home, self.executor.timers)
@@ -177,6 +200,7 @@ class Assistant:
             datetime.fromtimestamp(ts),
             EntityResolver(home, self.catalogue),
             executor,
+            fallback=fallback,
         )
 
     def _device(self, device_id: str) -> VoiceDevice:
@@ -231,7 +255,9 @@ class Assistant:
             "weekday": now.weekday(),
         }
         rewrite = self._rewrite(
-            RewriteRequest(heard.text, user_id, device.id, device.type, area_name, context)
+            RewriteRequest(
+                heard.text, user_id, device.id, device.type, area_name, context, heard.confidence
+            )
         )
         outcome = self._outcome(
             rewrite.target if rewrite else heard.text,
@@ -242,6 +268,7 @@ class Assistant:
             self.executor,
         )
         nlu, resolution, action = outcome.nlu, outcome.resolution, outcome.action
+        self.fallbacks += outcome.fallback
         targets = {t: before[t] for t in (resolution.targets if resolution else ()) if t in before}
         event = TurnEvent.from_dict(
             {
@@ -281,4 +308,6 @@ class Assistant:
                 "rewrite": rewrite.as_event() if rewrite else None,
             }
         )
-        return Turn(event, spoken, nlu, resolution, action, dict(action.changed), rewrite)
+        return Turn(
+            event, spoken, nlu, resolution, action, dict(action.changed), rewrite, outcome.fallback
+        )

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from selflearn.evaluate.bootstrap import relative_change
-from selflearn.rewrite.base import Rewriter
+from selflearn.rewrite.base import SupportsRewrite
 from selflearn.rewrite.table import RewriteTable
 from selflearn.sim.simulator import HouseholdRun, SimConfig, Simulator
 
@@ -29,8 +29,12 @@ METRICS = ("defect_rate", "goal_success_rate", "friction", "wrong_action_rate")
 
 @dataclass(frozen=True)
 class Arm:
+    """A rewriter before intent matching, and/or a fallback matcher after it ("gazetteer":
+    Home Assistant's 2026 fallback, gazetteer-matcher)."""
+
     name: str
-    rewriter: Rewriter | None = None
+    rewriter: SupportsRewrite | None = None
+    fallback: str | None = None
 
 
 @dataclass
@@ -55,6 +59,8 @@ class ArmResult:
     working: Counter[tuple[str, str]] = field(default_factory=Counter)  # (heard, intent)
     # (support, layer, method, outcome, original worked) → applied rewrites
     evidence: Counter[tuple[int, str, str, str, bool]] = field(default_factory=Counter)
+    # (what changed the understanding: rewrite / fallback / both, outcome) → turns
+    changes: Counter[tuple[str, str]] = field(default_factory=Counter)
     fail_opens: int = 0
 
     def add(self, run: HouseholdRun) -> None:
@@ -73,6 +79,12 @@ class ArmResult:
                 goals[record["goal_id"]].append(record)
                 if not record["defect"] and record.get("heard"):
                     self.working[(record["heard"], record["intent"])] += 1
+            by = "+".join(
+                k for k in ("rewrite", "fallback") if record.get(f"{k}_outcome") is not None
+            )
+            if by:
+                outcome = record.get("rewrite_outcome") or record["fallback_outcome"]
+                self.changes[(by, str(outcome))] += 1
             if record.get("rewrite_to") is not None:
                 pair = (record["rewrite_from"], record["rewrite_to"])
                 self.rewrites[(*pair, record["rewrite_outcome"])] += 1
@@ -112,7 +124,22 @@ class ArmResult:
             "losses": losses,
             "win_loss": round(wins / losses, 2) if losses else None,
             "fail_opens": self.fail_opens,
+            "by_layer": self.by_layer(),
         }
+
+    def by_layer(self) -> dict[str, dict[str, Any]]:
+        """Applied rewrites, wins and losses of each layer (offline rows say global or
+        personal by their table layer; online ones by the layer that decided)."""
+        out: dict[str, dict[str, Any]] = {}
+        for (_, layer, method, outcome, _), n in sorted(self.evidence.items()):
+            name = f"{'online' if method == 'online' else 'offline'} {layer}"
+            row = out.setdefault(name, {"applied": 0, "wins": 0, "losses": 0})
+            row["applied"] += n
+            row["wins"] += n if outcome == "won" else 0
+            row["losses"] += n if outcome == "lost" else 0
+        for row in out.values():
+            row["win_loss"] = round(row["wins"] / row["losses"], 1) if row["losses"] else None
+        return out
 
     def arrays(self, order: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per-household (numerator, denominator) of each metric, in ``order``."""
@@ -194,6 +221,37 @@ class ABResult:
                 )
         return out
 
+    def peers(self, names: dict[str, str]) -> list[dict[str, Any]]:
+        """Side by side: for each named arm (``names``: shown name → arm name), the share
+        of control's failing requests it recovered (turns whose recognised words hassil
+        alone would have failed on, that the arm's rewrite or fallback made work), the
+        turns it broke, and its wrong actions."""
+        control = self.arms[0]
+        control_defects = control._sum("defects")
+        by_name = {arm.name: arm for arm in self.arms}
+        out = []
+        for shown, name in names.items():
+            arm = by_name.get(name)
+            if arm is None:
+                continue
+            won = sum(n for (_, o), n in arm.changes.items() if o == "won")
+            lost = sum(n for (_, o), n in arm.changes.items() if o == "lost")
+            turns = arm._sum("turns")
+            out.append(
+                {
+                    "system": shown,
+                    "arm": name,
+                    "turns": turns,
+                    "recovered": won,
+                    "recovered_share": round(won / control_defects, 4) if control_defects else 0.0,
+                    "broken": lost,
+                    "defect_rate": round(arm._sum("defects") / max(turns, 1), 4),
+                    "wrong_actions": arm._sum("wrong"),
+                    "wrong_action_rate": round(arm._sum("wrong") / max(turns, 1), 4),
+                }
+            )
+        return out
+
     def top_rewrites(self, limit: int = 20) -> list[dict[str, Any]]:
         """The applied rewrites of every arm with their wins, losses and neutral outcomes."""
         rows: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
@@ -229,7 +287,7 @@ def run_ab(
             if progress:
                 progress(name, done, total)
 
-        for run in Simulator(config, arm.rewriter).runs(step):
+        for run in Simulator(config, arm.rewriter, fallback=arm.fallback).runs(step):
             result.add(run)
         results.append(result)
     return ABResult(config, results)

@@ -9,15 +9,32 @@ from typing import Any
 
 from selflearn.evaluate.ab import ABResult, Arm, harmful_table, run_ab
 from selflearn.learn import REWRITES_FILE
+from selflearn.rewrite.online import ONLINE_DIR
+from selflearn.rewrite.rewriter import Rewriter
 from selflearn.rewrite.table import RewriteTable
 from selflearn.sim.simulator import SimConfig
 
 __all__ = ["evaluate", "evaluation_document"]
 
 
+# The A/B judges what the rewriters decide; their latency is the benchmark's to measure.
+# A generous budget keeps a run reproducible on a busy machine (no timing-dependent
+# fail-opens); serving keeps the tight one.
+AB_BUDGET_S = 1.0
+
+PEERS = {
+    "hassil strict (Home Assistant default)": "control",
+    "hassil + gazetteer-matcher (Home Assistant 2026 fallback)": "peer:gazetteer",
+    "selflearn (offline + global + personal)": "offline+global+personal",
+    "selflearn + gazetteer-matcher": "peer:selflearn+gazetteer",
+}
+
+
 def evaluation_document(result: ABResult, *, resamples: int = 2000) -> dict[str, Any]:
     """Everything the report needs from an A/B run, JSON-ready."""
+    peers = result.peers(PEERS)
     return {
+        "peers": peers if len(peers) > 1 else [],
         "summary": result.summary(resamples=resamples),
         "by_day": {
             arm.name: {
@@ -40,15 +57,19 @@ def evaluate(
     artefacts: Path | None = None,
     identical: bool = False,
     harmful: bool = False,
+    peers: bool = False,
     resamples: int = 2000,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run control and every requested arm on the same households and days.
 
     ``tables`` are rewrite tables (Parquet or JSONL, DESIGN §3.2); ``artefacts`` is a
-    ``selflearn learn`` output folder whose learned rewriters become arms; ``identical``
+    ``selflearn learn`` output folder whose learned rewriters become arms (offline, and
+    where the folder has the online index, offline+global and offline+global+personal); ``identical``
     adds a second control (an empty rewrite table: it must show no effect); ``harmful``
-    adds a rewrite of the most common working request to a wrong one (it must show losses).
+    adds a rewrite of the most common working request to a wrong one (it must show losses);
+    ``peers`` adds Home Assistant's fallback (hassil + gazetteer-matcher) and selflearn with
+    that fallback, for the side-by-side table.
     """
     arms = [Arm("control")]
     if identical:
@@ -56,7 +77,24 @@ def evaluate(
     for path in tables or []:
         arms.append(Arm(f"table:{path.stem}", RewriteTable.load(path)))
     if artefacts is not None and (artefacts / REWRITES_FILE).is_file():
-        arms.append(Arm("offline", RewriteTable.load(artefacts / REWRITES_FILE)))
+        arms.append(
+            Arm("offline", Rewriter.load(artefacts, layers=("offline",), budget_s=AB_BUDGET_S))
+        )
+        if (artefacts / ONLINE_DIR).is_dir():
+            for layers in (("offline", "global"), ("offline", "global", "personal")):
+                arms.append(
+                    Arm(
+                        "+".join(layers),
+                        Rewriter.load(artefacts, layers=layers, budget_s=AB_BUDGET_S),
+                    )
+                )
+    if peers:
+        arms.append(Arm("peer:gazetteer", fallback="gazetteer"))
+        if artefacts is not None and (artefacts / ONLINE_DIR).is_dir():
+            full = Rewriter.load(
+                artefacts, layers=("offline", "global", "personal"), budget_s=AB_BUDGET_S
+            )
+            arms.append(Arm("peer:selflearn+gazetteer", full, fallback="gazetteer"))
     result = run_ab(config, arms, progress)
     if harmful:
         extra = run_ab(config, [Arm("check:harmful", harmful_table(result.arms[0]))], progress)

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["arms_table", "curve_table"]
+__all__ = ["arms_table", "curve_table", "layers_table", "peers_table"]
 
 COLUMNS = (
     "arm",
@@ -58,5 +58,48 @@ def curve_table(curve: list[dict[str, Any]], title: str) -> Table:
             f"{row['losses']:,}",
             f"{row['win_loss']:.1f}:1" if row["win_loss"] is not None else "no losses",
             f"{row['coverage']:.1%}",
+        )
+    return view
+
+
+def layers_table(summary: dict[str, Any], title: str) -> Table:
+    """Each arm's applied rewrites by the layer that made them."""
+    view = Table(title=title)
+    for column in ("arm", "layer", "applied", "wins", "losses", "win:loss"):
+        view.add_column(column, justify="left" if column in ("arm", "layer") else "right")
+    for name, fig in summary["arms"].items():
+        for layer, row in fig.get("by_layer", {}).items():
+            view.add_row(
+                name,
+                layer,
+                f"{row['applied']:,}",
+                f"{row['wins']:,}",
+                f"{row['losses']:,}",
+                f"{row['win_loss']:.1f}:1" if row["win_loss"] is not None else "no losses",
+            )
+    return view
+
+
+def peers_table(peers: list[dict[str, Any]], title: str) -> Table:
+    """Home Assistant's matchers and selflearn on the same traffic."""
+    view = Table(title=title)
+    columns = (
+        "system",
+        "recovered",
+        "of control's failures",
+        "broken",
+        "defect rate",
+        "wrong actions",
+    )
+    for column in columns:
+        view.add_column(column, justify="left" if column == "system" else "right")
+    for row in peers:
+        view.add_row(
+            row["system"],
+            f"{row['recovered']:,}",
+            f"{row['recovered_share']:.1%}",
+            f"{row['broken']:,}",
+            f"{row['defect_rate']:.3f}",
+            f"{row['wrong_actions']:,} ({row['wrong_action_rate']:.4f})",
         )
     return view

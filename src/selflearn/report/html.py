@@ -185,6 +185,58 @@ def build_report(
             )
         )
 
+        layer_rows = [
+            [
+                name,
+                layer,
+                r["applied"],
+                r["wins"],
+                r["losses"],
+                f"{r['win_loss']}:1" if r["win_loss"] is not None else "no losses",
+            ]
+            for name, fig in arms.items()
+            for layer, r in fig.get("by_layer", {}).items()
+        ]
+        if layer_rows:
+            parts.append("<h3>Rewrites by layer</h3>")
+            parts.append(
+                _table(["arm", "layer", "applied", "wins", "losses", "win:loss"], layer_rows)
+            )
+        peers = evaluation.get("peers") or []
+        if peers:
+            parts.append("<h3>Peers on the same traffic</h3>")
+            parts.append(
+                "<p class='note'>Recovered: turns whose recognised words hassil alone would "
+                "have failed on, that the system's rewrite or fallback matcher made work, as "
+                "a share of control's defective turns. Broken: turns hassil alone would have "
+                "served, that the change made fail or act wrongly.</p>"
+            )
+            parts.append(
+                _table(
+                    [
+                        "system",
+                        "recovered",
+                        "of control's failures",
+                        "broken",
+                        "defect rate",
+                        "wrong actions",
+                        "wrong-action rate",
+                    ],
+                    [
+                        [
+                            p["system"],
+                            p["recovered"],
+                            f"{p['recovered_share']:.1%}",
+                            p["broken"],
+                            p["defect_rate"],
+                            p["wrong_actions"],
+                            p["wrong_action_rate"],
+                        ]
+                        for p in peers
+                    ],
+                )
+            )
+
     # -- defect rate by day ---------------------------------------------------------------
     parts.append("<h2>Defect rate by day</h2>")
     baseline, source = _defect_by_day(rows, truth, defect_scores)

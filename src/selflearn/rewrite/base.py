@@ -7,7 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from selflearn.assistant.speech import tokenize
 
-__all__ = ["Rewrite", "RewriteRequest", "Rewriter", "normalize_utterance"]
+__all__ = ["Rewrite", "RewriteRequest", "SupportsRewrite", "normalize_utterance"]
 
 
 def normalize_utterance(text: str) -> str:
@@ -29,6 +29,7 @@ class RewriteRequest:
     device_type: str | None = None
     area: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    confidence: float | None = None  # the recogniser's confidence in ``text``
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Rewrite:
 
 
 @runtime_checkable
-class Rewriter(Protocol):
+class SupportsRewrite(Protocol):
     """Anything that may rewrite an utterance before intent matching.
 
     Return None to let the original pass through. The assistant treats an exception

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from selflearn.errors import ConfigError, DataFileError
 from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance
 from selflearn.rewrite.chains import DEVICE_SCOPE
+from selflearn.rewrite.guards import Guard
 from selflearn.rewrite.template import Template, is_template
 
 __all__ = ["REWRITE_COLUMNS", "RewriteRow", "RewriteTable"]
@@ -110,6 +111,7 @@ class RewriteTable:
             raise ConfigError("RewriteTable", "min_support", min_support, "an int >= 1")
         self.min_score = min_score
         self.min_support = min_support
+        self.guard: Guard | None = None  # what no rewrite may do (see selflearn.rewrite.guards)
         self.rows_: list[RewriteRow] = []
         self._global: dict[str, RewriteRow] = {}
         self._personal: dict[tuple[str, str], RewriteRow] = {}
@@ -159,6 +161,8 @@ class RewriteTable:
         if row is None or target is None or target == key:
             return None
         if row.score < self.min_score or row.support < self.min_support:
+            return None
+        if self.guard is not None and self.guard.reason(key, target, request.area):
             return None
         return Rewrite(key, target, row.layer, round(row.score, 4), row.method, row.support)
 

@@ -24,7 +24,7 @@ from selflearn.assistant.pipeline import Assistant, Outcome
 from selflearn.assistant.wake import WakeDetector
 from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
-from selflearn.rewrite.base import Rewriter
+from selflearn.rewrite.base import SupportsRewrite
 from selflearn.sim.goals import GoalSampler
 from selflearn.sim.household import Household, User, make_household
 from selflearn.sim.phrasing import Phraser
@@ -127,7 +127,8 @@ class _HouseholdSim:
         config: SimConfig,
         catalogue: Catalogue,
         real: RealPhrasings,
-        rewriter: Rewriter | None,
+        rewriter: SupportsRewrite | None,
+        fallback: str | None = None,
     ) -> None:
         self.household = household
         self.config = config
@@ -138,6 +139,12 @@ class _HouseholdSim:
             wake=WakeDetector(false_wakes_per_hour=config.false_wakes_per_hour),
             rewriter=rewriter,
         )
+        if fallback == "gazetteer":
+            from selflearn.peers.gazetteer import GazetteerFallback
+
+            self.assistant.fallback = GazetteerFallback(self.assistant.home)
+        elif fallback is not None:
+            raise ConfigError("Simulator", "fallback", fallback, "None or 'gazetteer'")
         self.goals = GoalSampler(self.assistant.home, catalogue, self.assistant)
         self.phraser = Phraser(self.assistant.matcher, real, weights=config.sources)
         self.events: list[str] = []
@@ -147,7 +154,11 @@ class _HouseholdSim:
         config = self.config
         for day in range(config.start_day, config.start_day + config.days):
             self._day(day)
-        return HouseholdRun(self.household.id, self.events, self.truth, self.assistant.fail_opens)
+        # the rewriter's own fail-opens (errors, late answers) and the assistant's
+        fail_opens = self.assistant.fail_opens + int(
+            getattr(self.assistant.rewriter, "fail_opens", 0) or 0
+        )
+        return HouseholdRun(self.household.id, self.events, self.truth, fail_opens)
 
     def _schedule(self, day: int, rng: random.Random) -> list[tuple[float, int, Any]]:
         """(hour, order, what) for the day: users' goals and habits, and false wakes."""
@@ -270,9 +281,10 @@ class _HouseholdSim:
             point = failure_point(goal, text, heard, outcome, served, clean)
             rewrite_outcome = None
             before = True
-            if turn.rewrite is not None:
+            if turn.rewrite is not None or turn.fallback:
+                # what hassil alone made of the recognised words, on the same turn
                 original = self.assistant.preview(
-                    heard, device_id=goal.device_id, ts=ts, state=state
+                    heard, device_id=goal.device_id, ts=ts, state=state, fallback=False
                 )
                 before = judge(goal, original).success
                 if not before and served:
@@ -317,6 +329,8 @@ class _HouseholdSim:
             ).to_dict()
             record["heard"] = heard
             record["span"] = meant
+            if turn.fallback:
+                record["fallback_outcome"] = rewrite_outcome
             if turn.rewrite is not None:
                 record["rewrite_outcome"] = rewrite_outcome
                 record["rewrite_from"] = turn.rewrite.source
@@ -348,12 +362,14 @@ class _HouseholdSim:
         return ts
 
 
-def _run_household(args: tuple[Household, SimConfig, Rewriter | None]) -> HouseholdRun:
-    household, config, rewriter = args
+def _run_household(
+    args: tuple[Household, SimConfig, SupportsRewrite | None, str | None],
+) -> HouseholdRun:
+    household, config, rewriter, fallback = args
     real = (
         RealPhrasings.load(config.real_data) if config.sources[2] > 0 else RealPhrasings({}, "off")
     )
-    sim = _HouseholdSim(household, config, Catalogue.default(), real, rewriter)
+    sim = _HouseholdSim(household, config, Catalogue.default(), real, rewriter, fallback)
     return sim.run()
 
 
@@ -366,9 +382,17 @@ class Simulator:
     True
     """
 
-    def __init__(self, config: SimConfig, rewriter: Rewriter | None = None) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        rewriter: SupportsRewrite | None = None,
+        *,
+        fallback: str | None = None,
+    ) -> None:
+        """``fallback``: "gazetteer" hands what hassil cannot match to gazetteer-matcher."""
         self.config = config
         self.rewriter = rewriter
+        self.fallback = fallback
 
     @property
     def real_source(self) -> str:
@@ -380,7 +404,7 @@ class Simulator:
     def runs(self, progress: Callable[[int, int], None] | None = None) -> Iterator[HouseholdRun]:
         """Household runs in population order; ``progress(done, total)`` after each."""
         households = population(self.config)
-        jobs = [(h, self.config, self.rewriter) for h in households]
+        jobs = [(h, self.config, self.rewriter, self.fallback) for h in households]
         total = len(jobs)
         if self.config.workers == 1 or total == 1:
             for done, job in enumerate(jobs, 1):

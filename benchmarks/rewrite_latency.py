@@ -1,0 +1,265 @@
+"""Latency of ``Rewriter.rewrite`` in-process, with a 1,000,000-entry global index.
+
+The index: what worked in a simulated fleet, SLURP's transcripts
+(``../shared/data/slurp/lm_sentences.txt``) and variants generated from both (politeness
+and filler words around them), 1,000,000 distinct utterances in all, encoded with the
+int8 MiniLM-L6 and indexed in faiss (meaning and sound). The rankers and the personal
+index come from ``selflearn learn`` on the simulated log. The index is built once into
+``bench-out/index-1m`` (encoding a million sentences takes a while on 2 cores; progress is
+shown) and reused; the timing runs in a fresh process, so its memory is the serving
+process's own. Requests: a held-out simulated week's recognised utterances with their
+context, each through all layers (offline table, personal, global).
+
+    python benchmarks/rewrite_latency.py [--entries 1000000] [--requests 3000]
+
+Last line: JSON with ``p50_ms``, ``p99_ms``, ``rss_mb``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+SLURP = ROOT.parent / "shared" / "data" / "slurp" / "lm_sentences.txt"
+PREFIXES = (
+    "",
+    "please",
+    "hey",
+    "can you",
+    "could you",
+    "would you",
+    "i want you to",
+    "go ahead and",
+    "now",
+    "quickly",
+    "ok",
+    "just",
+)
+SUFFIXES = ("", "please", "now", "for me", "thanks", "right now", "again", "thank you")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _learn(out: Path) -> None:
+    """A simulated fleet's log → artefacts (offline table, rankers, personal index)."""
+    from selflearn.learn import learn
+    from selflearn.logs.io import read_turns
+    from selflearn.sim import SimConfig, Simulator
+
+    sim = out / "sim"
+    if not (sim / "turns.jsonl").is_file():
+        _say("simulating 100 users × 10 days for the rankers and the personal index")
+        Simulator(SimConfig(users=100, days=10, seed=11)).write(
+            sim / "turns.jsonl", sim / "truth.jsonl"
+        )
+        Simulator(SimConfig(users=100, days=2, start_day=10, seed=11)).write(
+            sim / "test.jsonl", sim / "test_truth.jsonl"
+        )
+    turns, _ = read_turns([sim / "turns.jsonl"])
+    learn(turns, out / "artefacts", rephrase_model=False, progress=_say)
+
+
+def _variants(bases: list[str], total: int) -> list[str]:
+    out: dict[str, None] = dict.fromkeys(bases)
+    rng = random.Random(7)
+    combos = [(p, s) for p in PREFIXES for s in SUFFIXES if p or s]
+    rng.shuffle(combos)
+    for prefix, suffix in combos:
+        for base in bases:
+            if len(out) >= total:
+                return list(out)[:total]
+            out[" ".join(w for w in (prefix, base, suffix) if w)] = None
+    return list(out)[:total]
+
+
+def _build(out: Path, total: int) -> None:
+    """The artefacts, then their global rows grown to ``total`` with SLURP and variants."""
+    from selflearn.rewrite.base import normalize_utterance
+    from selflearn.rewrite.encoder import SentenceEncoder
+    from selflearn.rewrite.index import GLOBAL, RetrievalIndex
+    from selflearn.rewrite.online import ONLINE_DIR
+
+    _learn(out)
+    online = out / "artefacts" / ONLINE_DIR
+    entries = pq.read_table(online / "entries.parquet")
+    own = RetrievalIndex.load(online).own_vectors
+    known = set(entries.filter(pa.compute.equal(entries["scope"], GLOBAL))["text"].to_pylist())
+    slurp = [normalize_utterance(s) for s in SLURP.read_text(encoding="utf-8").splitlines()]
+    bases = sorted(known | {s for s in slurp if s})
+    extra = [t for t in _variants(bases, total + len(known)) if t not in known][
+        : total - len(known)
+    ]
+    _say(
+        f"global rows: {len(known):,} that worked in the simulated fleet + {len(extra):,} "
+        f"from SLURP and variants"
+    )
+    rng = np.random.default_rng(3)
+    n = len(extra)
+    successes = rng.integers(2, 40, n)
+    added = pa.table(
+        {
+            "scope": [GLOBAL] * n,
+            "text": extra,
+            "successes": successes,
+            "tries": successes + rng.integers(0, 4, n),
+            "users": np.minimum(successes, rng.integers(2, 30, n)),
+            "intent": [None] * n,
+            "entities": pa.array([[]] * n, type=pa.list_(pa.string())),
+            "areas": ["{}"] * n,
+            "device_types": ["{}"] * n,
+            "hour_sin": np.zeros(n),
+            "hour_cos": np.zeros(n),
+        }
+    ).cast(entries.schema)
+    grown = pa.concat_tables([entries, added]).sort_by(
+        [("scope", "ascending"), ("text", "ascending")]
+    )
+    scope = grown["scope"].to_pylist()
+    texts = grown["text"].to_pylist()
+    g_texts = [t for s, t in zip(scope, texts, strict=True) if s == GLOBAL]
+    _say(f"encoding {len(g_texts):,} global utterances (int8 MiniLM-L6, 2 threads)")
+    started = time.perf_counter()
+    last = [0.0]
+
+    def progress(done: int, all_: int) -> None:
+        if time.perf_counter() - last[0] > 30 or done == all_:
+            last[0] = time.perf_counter()
+            rate = done / (last[0] - started)
+            _say(
+                f"  encoded {done:,}/{all_:,} ({rate:,.0f}/s, {(all_ - done) / rate / 60:.1f} min left)"
+            )
+
+    g_vectors = SentenceEncoder(threads=2).encode(g_texts, batch_size=32, progress=progress)
+    vectors = np.zeros((grown.num_rows, g_vectors.shape[1]), dtype=np.float32)
+    is_global = np.array([s == GLOBAL for s in scope])
+    vectors[is_global] = g_vectors
+    vectors[~is_global] = own  # personal rows keep their order (sorted by scope, text)
+    _say("building the faiss HNSW indexes (meaning and sound)")
+    started = time.perf_counter()
+    index = RetrievalIndex(grown, vectors)
+    _say(f"  built in {time.perf_counter() - started:.0f} s")
+    index.save(out / "artefacts-1m" / ONLINE_DIR)
+
+
+def _refresh(out: Path) -> None:
+    """The rankers, table and places of the big index from the small artefacts, relearned
+    when this version computes other features than they were trained on."""
+    from selflearn.errors import DataFileError
+    from selflearn.rewrite.online import ONLINE_DIR
+    from selflearn.rewrite.ranker import RankerModel
+
+    small, big = out / "artefacts", out / "artefacts-1m"
+    try:
+        RankerModel.load(small / ONLINE_DIR / "ranker_global.lgb")
+    except DataFileError:
+        _learn(out)
+    for name in ("rewrites.parquet", "places.json"):
+        (big / name).write_bytes((small / name).read_bytes())
+    for model in (small / ONLINE_DIR).glob("ranker_*"):
+        (big / ONLINE_DIR / model.name).write_bytes(model.read_bytes())
+
+
+def _measure(out: Path, requests: int) -> dict[str, float]:
+    from selflearn.logs.io import read_events
+    from selflearn.rewrite import Rewriter, RewriteRequest
+
+    start_rss = _rss_mb()
+    started = time.perf_counter()
+    rewriter = Rewriter.load(out / "artefacts-1m", budget_s=10.0)
+    load_s = time.perf_counter() - started
+    events = read_events(out / "sim" / "test.jsonl")
+    rng = random.Random(5)
+    rng.shuffle(events)
+    asks = [
+        RewriteRequest(
+            e.asr.text,
+            e.user_id,
+            e.device_id,
+            e.device_type,
+            e.context.area,
+            e.context.model_dump(),
+            e.asr.confidence,
+        )
+        for e in events[: requests + 200]
+        if e.asr.text
+    ]
+    for ask in asks[:200]:  # warm-up
+        rewriter.rewrite(ask)
+    times = []
+    applied = 0
+    for ask in asks[200:]:
+        t0 = time.perf_counter()
+        answer = rewriter.rewrite(ask)
+        times.append((time.perf_counter() - t0) * 1000)
+        applied += answer is not None
+    ms = np.array(times)
+    index = rewriter.online.index if rewriter.online else None
+    return {
+        "global_entries": len(index.global_rows) if index else 0,
+        "requests": len(times),
+        "rewritten": applied,
+        "load_s": round(load_s, 2),
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p90_ms": round(float(np.percentile(ms, 90)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+        "max_ms": round(float(ms.max()), 3),
+        "rss_mb": round(_rss_mb(), 1),
+        "rss_before_load_mb": round(start_rss, 1),
+        "fail_opens": rewriter.fail_opens,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "index-1m")
+    args = parser.parse_args()
+    if not SLURP.is_file():
+        sys.exit(f"needs {SLURP} (the shared data folder beside the repository)")
+    marker = args.out / f"built-{args.entries}"
+    if not marker.is_file():
+        # built in a child process, so the timed process holds only what serving holds
+        child = multiprocessing.get_context("spawn").Process(
+            target=_build, args=(args.out, args.entries)
+        )
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            sys.exit(f"building the index failed (exit {child.exitcode})")
+        marker.write_text("ok", encoding="utf-8")
+    refresh = multiprocessing.get_context("spawn").Process(target=_refresh, args=(args.out,))
+    refresh.start()
+    refresh.join()
+    figures = _measure(args.out, args.requests)
+    _say(
+        f"{figures['global_entries']:,} global entries; {figures['requests']:,} requests "
+        f"({figures['rewritten']:,} rewritten); p50 {figures['p50_ms']} ms, p90 "
+        f"{figures['p90_ms']} ms, p99 {figures['p99_ms']} ms; resident memory "
+        f"{figures['rss_mb']:,.0f} MB (load {figures['load_s']} s)"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

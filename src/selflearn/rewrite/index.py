@@ -1,0 +1,397 @@
+"""The retrieval indexes of the online rewriter: utterances known to succeed (DESIGN §2 item 5).
+
+One row per (scope, utterance): the *global* scope holds what worked for at least
+``min_users`` people, an approximate-nearest-neighbour index (faiss HNSW over 8-bit
+scalar-quantised vectors) finds its rows; each *personal* scope holds what worked for one
+user (or, for an unknown speaker, one device), searched exactly. Every row carries its
+evidence and interpretation: how often it was said and worked, by how many people, the
+intent and entities it reached, and where, on what and when it was said, the context the
+ranker compares against the request's.
+
+Built from the turn log and its implicit signals in SQL (DuckDB): a turn *worked* when the
+assistant answered with success and its defect score stayed low.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from selflearn.errors import DataFileError
+from selflearn.rewrite.chains import DEVICE_SCOPE, NORMALIZE_SQL
+from selflearn.rewrite.encoder import SentenceEncoder
+from selflearn.rewrite.guards import Guard
+from selflearn.signals.rephrase import phonetic_key
+
+__all__ = [
+    "GLOBAL",
+    "SOUND_DIM",
+    "IndexConfig",
+    "RetrievalIndex",
+    "build_entries",
+    "guard_vocabulary",
+    "load_turn_facts",
+    "request_owner",
+    "sound_vectors",
+]
+
+GLOBAL = "global"
+ENTRIES_FILE = "entries.parquet"
+VECTORS_FILE = "vectors.npy"
+ANN_FILE = "global.faiss"
+SOUND_FILE = "global_sound.faiss"
+SOUND_DIM = 256
+
+
+def _grams(text: str) -> list[str]:
+    """Character trigrams of how the utterance sounds (Metaphone, word by word) and of
+    its letters: misrecognitions keep much of both ("shuts the time" ~ "whats the time")."""
+    out: list[str] = []
+    for kind, s in (("p", phonetic_key(text)), ("t", text)):
+        padded = f"  {s} "
+        out.extend(kind + padded[i : i + 3] for i in range(len(padded) - 2))
+    return out
+
+
+def sound_vectors(texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors of hashed sound and letter trigrams (signed feature hashing, crc32:
+    the same in every process)."""
+    out = np.zeros((len(texts), SOUND_DIM), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for gram in _grams(text):
+            h = zlib.crc32(gram.encode())
+            out[row, h % SOUND_DIM] += 1.0 if (h >> 16) & 1 else -1.0
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    unit: np.ndarray = out / np.maximum(norms, 1e-9)
+    return unit
+
+
+def request_owner(user_id: str | None, device_id: str | None) -> str | None:
+    """The personal scope a request belongs to: the user, else the device spoken to."""
+    return user_id or (f"{DEVICE_SCOPE}{device_id}" if device_id else None)
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """What counts as a known success, and how the global ANN index is built."""
+
+    success_below: float = 0.5  # a turn worked: answered with success, defect score below this
+    min_users: int = 2  # a global row worked for at least this many people
+    min_global_successes: int = 2
+    hnsw_m: int = 16
+    ef_search: int = 64
+    ef_construction: int = 80
+
+
+_TURNS_SQL = """
+CREATE OR REPLACE TEMP TABLE idx_turns AS
+WITH first_seen AS (
+    SELECT * FROM turns QUALIFY row_number() OVER (PARTITION BY turn_id ORDER BY ts) = 1
+)
+SELECT
+    t.turn_id,
+    t.ts,
+    coalesce(t.user_id, '{device_scope}' || t.device_id) AS owner,
+    {text} AS text,
+    t.device_type,
+    t.asr.confidence AS confidence,
+    t.context,
+    t.nlu.intent AS intent,
+    coalesce(json_extract_string(t.context, '$.area'), '') AS area,
+    coalesce(try_cast(split_part(json_extract_string(t.context, '$.local_time'), ':', 1)
+        AS DOUBLE), hour(to_timestamp(t.ts))) AS hour,
+    [e.entity_id FOR e IN coalesce(t.resolution.entities, []) IF e.entity_id IS NOT NULL]
+        AS entities,
+    t.response.status = 'success' AND coalesce(s.defect_score, 0) < {success_below} AS worked
+FROM first_seen t LEFT JOIN signals s USING (turn_id)
+WHERE {where};
+"""
+
+_ENTRIES_SQL = """
+WITH scoped AS (
+    SELECT *, owner AS scope FROM idx_turns
+    UNION ALL
+    SELECT *, '{global_scope}' AS scope FROM idx_turns
+),
+said AS (
+    SELECT scope, text, count(*) AS tries FROM scoped WHERE text <> '' GROUP BY ALL
+),
+ok AS (
+    SELECT scope, text,
+        count(*) AS successes,
+        count(DISTINCT owner) AS users,
+        mode(intent) AS intent,
+        list_distinct(flatten(list(entities)))[1:8] AS entities,
+        histogram(area) AS areas,
+        histogram(device_type) AS device_types,
+        avg(sin(hour * pi() / 12)) AS hour_sin,
+        avg(cos(hour * pi() / 12)) AS hour_cos
+    FROM scoped WHERE worked AND text <> '' GROUP BY ALL
+)
+SELECT ok.scope, ok.text, ok.successes, said.tries, ok.users, ok.intent, ok.entities,
+    to_json(ok.areas)::VARCHAR AS areas, to_json(ok.device_types)::VARCHAR AS device_types,
+    ok.hour_sin, ok.hour_cos
+FROM ok JOIN said USING (scope, text)
+WHERE ok.scope <> '{global_scope}'
+   OR (ok.users >= {min_users} AND ok.successes >= {min_successes})
+ORDER BY ok.scope, ok.text
+"""
+
+
+def load_turn_facts(
+    con: duckdb.DuckDBPyConnection,
+    turns: pa.Table,
+    signals: pa.Table,
+    config: IndexConfig,
+    where: str = "true",
+) -> None:
+    """``idx_turns`` in ``con``: per turn its owner, normalised words (what was matched:
+    the rewrite where one was applied), context, interpretation and whether it worked."""
+    con.register("turns", turns)
+    con.register("signals", signals)
+    con.execute(
+        _TURNS_SQL.format(
+            device_scope=DEVICE_SCOPE,
+            text=NORMALIZE_SQL.format(col='coalesce(t.rewrite."to", t.asr.text)'),
+            success_below=config.success_below,
+            where=where,
+        )
+    )
+
+
+def guard_vocabulary(turns: pa.Table) -> Guard:
+    """The room names, device names and titles the log knows (normalised), for the rewrite
+    guard: the rooms requests came from, and the names, titles and rooms the resolver
+    matched to a device or a catalogue item (never free text a wildcard caught)."""
+    con = duckdb.connect()
+    con.register("turns", turns)
+    resolved = "(SELECT unnest(resolution.entities) AS e FROM turns)"
+    places = con.sql(
+        f"""
+        SELECT DISTINCT {NORMALIZE_SQL.format(col="p")} AS v FROM (
+            SELECT json_extract_string(context, '$.area') AS p FROM turns
+            UNION ALL
+            SELECT e.value FROM {resolved} WHERE e.slot = 'area' AND e.entity_id IS NOT NULL
+        ) WHERE p IS NOT NULL ORDER BY v
+        """
+    ).fetchall()
+    names = con.sql(
+        f"""
+        SELECT DISTINCT {NORMALIZE_SQL.format(col="e.value")} AS v FROM {resolved}
+        WHERE e.slot IN ('name', 'search_query') AND e.entity_id IS NOT NULL ORDER BY v
+        """
+    ).fetchall()
+    con.close()
+    return Guard([r[0] for r in places if r[0]], [r[0] for r in names if r[0]])
+
+
+def build_entries(
+    turns: pa.Table,
+    signals: pa.Table,
+    config: IndexConfig | None = None,
+    *,
+    before_ts: float | None = None,
+) -> pa.Table:
+    """The index rows (global and personal) from a turn log and its signals; with
+    ``before_ts`` only the turns before that time count (the ranker trains on later ones)."""
+    config = config or IndexConfig()
+    con = duckdb.connect()
+    where = f"t.ts < {before_ts!r}" if before_ts is not None else "true"
+    load_turn_facts(con, turns, signals, config, where)
+    table = con.sql(
+        _ENTRIES_SQL.format(
+            global_scope=GLOBAL,
+            min_users=config.min_users,
+            min_successes=config.min_global_successes,
+        )
+    ).to_arrow_table()
+    con.close()
+    return table
+
+
+class RetrievalIndex:
+    """Index rows with their vectors: ANN search over the global rows (their vectors live
+    only in the ANN index, 8-bit), exact search over one scope's personal rows."""
+
+    def __init__(
+        self,
+        entries: pa.Table,
+        vectors: np.ndarray,
+        config: IndexConfig | None = None,
+        ann: Any = None,
+        sound_ann: Any = None,
+    ) -> None:
+        """``vectors``: one per row, or (loading) one per personal row only."""
+        import faiss
+
+        self.config = config or IndexConfig()
+        self.entries = entries
+        scope = entries.column("scope").to_pylist()
+        self.text: list[str] = entries.column("text").to_pylist()
+        self.successes = entries.column("successes").to_numpy().astype(np.float32)
+        self.tries = entries.column("tries").to_numpy().astype(np.float32)
+        self.users = entries.column("users").to_numpy().astype(np.float32)
+        self.intent: list[str | None] = entries.column("intent").to_pylist()
+        self.hour = np.stack(
+            [
+                entries.column("hour_sin").to_numpy(zero_copy_only=False),
+                entries.column("hour_cos").to_numpy(zero_copy_only=False),
+            ],
+            axis=1,
+        ).astype(np.float32)
+        self._entities = entries.column("entities")
+        self._areas = entries.column("areas")
+        self._device_types = entries.column("device_types")
+        # rows are sorted by scope: each scope is one contiguous slice
+        self.scopes: dict[str, tuple[int, int]] = {}
+        for i, s in enumerate(scope):
+            first, _ = self.scopes.get(s, (i, i))
+            self.scopes[s] = (first, i + 1)
+        g0, g1 = self.scopes.get(GLOBAL, (0, 0))
+        self.global_rows = np.arange(g0, g1, dtype=np.int64)
+        self._global_start = g0
+        self._global_text = {self.text[i]: i for i in range(g0, g1)}
+        self._own_row = {
+            (s, t): i for i, (s, t) in enumerate(zip(scope, self.text, strict=True)) if s != GLOBAL
+        }
+        n_own = entries.num_rows - (g1 - g0)
+        if len(vectors) == entries.num_rows:
+            own = np.ones(entries.num_rows, dtype=bool)
+            own[g0:g1] = False
+            if ann is None and g1 > g0:
+                ann = self._build_ann(np.ascontiguousarray(vectors[g0:g1], dtype=np.float32))
+            vectors = vectors[own]
+        if len(vectors) != n_own:
+            raise DataFileError(f"index: {n_own} personal rows but {len(vectors)} vectors")
+        self.own_vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        own_texts = self.text[:g0] + self.text[g1:]
+        self.own_sound = sound_vectors(own_texts)
+        if sound_ann is None and g1 > g0:
+            sound_ann = self._build_ann(sound_vectors(self.text[g0:g1]))
+        self.ann, self.sound_ann = ann, sound_ann
+        for index in (ann, sound_ann):
+            if index is not None:
+                faiss.ParameterSpace().set_index_parameter(index, "efSearch", self.config.ef_search)
+
+    def _own_position(self, row: int) -> int:
+        return row - (
+            len(self.global_rows) if row >= self._global_start + len(self.global_rows) else 0
+        )
+
+    def vector(self, row: int) -> np.ndarray:
+        """A row's sentence vector (a global row's as the ANN index stores it)."""
+        if self._global_start <= row < self._global_start + len(self.global_rows):
+            stored = self.ann.reconstruct(row - self._global_start)
+            return np.asarray(stored, dtype=np.float32)
+        own: np.ndarray = self.own_vectors[self._own_position(row)]
+        return own
+
+    def _build_ann(self, data: np.ndarray) -> Any:
+        import faiss
+
+        kind = f"HNSW{self.config.hnsw_m},SQ8"
+        ann = faiss.index_factory(data.shape[1], kind, faiss.METRIC_INNER_PRODUCT)
+        ann.hnsw.efConstruction = self.config.ef_construction  # type: ignore[attr-defined]
+        ann.train(data)
+        ann.add(data)
+        return ann
+
+    @classmethod
+    def build(
+        cls,
+        entries: pa.Table,
+        encoder: SentenceEncoder,
+        config: IndexConfig | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RetrievalIndex:
+        """Encode every row's utterance (each distinct text once) and index the rows."""
+        texts = entries.column("text").to_pylist()
+        distinct = sorted(set(texts))
+        vectors = encoder.encode(distinct, progress=progress)
+        at = {t: i for i, t in enumerate(distinct)}
+        return cls(entries, vectors[[at[t] for t in texts]], config)
+
+    # -- lookups ---------------------------------------------------------------------
+
+    def global_search(
+        self, query: np.ndarray, k: int, *, sound: bool = False
+    ) -> list[tuple[int, float]]:
+        """(row, cosine) of the ``k`` nearest global rows, by meaning (the sentence
+        vector) or by ``sound`` (a :func:`sound_vectors` vector)."""
+        index = self.sound_ann if sound else self.ann
+        if index is None or k <= 0:
+            return []
+        scores, ids = index.search(query.reshape(1, -1), k)
+        rows = self.global_rows
+        return [(int(rows[i]), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+
+    def personal_search(
+        self, query: np.ndarray, owner: str | None, k: int, *, sound: bool = False
+    ) -> list[tuple[int, float]]:
+        """(row, cosine) of the ``k`` nearest rows of ``owner``'s own successes (exact), by
+        meaning or by ``sound``."""
+        if not owner or owner not in self.scopes or k <= 0:
+            return []
+        start, end = self.scopes[owner]
+        first = self._own_position(start)
+        vectors = self.own_sound if sound else self.own_vectors
+        scores = vectors[first : first + end - start] @ query
+        top = np.argsort(-scores)[:k]
+        return [(start + int(i), float(scores[i])) for i in top]
+
+    def row(self, scope: str, text: str) -> int | None:
+        if scope == GLOBAL:
+            return self._global_text.get(text)
+        return self._own_row.get((scope, text)) if scope in self.scopes else None
+
+    def entities(self, row: int) -> list[str]:
+        return self._entities[row].as_py() or []
+
+    def areas(self, row: int) -> dict[str, int]:
+        raw = self._areas[row].as_py()
+        return json.loads(raw) if raw else {}
+
+    def device_types(self, row: int) -> dict[str, int]:
+        raw = self._device_types[row].as_py()
+        return json.loads(raw) if raw else {}
+
+    def drop_scope(self, owner: str) -> int:
+        """Forget one personal scope (the rows stay in the file until the next build)."""
+        span = self.scopes.pop(owner, None)
+        return 0 if span is None else span[1] - span[0]
+
+    # -- files -----------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        import faiss
+
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.entries, folder / ENTRIES_FILE)
+        np.save(folder / VECTORS_FILE, self.own_vectors)
+        if self.ann is not None:
+            faiss.write_index(self.ann, str(folder / ANN_FILE))
+            faiss.write_index(self.sound_ann, str(folder / SOUND_FILE))
+
+    @classmethod
+    def load(cls, folder: Path, config: IndexConfig | None = None) -> RetrievalIndex:
+        import faiss
+
+        try:
+            entries = pq.read_table(folder / ENTRIES_FILE)
+            vectors = np.load(folder / VECTORS_FILE)
+            ann = sound = None
+            if (folder / ANN_FILE).is_file():
+                ann = faiss.read_index(str(folder / ANN_FILE))
+                sound = faiss.read_index(str(folder / SOUND_FILE))
+        except (OSError, ValueError, RuntimeError, pa.ArrowInvalid) as exc:
+            raise DataFileError(f"{folder}: not a readable rewrite index ({exc})") from exc
+        return cls(entries, vectors, config, ann, sound)

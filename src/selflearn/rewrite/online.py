@@ -1,0 +1,144 @@
+"""Online rewriting at request time: retrieve, rank, decide (DESIGN §2 items 5, 9).
+
+For a request the offline table does not cover: encode it, gather candidates among the
+utterances known to succeed, score them with the learned rankers and rewrite only above
+each layer's threshold. The personal layer speaks first, but only for a candidate this
+speaker has made work themselves (``personal_min_support`` times): one user's habits never
+reach another user, and a thin history never over-reaches. Otherwise the global layer may
+rewrite, on what worked for several people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from selflearn.errors import DataFileError
+from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance
+from selflearn.rewrite.candidates import FEATURES, Candidate, Query, candidates, features
+from selflearn.rewrite.encoder import SentenceEncoder
+from selflearn.rewrite.guards import Guard, load_guard
+from selflearn.rewrite.index import GLOBAL, RetrievalIndex, request_owner
+from selflearn.rewrite.ranker import RankerModel
+
+__all__ = ["ONLINE_DIR", "OnlineConfig", "OnlineRewriter"]
+
+ONLINE_DIR = "online"
+_OWN = FEATURES.index("own_successes")
+
+
+@dataclass(frozen=True)
+class OnlineConfig:
+    use_global: bool = True
+    use_personal: bool = True
+    k: int = 8
+    personal_min_support: int = 2
+    known_good_successes: int = 3  # a request that worked this often, at ≥ known_good_rate,
+    known_good_rate: float = 0.9  # is left alone without searching
+    global_threshold: float | None = None  # None: the threshold chosen at training
+    personal_threshold: float | None = None
+
+
+class OnlineRewriter:
+    """The global and personal online layers over one index and two rankers."""
+
+    def __init__(
+        self,
+        index: RetrievalIndex,
+        encoder: SentenceEncoder,
+        rankers: dict[str, RankerModel],
+        config: OnlineConfig | None = None,
+        guard: Guard | None = None,
+    ) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.rankers = rankers
+        self.config = config or OnlineConfig()
+        self.guard = guard or Guard()
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path,
+        config: OnlineConfig | None = None,
+        encoder: SentenceEncoder | None = None,
+    ) -> OnlineRewriter:
+        if not folder.is_dir():
+            raise DataFileError(f"{folder}: no online rewrite index (run selflearn learn)")
+        rankers = {
+            layer: RankerModel.load(folder / f"ranker_{layer}.lgb")
+            for layer in ("global", "personal")
+        }
+        guard = load_guard(folder.parent)
+        return cls(
+            RetrievalIndex.load(folder), encoder or SentenceEncoder(), rankers, config, guard
+        )
+
+    def save(self, folder: Path) -> None:
+        self.index.save(folder)
+        for layer, model in self.rankers.items():
+            model.save(folder / f"ranker_{layer}.lgb")
+
+    def _known_good(self, text: str, owner: str | None) -> bool:
+        cfg, index = self.config, self.index
+        for scope in (owner, GLOBAL):
+            row = index.row(scope, text) if scope else None
+            if (
+                row is not None
+                and index.successes[row] >= cfg.known_good_successes
+                and index.successes[row] / max(index.tries[row], 1.0) >= cfg.known_good_rate
+            ):
+                return True
+        return False
+
+    def _best(
+        self, layer: str, query: Query, cands: list[Candidate], personal: bool
+    ) -> tuple[Candidate, float, int] | None:
+        if not cands:
+            return None
+        x = features(self.index, query, cands, personal=personal)
+        scores = self.rankers[layer].score(x)
+        if personal:  # only the speaker's own well-tried successes
+            scores = np.where(
+                x[:, _OWN] >= np.log1p(self.config.personal_min_support) - 1e-6, scores, 0.0
+            )
+        best = int(np.argmax(scores))
+        return cands[best], float(scores[best]), best
+
+    def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        cfg = self.config
+        text = normalize_utterance(request.text)
+        owner = request_owner(request.user_id, request.device_id)
+        if not text or (not cfg.use_global and not cfg.use_personal):
+            return None
+        if self._known_good(text, owner if cfg.use_personal else None):
+            return None
+        query = Query.from_context(
+            text, owner, request.area, request.device_type, request.context, request.confidence
+        )
+        vector = self.encoder.encode_one(text)
+        personal = cfg.use_personal and owner in self.index.scopes
+        cands = candidates(self.index, query, vector, personal=personal, k=cfg.k, guard=self.guard)
+        if personal:
+            threshold = cfg.personal_threshold or self.rankers["personal"].threshold
+            found = self._best("personal", query, cands, True)
+            if found and found[1] >= threshold:
+                c, score, _ = found
+                own = int(self.index.successes[c.own_row]) if c.own_row is not None else 0
+                return Rewrite(text, c.text, "personal", round(score, 4), "online", own)
+        if cfg.use_global:
+            threshold = cfg.global_threshold or self.rankers["global"].threshold
+            shared = [replace(c, own_row=None) for c in cands if c.global_row is not None]
+            found = self._best("global", query, shared, False)
+            if found and found[1] >= threshold:
+                c, score, _ = found
+                assert c.global_row is not None
+                support = int(self.index.successes[c.global_row])
+                return Rewrite(text, c.text, "global", round(score, 4), "online", support)
+        return None
+
+    def forget(self, owner: str) -> int:
+        """Stop using one user's (or device's) personal rows; returns how many."""
+        return self.index.drop_scope(owner)

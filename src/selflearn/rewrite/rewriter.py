@@ -1,0 +1,178 @@
+"""selflearn's rewriter: the offline table, then the personal layer, then the global one.
+
+It never raises and never makes the assistant wait past its budget: an error in any layer,
+or an answer later than ``budget_s``, lets the original utterance pass through, and is
+counted (``metrics``). Loaded from a ``selflearn learn`` artefacts folder; pickles as that
+folder's path (worker processes load it once each).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from selflearn.errors import ConfigError, DataFileError
+from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
+from selflearn.rewrite.guards import load_guard
+from selflearn.rewrite.online import ONLINE_DIR, OnlineConfig, OnlineRewriter
+from selflearn.rewrite.table import RewriteTable
+
+__all__ = ["LAYERS", "Rewriter"]
+
+log = logging.getLogger(__name__)
+LAYERS = ("offline", "global", "personal")
+REWRITES_FILE = "rewrites.parquet"
+_LOADED: dict[
+    tuple[str, tuple[str, ...], str], tuple[SupportsRewrite | None, OnlineRewriter | None]
+] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Source:
+    artefacts: str
+    layers: tuple[str, ...]
+    online: OnlineConfig
+
+
+class Rewriter:
+    """Rewrites an utterance before intent matching, or lets it pass (None).
+
+    >>> from selflearn.rewrite.table import RewriteTable
+    >>> table = RewriteTable.from_rows([{"source": "turn of the light",
+    ...     "rewrite": "turn off the light", "score": 0.9, "support": 5}])
+    >>> rewriter = Rewriter(table=table)
+    >>> rewriter.rewrite(RewriteRequest("turn of the light")).target
+    'turn off the light'
+    >>> rewriter.rewrite(RewriteRequest("what time is it")) is None
+    True
+    >>> rewriter.metrics["requests"], rewriter.metrics["rewrites:global"]
+    (2, 1)
+    """
+
+    def __init__(
+        self,
+        *,
+        table: SupportsRewrite | None = None,
+        online: OnlineRewriter | None = None,
+        budget_s: float = 0.03,
+    ) -> None:
+        self.table = table
+        self.online = online
+        self.budget_s = budget_s
+        self.metrics: Counter[str] = Counter()
+        self._source: _Source | None = None
+
+    @classmethod
+    def load(
+        cls,
+        artefacts: Path | str,
+        *,
+        layers: tuple[str, ...] | list[str] = LAYERS,
+        online: OnlineConfig | None = None,
+        budget_s: float = 0.03,
+    ) -> Rewriter:
+        """The layers named (``offline``, ``global``, ``personal``) from a ``selflearn
+        learn`` folder. The online layers need its ``online/`` index."""
+        layers = tuple(layers)
+        unknown = sorted(set(layers) - set(LAYERS))
+        if unknown:
+            raise ConfigError("Rewriter.load", "layers", unknown, f"some of {LAYERS}")
+        folder = Path(artefacts)
+        if not folder.is_dir():
+            raise DataFileError(f"{folder}: no such artefacts folder (run selflearn learn)")
+        config = OnlineConfig(
+            **{
+                **asdict(online or OnlineConfig()),
+                "use_global": "global" in layers,
+                "use_personal": "personal" in layers,
+            }
+        )
+        table, model = _load(folder, layers, config)
+        rewriter = cls(table=table, online=model, budget_s=budget_s)
+        rewriter._source = _Source(str(folder.resolve()), layers, config)
+        return rewriter
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        if self._source:
+            return self._source.layers
+        out: tuple[str, ...] = ("offline",) if self.table else ()
+        if self.online:
+            out += tuple(
+                name
+                for name, on in (
+                    ("global", self.online.config.use_global),
+                    ("personal", self.online.config.use_personal),
+                )
+                if on
+            )
+        return out
+
+    def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        """The first layer's rewrite, or None; never raises (fail open)."""
+        self.metrics["requests"] += 1
+        start = time.perf_counter()
+        answer: Rewrite | None = None
+        try:
+            if self.table is not None:
+                answer = self.table.rewrite(request)
+            if answer is None and self.online is not None:
+                answer = self.online.rewrite(request)
+        except Exception:  # fail open: whatever went wrong, the original passes through
+            log.warning("rewriter failed; the original utterance passes through", exc_info=True)
+            self.metrics["fail_open:error"] += 1
+            return None
+        if time.perf_counter() - start > self.budget_s:
+            self.metrics["fail_open:timeout"] += 1
+            return None
+        if answer is not None:
+            self.metrics[f"rewrites:{answer.layer}"] += 1
+        return answer
+
+    @property
+    def fail_opens(self) -> int:
+        return self.metrics["fail_open:error"] + self.metrics["fail_open:timeout"]
+
+    # -- pickling: a loaded rewriter travels as its folder ---------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self._source is None:
+            return self.__dict__.copy()
+        return {"_source": self._source, "budget_s": self.budget_s}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        source = state.get("_source")
+        if source is None or "table" in state:
+            self.__dict__.update(state)
+            return
+        table, online = _load(Path(source.artefacts), source.layers, source.online)
+        self.table, self.online, self.budget_s = table, online, state["budget_s"]
+        self.metrics = Counter()
+        self._source = source
+
+
+def _load(
+    folder: Path, layers: tuple[str, ...], config: OnlineConfig
+) -> tuple[SupportsRewrite | None, OnlineRewriter | None]:
+    """Each (folder, layers, config) once per process."""
+    key = (str(folder.resolve()), layers, repr(config))
+    with _LOCK:
+        if key not in _LOADED:
+            table = None
+            if "offline" in layers:
+                path = folder / REWRITES_FILE
+                if not path.is_file():
+                    raise DataFileError(f"{path}: no offline rewrite table (run selflearn learn)")
+                table = RewriteTable.load(path)
+                table.guard = load_guard(folder)
+            online = None
+            if "global" in layers or "personal" in layers:
+                online = OnlineRewriter.load(folder / ONLINE_DIR, config)
+            _LOADED[key] = (table, online)
+        return _LOADED[key]
