@@ -113,7 +113,7 @@ def test_loop_commands_in_process(tmp_path: Path) -> None:
     passes = runner.invoke(app, ["rewrite", "turn off the porch light", "--artefacts", str(hand)])
     assert json.loads(passes.stdout.splitlines()[-1])["rewrite"] is None
     missing = _cli("rewrite", "hello", "--artefacts", str(tmp_path / "nowhere"))
-    assert missing.returncode == 2 and "no such rewrite table" in missing.stderr
+    assert missing.returncode == 2 and "no such artefacts folder" in missing.stderr
     quality = runner.invoke(app, ["signals", str(log), "--truth", str(truth)])
     assert quality.exit_code == 0, quality.output
     assert set(json.loads(quality.stdout.splitlines()[-1])) >= {"rephrase", "defect_score_auc"}

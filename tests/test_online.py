@@ -201,3 +201,20 @@ def test_index_is_built_from_successes_only(learned: tuple[Path, Path]) -> None:
     }
     never_worked = {k for k, v in statuses.items() if v != "success"}
     assert never_worked  # the log has failures, and they are not indexed as such
+
+
+def test_gazetteer_fallback_understands_what_hassil_does_not() -> None:
+    from selflearn.peers import GazetteerFallback
+
+    plain = Assistant.create(speech=False)
+    with_fallback = Assistant.create(speech=False)
+    with_fallback.fallback = GazetteerFallback(with_fallback.home)
+    text = "flick on the kichen lights"
+    assert plain.handle(text, device_id="satellite.kitchen").event.response.status != "success"
+    turn = with_fallback.handle(text, device_id="satellite.kitchen")
+    assert turn.fallback and turn.event.response.status == "success"
+    assert any(e.startswith("light.kitchen") for e in turn.changed)
+    # what hassil matches never reaches the fallback
+    assert not with_fallback.handle(
+        "turn off the kitchen lights", device_id="satellite.kitchen"
+    ).fallback
