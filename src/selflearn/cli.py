@@ -389,12 +389,13 @@ def rewrite(
 
 
 def _layers(artefacts: Path) -> tuple[str, ...]:
-    """Every layer the folder has: the online ones only where ``learn`` built the index."""
+    """Every layer the folder has: the global online one only where ``learn`` built the
+    index (the personal layer is at least the speaker's own table rows)."""
     from selflearn.rewrite.online import ONLINE_DIR
 
     if (artefacts / ONLINE_DIR).is_dir():
         return ("offline", "global", "personal")
-    return ("offline",)
+    return ("offline", "personal")
 
 
 @app.command(name="signals")

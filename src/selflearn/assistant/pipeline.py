@@ -25,6 +25,9 @@ __all__ = ["Assistant", "NluFallback", "Outcome", "Turn"]
 
 log = logging.getLogger(__name__)
 REWRITE_BUDGET_S = 0.05  # a rewriter slower than this is ignored for the turn (fail open)
+# A rewrite that would redo what this device just did, this soon after, is dropped: someone
+# who speaks again right after an action, in words that failed, is correcting it.
+REDO_WINDOW_S = 60.0
 
 
 class NluFallback(Protocol):
@@ -105,6 +108,8 @@ class Assistant:
         self.fallback = fallback
         self.fail_opens = 0
         self.fallbacks = 0  # requests the fallback matcher understood after hassil did not
+        self.redos_refused = 0  # rewrites dropped because they would redo the last action
+        self._last_action: dict[str, tuple[float, str, dict[str, Any]]] = {}
 
     @classmethod
     def create(
@@ -147,6 +152,14 @@ class Assistant:
         if answer is None or answer.target == request.text:
             return None
         return answer
+
+    def _redoes(self, target: str, device_id: str, area_name: str | None, ts: float) -> bool:
+        """Would ``target`` ask for exactly what this device did moments ago?"""
+        last = self._last_action.get(device_id)
+        if last is None or not 0.0 <= ts - last[0] <= REDO_WINDOW_S:
+            return False
+        nlu = self.matcher.match(target, area_name)
+        return (nlu.intent, dict(nlu.slots)) == (last[1], last[2])
 
     def _outcome(
         self,
@@ -259,6 +272,9 @@ class Assistant:
                 heard.text, user_id, device.id, device.type, area_name, context, heard.confidence
             )
         )
+        if rewrite is not None and self._redoes(rewrite.target, device.id, area_name, ts):
+            self.redos_refused += 1
+            rewrite = None
         outcome = self._outcome(
             rewrite.target if rewrite else heard.text,
             device,
@@ -269,6 +285,8 @@ class Assistant:
         )
         nlu, resolution, action = outcome.nlu, outcome.resolution, outcome.action
         self.fallbacks += outcome.fallback
+        if action.status == "success" and nlu.intent:
+            self._last_action[device.id] = (ts, nlu.intent, dict(nlu.slots))
         targets = {t: before[t] for t in (resolution.targets if resolution else ()) if t in before}
         event = TurnEvent.from_dict(
             {

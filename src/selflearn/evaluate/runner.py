@@ -80,14 +80,12 @@ def evaluate(
         arms.append(
             Arm("offline", Rewriter.load(artefacts, layers=("offline",), budget_s=AB_BUDGET_S))
         )
-        if (artefacts / ONLINE_DIR).is_dir():
-            for layers in (("offline", "global"), ("offline", "global", "personal")):
-                arms.append(
-                    Arm(
-                        "+".join(layers),
-                        Rewriter.load(artefacts, layers=layers, budget_s=AB_BUDGET_S),
-                    )
-                )
+        # The personal layer (the speaker's own rows and index) goes on top of the others.
+        more = [("offline", "global"), ("offline", "global", "personal")]
+        for layers in more if (artefacts / ONLINE_DIR).is_dir() else [("offline", "personal")]:
+            arms.append(
+                Arm("+".join(layers), Rewriter.load(artefacts, layers=layers, budget_s=AB_BUDGET_S))
+            )
     if peers:
         arms.append(Arm("peer:gazetteer", fallback="gazetteer"))
         if artefacts is not None and (artefacts / ONLINE_DIR).is_dir():

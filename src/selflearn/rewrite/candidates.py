@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz
 
-from selflearn.rewrite.guards import Guard, asks
+from selflearn.rewrite.guards import OWN_HISTORY_MAY, Guard, asks
 from selflearn.rewrite.index import GLOBAL, RetrievalIndex, sound_vectors
 from selflearn.signals.rephrase import phonetic_key
 
@@ -123,7 +123,9 @@ def candidates(
     guard: Guard | None = None,
 ) -> list[Candidate]:
     """Distinct candidate utterances (never the request itself), global ∪ own; none that
-    the ``guard`` forbids (an opposite action, a place changed)."""
+    the ``guard`` forbids (an opposite action, a place changed). A rewrite the guard lets
+    only the speaker's own history make (:data:`OWN_HISTORY_MAY`) is a candidate of the
+    personal layer alone, and only to one of their own successes."""
     sound_vector = sound_vectors([query.text])[0]
     rows: dict[str, tuple[int | None, int | None]] = {}
 
@@ -145,11 +147,14 @@ def candidates(
             note(row, True)
     out = []
     for text, (g, o) in rows.items():
-        if guard is not None and guard.reason(query.text, text, query.area):
-            continue
         if personal and query.owner:
             o = o if o is not None else index.row(query.owner, text)
         g = g if g is not None else index.row(GLOBAL, text)
+        why = guard.reason(query.text, text, query.area) if guard is not None else None
+        if why is not None:
+            if o is None or why not in OWN_HISTORY_MAY:
+                continue
+            g = None  # theirs to teach: never the global layer's
         any_row = o if o is not None else g
         assert any_row is not None
         meaning = float(index.vector(any_row) @ meaning_vector)

@@ -16,6 +16,14 @@ action, the worst outcome there is. So every layer checks its rewrite against th
   nights" never "summer night"); where the user's words carry no name (it was misheard),
   the rewrite may supply one.
 
+Some of these are guesses rather than contradictions: adding an action, a place, or a
+narrower name ("portland" → "portland oregon"). Everyone's evidence cannot make them, but
+the speaker's own can: which Portland, which lamp, what "my lamp" on its own means, are
+theirs to teach. :data:`OWN_ROW_MAY` lists what a user's own mined rewrite (their own
+rephrases, repeated) may do, :data:`OWN_HISTORY_MAY` what a rewrite to one of their own
+repeated successes may do. Nothing lets a rewrite flip an action, turn a question into a
+command, or drop what the user said.
+
 Places and names are those the log has seen (``guard.json`` in the artefacts).
 """
 
@@ -25,9 +33,11 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from rapidfuzz import fuzz
+
 from selflearn.rewrite.base import normalize_utterance
 
-__all__ = ["GUARD_FILE", "Guard", "load_guard"]
+__all__ = ["GUARD_FILE", "OFFLINE_MAY", "OWN_HISTORY_MAY", "OWN_ROW_MAY", "Guard", "load_guard"]
 _QUESTION = frozenset(
     {
         "is",
@@ -47,6 +57,7 @@ _QUESTION = frozenset(
         "who",
         "where",
         "tell",
+        "check",
     }
 )
 
@@ -57,9 +68,47 @@ def asks(words: list[str]) -> bool:
 
 
 GUARD_FILE = "guard.json"
+_HEARD_RATIO = 75  # rapidfuzz ratio at which a said word sounds like a name's word
+# What evidence beyond one similarity score may let a rewrite do (see the docstring): a
+# mined row (users' own repeated rephrases) may supply a name the words lost; the speaker's
+# own successes may narrow a name; the speaker's own mined row may do all of that and
+# supply an action or another name.
+OFFLINE_MAY = frozenset({"guesses a name", "implies an action", "widens to a room"})
+OWN_HISTORY_MAY = frozenset({"narrows a name"})
+OWN_ROW_MAY = OFFLINE_MAY | OWN_HISTORY_MAY | {"adds an action", "changes a name"}
+# How a state ends a question whose first word went unheard ("[is] the door open").
+_STATES = frozenset({"open", "opened", "closed", "locked", "unlocked", "on", "off"})
+# Words of a spoken correction: what follows them restates a request just handled wrong.
+_CORRECTION = frozenset(
+    [
+        "no",
+        "nope",
+        "wrong",
+        "said",
+        "meant",
+        "told",
+        "asked",
+        "not",
+        "wanted",
+        "instead",
+        "actually",
+    ]
+)
 
 _ON = frozenset(
-    {"on", "open", "opens", "opened", "opening", "up", "activate", "start", "resume", "enable"}
+    {
+        "on",
+        "open",
+        "opens",
+        "opened",
+        "opening",
+        "lift",
+        "activate",
+        "activated",
+        "start",
+        "resume",
+        "enable",
+    }
 )
 _OFF = frozenset(
     {
@@ -70,8 +119,8 @@ _OFF = frozenset(
         "closed",
         "closing",
         "shut",
-        "down",
         "deactivate",
+        "deactivated",
         "stop",
         "pause",
         "cancel",
@@ -88,6 +137,91 @@ _OPPOSITES = (
     ),
 )
 _ACTIONS = frozenset().union(*(a | b for a, b in _OPPOSITES))
+# Each action word's kinds: (which pair, which side), e.g. "off" → {(0, 1)}.
+_KINDS: dict[str, frozenset[tuple[int, int]]] = {
+    word: frozenset(
+        (i, side) for i, pair in enumerate(_OPPOSITES) for side in (0, 1) if word in pair[side]
+    )
+    for word in _ACTIONS
+}
+# Words that carry no name: a supplied name must sound like something else the user said.
+_FUNCTION = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "my",
+        "our",
+        "your",
+        "me",
+        "i",
+        "you",
+        "it",
+        "is",
+        "to",
+        "of",
+        "in",
+        "on",
+        "off",
+        "for",
+        "at",
+        "by",
+        "and",
+        "or",
+        "please",
+        "can",
+        "could",
+        "would",
+        "will",
+        "do",
+        "thanks",
+        "thank",
+        "now",
+        "just",
+        "set",
+        "turn",
+        "switch",
+        "put",
+        "play",
+        "song",
+        "track",
+        "album",
+        "show",
+        "movie",
+        "podcast",
+        "music",
+        "okay",
+        "ok",
+        "hey",
+        "uh",
+        "um",
+        "so",
+        "yeah",
+        "well",
+        "oh",
+        "hmm",
+    ]
+)
+# Verbs whose on/off went unheard when it is missing ("turn [off] the tv").
+_PARTICLE_VERBS = frozenset({"turn", "switch", "bring", "power", "put"})
+# Words that say what to do beyond on/off; a target with none of them, and no on/off, turns
+# its device on ("the oven" is "turn on the oven").
+_VERBS = frozenset(
+    [
+        "play",
+        "set",
+        "change",
+        "make",
+        "put",
+        "move",
+        "dim",
+        "brighten",
+        "skip",
+        "tell",
+        "show",
+        "give",
+    ]
+)
 
 
 def load_guard(folder: Path) -> Guard:
@@ -122,6 +256,9 @@ class Guard:
     >>> guard.reason("start the ceiling light", "turn on the ceiling light in the kitchen", "Living Room")
     'adds a place'
     >>> guard.reason("start the ceiling light", "turn on the ceiling light in the kitchen", "Kitchen")
+    >>> Guard([], ["portland", "portland oregon"]).reason(
+    ...     "whats portland weather", "what is the weather in portland oregon", None)
+    'narrows a name'
     """
 
     def __init__(self, places: Iterable[str] = (), names: Iterable[str] = ()) -> None:
@@ -131,6 +268,7 @@ class Guard:
 
         self.places = longest_first(places)
         self.names = tuple(n for n in longest_first(names) if n not in set(self.places))
+        self._place_words = frozenset(w for p in self.places for w in p.split())
 
     def save(self, folder: Path) -> Path:
         path = folder / GUARD_FILE
@@ -148,28 +286,87 @@ class Guard:
                 padded = padded.replace(f" {item} ", " ")
         return found
 
+    @staticmethod
+    def _heard(said: set[str], name: str) -> bool:
+        """Does every word of the supplied ``name`` sound like something the user said (a
+        misrecognised "fairly lights" may become "fairy lights", "twinkle lights" may not
+        become "night light")?"""
+        left = set(said - _FUNCTION)
+        for part in name.split():  # each word of the name heard in a word of its own
+            match = next((w for w in sorted(left) if fuzz.ratio(w, part) >= _HEARD_RATIO), None)
+            if match is None:
+                return False
+            left.discard(match)
+        return True
+
     def reason(self, source: str, target: str, area: str | None) -> str | None:
-        said, new = set(source.split()), set(target.split())
+        said_words, new_words = source.split(), target.split()
+        said, new = set(said_words), set(new_words)
         for one, other in _OPPOSITES:
             if (said & one and new & other - said) or (said & other and new & one - said):
                 return "opposite action"
-        if new & _ACTIONS and not said & _ACTIONS:
+            if said & one and said & other and not (new & one and new & other):
+                return "picks an action"  # "the lamp should be off on": which?
+        added = new & _ACTIONS - said
+        if added and not said & _ACTIONS:
             return "adds an action"
-        if asks(source.split()) and not asks(target.split()):
+        if said & _CORRECTION and not new & _CORRECTION:
+            return "replays a correction"  # "no I said play X" → "play X" redoes what was wrong
+        question, to_question = asks(said_words), asks(new_words)
+        if added and not question:
+            sides = {side for w in said & _ACTIONS for _, side in _KINDS[w]}
+            if not any(side in sides for w in added for _, side in _KINDS[w]):
+                return "changes the action"  # "lower the lights" never "lights on"
+        if question and not to_question:
             return "question to command"
+        stated = bool(said_words) and said_words[-1] in _STATES  # "the door open": asked?
+        if to_question and not question and said & _ACTIONS and not stated:
+            return "command to question"  # "lock the door" never "is the door locked"
+        if said & _OFF and not new & _ACTIONS and not to_question:
+            return "drops the action"  # "the lamp" alone turns it on: never for "lamp off"
+        lost_action = bool(said & _PARTICLE_VERBS) and not said & _ACTIONS  # "turn or tv"
+        if (
+            not new & (_ACTIONS | _VERBS)
+            and not to_question
+            and (lost_action or self._unmatched(said, new))
+        ):
+            return "implies an action"  # "cut the oven power" never "the oven"
         names = self._found(source, self.names)
         for name in names:
             if not set(name.split()) <= new:
                 return "drops a name"
-        if names and not self._found(target, self.names) <= names:
+        supplied = self._found(target, self.names) - names
+        if not names and supplied and not all(self._heard(said, n) for n in supplied):
+            return "guesses a name"  # "play paper song" never "play river song"
+        extra = supplied if names else set()
+        if extra:
+            if all(any(e.startswith(f"{n} ") for n in names) for e in extra):
+                return "narrows a name"  # "portland" → "portland oregon", not "lamp" → "desk lamp"
             return "changes a name"
         if not self.places:
             return None
         named, rewritten = self._found(source, self.places), self._found(target, self.places)
         if named - rewritten:
             return "drops a place"
-        here = normalize_utterance(area) if area else None
         added = rewritten - named
+        if added and self._sounds_like_another_place(said, added):
+            return "changes a place"  # "lights on my hallways" never "... living room"
+        if rewritten and not self._found(target, self.names) and self._unmatched(said, new):
+            return "widens to a room"  # "the top light in the kitchen" never "the kitchen lights"
+        here = normalize_utterance(area) if area else None
         if added and (here is None or added != {here}):
             return "adds a place" if here is not None else None
         return None
+
+    def _unmatched(self, said: set[str], new: set[str]) -> bool:
+        """Did the user say a word that carries meaning (not a filler, a room or an action)
+        and that nothing in the rewrite sounds like?"""
+        return any(
+            not any(fuzz.ratio(w, n) >= _HEARD_RATIO - 5 for n in new)
+            for w in said - new - _FUNCTION - _ACTIONS - self._place_words
+        )
+
+    def _sounds_like_another_place(self, said: set[str], added: set[str]) -> bool:
+        added_words = {w for p in added for w in p.split()}
+        others = self._place_words - added_words - _FUNCTION
+        return any(fuzz.ratio(w, o) >= _HEARD_RATIO for w in said - _FUNCTION for o in others)

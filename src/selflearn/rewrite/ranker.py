@@ -6,7 +6,11 @@ the earlier part only (as at serving time, when the request is new to the index)
 * a request that failed and was then restated by a request that worked: the candidates
   that mean what the restatement meant (its words, or its intent with the same devices and
   numbers) are positives, every other retrieved candidate a negative;
-* a request that worked: every candidate is a negative — rewriting it can only do harm.
+* a request that worked: every candidate is a negative — rewriting it can only do harm;
+* a request that failed alone — it restated nothing and no one restated it (mostly speech
+  the device woke to by mistake): every candidate is a negative — nothing says it was meant
+  for the assistant, and a rewrite would act on a guess. (Some were meant and given up on,
+  so they teach the model but do not count against its precision.)
 
 LightGBM fits the probability that a candidate is a good rewrite. Two models: one for the
 global layer (global candidates, no personal evidence) and one for the personal layer
@@ -47,6 +51,7 @@ class RankerConfig:
     k: int = 8  # candidates per search (meaning, sound, own)
     train_share: float = 0.7  # the index for training is built from this earlier share of the log
     ok_per_failure: float = 1.5  # working requests sampled per failing one
+    unfixed_per_failure: float = 1.0  # lone failures (never restated) per restated one
     max_queries: int = 20_000
     trees: int = 300
     leaves: int = 15
@@ -110,8 +115,19 @@ working AS (
     WHERE worked AND ts >= {cutoff!r} AND text <> ''
     ORDER BY hash(turn_id || '{seed}')
     LIMIT (SELECT CAST(count(*) * {ok_per_failure} AS BIGINT) FROM fixes)
+),
+unfixed AS (
+    SELECT turn_id, owner, text, area, device_type, context, confidence,
+        NULL AS fix_text, NULL AS fix_span, NULL AS fix_intent, NULL AS fix_entities,
+        intent AS q_intent, entities AS q_entities, 'unfixed' AS kind
+    FROM idx_turns
+    WHERE NOT worked AND ts >= {cutoff!r} AND text <> ''
+        AND turn_id NOT IN (SELECT rephrase_of FROM signals WHERE rephrase_of IS NOT NULL)
+        AND turn_id NOT IN (SELECT turn_id FROM signals WHERE rephrase_of IS NOT NULL)
+    ORDER BY hash(turn_id || '{seed}')
+    LIMIT (SELECT CAST(count(*) * {unfixed_per_failure} AS BIGINT) FROM fixes)
 )
-SELECT * FROM fixes UNION ALL SELECT * FROM working
+SELECT * FROM fixes UNION ALL SELECT * FROM working UNION ALL SELECT * FROM unfixed
 ORDER BY hash(turn_id || '{seed}')
 LIMIT {max_queries}
 """
@@ -155,8 +171,11 @@ def _labels(
     """(label, same meaning) per candidate. A failed request's label: the candidate means
     what its successful restatement meant. A working request's candidates are all labelled
     0 (rewriting it can only do harm); ``same meaning`` marks those that would change
-    nothing it meant (a neutral rewrite, not an error)."""
+    nothing it meant (a neutral rewrite, not an error). A lone failure: all 0, and all
+    counted neutral when choosing the threshold — what it meant, if anything, is unknown."""
     labels = np.zeros(len(texts), dtype=np.float32)
+    if record["kind"] == "unfixed":
+        return labels, ~labels.astype(bool)
     if record["kind"] == "fail":
         good = {record["fix_text"]}
         if record["fix_span"]:
@@ -324,6 +343,7 @@ def train_rankers(
                 cutoff=cutoff,
                 seed=config.seed,
                 ok_per_failure=config.ok_per_failure,
+                unfixed_per_failure=config.unfixed_per_failure,
                 max_queries=config.max_queries,
             )
         )

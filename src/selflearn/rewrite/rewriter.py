@@ -171,8 +171,11 @@ def _load(
                     raise DataFileError(f"{path}: no offline rewrite table (run selflearn learn)")
                 table = RewriteTable.load(path)
                 table.guard = load_guard(folder)
+                table.personal = "personal" in layers
             online = None
-            if "global" in layers or "personal" in layers:
+            # The personal layer is the speaker's own table rows and, where ``learn`` built
+            # one, their own index; the global online layer needs the index.
+            if "global" in layers or ("personal" in layers and (folder / ONLINE_DIR).is_dir()):
                 online = OnlineRewriter.load(folder / ONLINE_DIR, config)
             _LOADED[key] = (table, online)
         return _LOADED[key]

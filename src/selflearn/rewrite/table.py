@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from selflearn.errors import ConfigError, DataFileError
 from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance
 from selflearn.rewrite.chains import DEVICE_SCOPE
-from selflearn.rewrite.guards import Guard
+from selflearn.rewrite.guards import OFFLINE_MAY, OWN_ROW_MAY, Guard
 from selflearn.rewrite.template import Template, is_template
 
 __all__ = ["REWRITE_COLUMNS", "RewriteRow", "RewriteTable"]
@@ -112,6 +112,7 @@ class RewriteTable:
         self.min_score = min_score
         self.min_support = min_support
         self.guard: Guard | None = None  # what no rewrite may do (see selflearn.rewrite.guards)
+        self.personal = True  # False: the global rows only (the personal layer is off)
         self.rows_: list[RewriteRow] = []
         self._global: dict[str, RewriteRow] = {}
         self._personal: dict[tuple[str, str], RewriteRow] = {}
@@ -153,6 +154,8 @@ class RewriteTable:
         owner = request.user_id or (
             f"{DEVICE_SCOPE}{request.device_id}" if request.device_id else None
         )
+        if not self.personal:
+            owner = None
         row = self._personal.get((owner, key)) if owner else None
         row = row or self._global.get(key)
         target = row.rewrite if row is not None else None
@@ -162,8 +165,11 @@ class RewriteTable:
             return None
         if row.score < self.min_score or row.support < self.min_support:
             return None
-        if self.guard is not None and self.guard.reason(key, target, request.area):
-            return None
+        if self.guard is not None:
+            why = self.guard.reason(key, target, request.area)
+            may = OWN_ROW_MAY if row.layer == "personal" else OFFLINE_MAY
+            if why is not None and why not in may:
+                return None
         return Rewrite(key, target, row.layer, round(row.score, 4), row.method, row.support)
 
     def _template(self, text: str, user_id: str | None) -> tuple[str | None, RewriteRow | None]:

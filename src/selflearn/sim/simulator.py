@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from selflearn.assistant.media import Catalogue
-from selflearn.assistant.pipeline import Assistant, Outcome
+from selflearn.assistant.pipeline import Assistant, Outcome, Turn
 from selflearn.assistant.wake import WakeDetector
 from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
@@ -205,27 +205,29 @@ class _HouseholdSim:
             turn_id=f"{self.household.id}-{day:03d}-{k:04d}-w",
         )
         self._log(turn.event)
-        self.truth.append(
-            TruthRecord(
-                turn_id=turn.event.turn_id,
-                spoken_text=spoken,
-                intent=None,
-                slots={},
-                failure_point="false_wake",
-                defect=True,
-                goal_id=None,
-                goal_success=None,
-                rephrase_of=None,
-                wrong_action=bool(turn.changed),
-                household_id=self.household.id,
-                user_id=None,
-                day=day,
-                goal_kind=None,
-                source="background",
-                strategy=None,
-                attempt=1,
-            ).to_dict()
-        )
+        record = TruthRecord(
+            turn_id=turn.event.turn_id,
+            spoken_text=spoken,
+            intent=None,
+            slots={},
+            failure_point="false_wake",
+            defect=True,
+            goal_id=None,
+            goal_success=None,
+            rephrase_of=None,
+            wrong_action=bool(turn.changed),
+            household_id=self.household.id,
+            user_id=None,
+            day=day,
+            goal_kind=None,
+            source="background",
+            strategy=None,
+            attempt=1,
+        ).to_dict()
+        # Speech no one addressed to the assistant: a rewrite or fallback that acted on it
+        # won nothing, and lost nothing that worked (its harm is the wrong action).
+        _note_change(record, turn, "neutral", False)
+        self.truth.append(record)
         return ts + speech_seconds(spoken) + (turn.event.response.duration_ms or 0) / 1000
 
     def _device_for(self, user: User, rng: random.Random) -> str:
@@ -329,16 +331,7 @@ class _HouseholdSim:
             ).to_dict()
             record["heard"] = heard
             record["span"] = meant
-            if turn.fallback:
-                record["fallback_outcome"] = rewrite_outcome
-            if turn.rewrite is not None:
-                record["rewrite_outcome"] = rewrite_outcome
-                record["rewrite_from"] = turn.rewrite.source
-                record["rewrite_to"] = turn.rewrite.target
-                record["rewrite_original_ok"] = before
-                record["rewrite_layer"] = turn.rewrite.layer
-                record["rewrite_method"] = turn.rewrite.method
-                record["rewrite_support"] = turn.rewrite.support
+            _note_change(record, turn, rewrite_outcome, before)
             records.append(record)
             previous = event.turn_id
             ts += speech_seconds(text) + (barge if barge is not None else duration) / 1000
@@ -454,3 +447,18 @@ class Simulator:
             "failure_points": {p: points[p] for p in sorted(points)},
             "real_phrasings": self.real_source,
         }
+
+
+def _note_change(record: dict[str, Any], turn: Turn, outcome: str | None, before: bool) -> None:
+    """What a rewrite or the fallback did on this turn, in its truth record."""
+    if turn.fallback:
+        record["fallback_outcome"] = outcome
+    if turn.rewrite is not None:
+        record["rewrite_outcome"] = outcome
+        record["rewrite_from"] = turn.rewrite.source
+        record["rewrite_to"] = turn.rewrite.target
+        record["rewrite_original_ok"] = before
+        record["rewrite_layer"] = turn.rewrite.layer
+        record["rewrite_method"] = turn.rewrite.method
+        record["rewrite_support"] = turn.rewrite.support
+        record["rewrite_score"] = turn.rewrite.score
