@@ -22,9 +22,18 @@ from selflearn.rewrite.base import SupportsRewrite
 from selflearn.rewrite.table import RewriteTable
 from selflearn.sim.simulator import HouseholdRun, SimConfig, Simulator
 
-__all__ = ["ABResult", "Arm", "ArmResult", "harmful_table", "run_ab"]
+__all__ = ["PEER_COLUMNS", "ABResult", "Arm", "ArmResult", "harmful_table", "run_ab"]
 
 METRICS = ("defect_rate", "goal_success_rate", "friction", "wrong_action_rate")
+# The side-by-side table's columns (ABResult.peers), as shown in the terminal and the report.
+PEER_COLUMNS = (
+    "system",
+    "recovered",
+    "of control's failures",
+    "broken",
+    "defect rate",
+    "wrong actions",
+)
 
 
 @dataclass(frozen=True)

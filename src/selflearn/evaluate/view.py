@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+from selflearn.evaluate.ab import PEER_COLUMNS
+
 __all__ = ["arms_table", "curve_table", "layers_table", "peers_table"]
 
 COLUMNS = (
@@ -83,15 +85,7 @@ def layers_table(summary: dict[str, Any], title: str) -> Table:
 def peers_table(peers: list[dict[str, Any]], title: str) -> Table:
     """Home Assistant's matchers and selflearn on the same traffic."""
     view = Table(title=title)
-    columns = (
-        "system",
-        "recovered",
-        "of control's failures",
-        "broken",
-        "defect rate",
-        "wrong actions",
-    )
-    for column in columns:
+    for column in PEER_COLUMNS:
         view.add_column(column, justify="left" if column == "system" else "right")
     for row in peers:
         view.add_row(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from selflearn.evaluate.ab import PEER_COLUMNS
 from selflearn.report.plots import bar_svg, lines_svg, stacked_bars_svg
 
 __all__ = ["build_report", "write_report"]
@@ -213,15 +214,7 @@ def build_report(
             )
             parts.append(
                 _table(
-                    [
-                        "system",
-                        "recovered",
-                        "of control's failures",
-                        "broken",
-                        "defect rate",
-                        "wrong actions",
-                        "wrong-action rate",
-                    ],
+                    [*PEER_COLUMNS, "wrong-action rate"],
                     [
                         [
                             p["system"],
