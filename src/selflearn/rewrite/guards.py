@@ -2,27 +2,25 @@
 
 A rewrite that turns "lamp on" into "lamp off", "unlock the door" into "is the door
 locked", or "lights off in the playroom" into "lights off in the living room" is a wrong
-action, the worst outcome there is. So every layer checks its rewrite against the request:
+action, the worst outcome there is. So every layer checks its rewrite against the request
+(``Guard.reason`` names what a rewrite would do wrong). Never, whatever the evidence:
 
-* an action word the user said may not become its opposite ("on" → "off", "open" → "close"),
-  and an action may not be guessed where the user's words (as heard) carry none ("the tv"
-  → "the tv off");
-* a question may not become a command ("is the door locked" → "lock the door");
-* a place the user named must stay in the rewrite;
-* a place the user did not name may be added only if it is where they are (the room of the
-  device they spoke to): which room "the lamp" is in depends on where the user stands;
-* a device name or a title the user said must stay, and no other may be added ("the strip
-  lights" never becomes "the night light", "the lamp" never "the desk lamp", "summer
-  nights" never "summer night"); where the user's words carry no name (it was misheard),
-  the rewrite may supply one.
+* an action word turned into its opposite or into another action ("lower the lights" →
+  "lights on"), dropped ("lamp off" → "the lamp"), or picked from a request that says both;
+* an action guessed where the words (as heard) carry none ("the tv" → "the tv off");
+* a question turned into a command, or a command into a question;
+* a spoken correction replayed ("no I said play X" → "play X" redoes what was rejected);
+* a room or a device name or title the user said dropped, or another put in its place
+  ("the strip lights" never "the night light", "summer nights" never "summer night");
+* a room added that is not where the user is, or that replaces one they almost said.
 
-Some of these are guesses rather than contradictions: adding an action, a place, or a
-narrower name ("portland" → "portland oregon"). Everyone's evidence cannot make them, but
-the speaker's own can: which Portland, which lamp, what "my lamp" on its own means, are
-theirs to teach. :data:`OWN_ROW_MAY` lists what a user's own mined rewrite (their own
-rephrases, repeated) may do, :data:`OWN_HISTORY_MAY` what a rewrite to one of their own
-repeated successes may do. Nothing lets a rewrite flip an action, turn a question into a
-command, or drop what the user said.
+Some are guesses rather than contradictions, which evidence beyond one similarity score
+may make: :data:`OFFLINE_MAY` (a mined row — users' own rephrases, repeated) may supply a
+name the words do not sound like, a verbless target that means "turn on", a room-wide
+target where the user named one device; :data:`OWN_HISTORY_MAY` (a rewrite to one of the
+speaker's own repeated successes) may narrow a name ("portland" → "portland oregon");
+:data:`OWN_ROW_MAY` (the speaker's own mined row) may do all of that, supply an action, or
+change a name — which Portland, what "my lamp" alone means, are theirs to teach.
 
 Places and names are those the log has seen (``guard.json`` in the artefacts).
 """
@@ -69,10 +67,7 @@ def asks(words: list[str]) -> bool:
 
 GUARD_FILE = "guard.json"
 _HEARD_RATIO = 75  # rapidfuzz ratio at which a said word sounds like a name's word
-# What evidence beyond one similarity score may let a rewrite do (see the docstring): a
-# mined row (users' own repeated rephrases) may supply a name the words lost; the speaker's
-# own successes may narrow a name; the speaker's own mined row may do all of that and
-# supply an action or another name.
+# What evidence beyond one similarity score may let a rewrite do (see the docstring).
 OFFLINE_MAY = frozenset({"guesses a name", "implies an action", "widens to a room"})
 OWN_HISTORY_MAY = frozenset({"narrows a name"})
 OWN_ROW_MAY = OFFLINE_MAY | OWN_HISTORY_MAY | {"adds an action", "changes a name"}
@@ -335,7 +330,8 @@ class Guard:
         for name in names:
             if not set(name.split()) <= new:
                 return "drops a name"
-        supplied = self._found(target, self.names) - names
+        target_names = self._found(target, self.names)
+        supplied = target_names - names
         if not names and supplied and not all(self._heard(said, n) for n in supplied):
             return "guesses a name"  # "play paper song" never "play river song"
         extra = supplied if names else set()
@@ -351,7 +347,7 @@ class Guard:
         added = rewritten - named
         if added and self._sounds_like_another_place(said, added):
             return "changes a place"  # "lights on my hallways" never "... living room"
-        if rewritten and not self._found(target, self.names) and self._unmatched(said, new):
+        if rewritten and not target_names and self._unmatched(said, new):
             return "widens to a room"  # "the top light in the kitchen" never "the kitchen lights"
         here = normalize_utterance(area) if area else None
         if added and (here is None or added != {here}):
