@@ -153,13 +153,16 @@ class Assistant:
             return None
         return answer
 
-    def _redoes(self, target: str, device_id: str, area_name: str | None, ts: float) -> bool:
-        """Would ``target`` ask for exactly what this device did moments ago?"""
+    def _redo_match(
+        self, target: str, device_id: str, area_name: str | None, ts: float
+    ) -> tuple[bool, NluResult | None]:
+        """Would ``target`` ask for exactly what this device did moments ago? With what
+        ``target`` matched, where it had to be matched to tell (it is not matched twice)."""
         last = self._last_action.get(device_id)
         if last is None or not 0.0 <= ts - last[0] <= REDO_WINDOW_S:
-            return False
+            return False, None
         nlu = self.matcher.match(target, area_name)
-        return (nlu.intent, dict(nlu.slots)) == (last[1], last[2])
+        return (nlu.intent, dict(nlu.slots)) == (last[1], last[2]), nlu
 
     def _outcome(
         self,
@@ -171,8 +174,13 @@ class Assistant:
         executor: Executor,
         *,
         fallback: bool = True,
+        matched: NluResult | None = None,
     ) -> Outcome:
-        nlu = self.matcher.match(text, area_name) if text else NluResult(intent=None)
+        """``matched``: what the matcher already made of ``text``, if it was asked."""
+        if matched is not None:
+            nlu = matched
+        else:
+            nlu = self.matcher.match(text, area_name) if text else NluResult(intent=None)
         used = False
         if nlu.intent is None and text and fallback and self.fallback is not None:
             second = self.fallback.match(text, area_name)
@@ -272,9 +280,12 @@ class Assistant:
                 heard.text, user_id, device.id, device.type, area_name, context, heard.confidence
             )
         )
-        if rewrite is not None and self._redoes(rewrite.target, device.id, area_name, ts):
-            self.redos_refused += 1
-            rewrite = None
+        matched = None
+        if rewrite is not None:
+            redo, matched = self._redo_match(rewrite.target, device.id, area_name, ts)
+            if redo:
+                self.redos_refused += 1
+                rewrite, matched = None, None
         outcome = self._outcome(
             rewrite.target if rewrite else heard.text,
             device,
@@ -282,6 +293,7 @@ class Assistant:
             now,
             self.resolver,
             self.executor,
+            matched=matched,
         )
         nlu, resolution, action = outcome.nlu, outcome.resolution, outcome.action
         self.fallbacks += outcome.fallback
