@@ -222,3 +222,21 @@ def test_gazetteer_fallback_understands_what_hassil_does_not() -> None:
     assert not with_fallback.handle(
         "turn off the kitchen lights", device_id="satellite.kitchen"
     ).fallback
+
+
+def test_a_fallback_matcher_draws_no_other_goals() -> None:
+    """Peers run on the same traffic: a goal whose canonical phrasing only the fallback
+    understands is dropped with the fallback as without it."""
+    from selflearn.assistant.media import Catalogue
+    from selflearn.peers import GazetteerFallback
+    from selflearn.sim.goals import Goal, GoalSampler
+
+    plain = Assistant.create(speech=False)
+    with_fallback = Assistant.create(speech=False)
+    with_fallback.fallback = GazetteerFallback(with_fallback.home)
+    goal = Goal("lights", "HassTurnOn", "flick on the kichen lights", "satellite.kitchen")
+    for assistant in (plain, with_fallback):
+        sampler = GoalSampler(assistant.home, Catalogue.default(), assistant)
+        assert sampler.expect(goal, ts=0.0) is None
+        working = Goal("lights", "HassTurnOn", "turn on the kitchen lights", "satellite.kitchen")
+        assert sampler.expect(working, ts=0.0) is not None

@@ -368,8 +368,13 @@ class GoalSampler:
 
     def expect(self, goal: Goal, ts: float) -> Goal | None:
         """``goal`` with what done-right means, from a preview of its canonical phrasing;
-        None when even the canonical phrasing would not serve it (the goal is dropped)."""
-        outcome: Outcome = self.assistant.preview(goal.canonical, device_id=goal.device_id, ts=ts)
+        None when even the canonical phrasing would not serve it (the goal is dropped).
+
+        The canonical phrasing is judged by hassil alone, never by a fallback matcher the
+        assistant may have: every arm of an A/B run must draw the same goals."""
+        outcome: Outcome = self.assistant.preview(
+            goal.canonical, device_id=goal.device_id, ts=ts, fallback=False
+        )
         if outcome.nlu.intent != goal.intent or outcome.action.status != "success":
             return None
         targets = outcome.resolution.targets if outcome.resolution else ()
