@@ -143,3 +143,54 @@ def test_room_noise_scales_recognition_errors() -> None:
         )
 
     assert misheard("satellite.kitchen") > misheard("satellite.bedroom") + 20
+
+
+def test_a_rewrite_the_resolver_would_have_to_guess_on_is_declined() -> None:
+    from selflearn.rewrite import RewriteTable
+
+    rows = [
+        ("lamp thingy", "turn on the lamp"),
+        ("desk lamp thingy", "turn on the desk lamp"),
+        ("summer song", "play summer night"),
+    ]
+    table = RewriteTable.from_rows(
+        [{"source": s, "rewrite": t, "score": 0.9, "support": 5} for s, t in rows]
+    )
+    bot = Assistant.create(speech=False, rewriter=table)
+    # two lamps in the home: the rewrite would leave the bedroom to pick one
+    turn = bot.handle("lamp thingy", device_id="satellite.bedroom")
+    assert turn.rewrite is None and not turn.changed
+    assert turn.event.asr.text == "lamp thingy" and bot.rewrites_declined == 1
+    # said plainly, the same words still act on the room's own lamp
+    plain = bot.handle("turn on the lamp", device_id="satellite.bedroom")
+    assert plain.changed == {"light.bedroom_lamp": "on"}
+    # a title with a near twin ("summer nights") is a guess too
+    assert bot.handle("summer song", device_id="satellite.kitchen").rewrite is None
+    assert bot.rewrites_declined == 2
+    # one device of that name: the rewrite acts
+    turn = bot.handle("desk lamp thingy", device_id="display.office")
+    assert turn.rewrite is not None and turn.changed == {"light.office_desk_lamp": "on"}
+
+
+def test_a_rewrite_that_would_redo_the_last_action_is_refused() -> None:
+    from selflearn.rewrite import RewriteTable
+
+    table = RewriteTable.from_rows(
+        [
+            {
+                "source": "desk lamp of",
+                "rewrite": "turn off the desk lamp",
+                "score": 0.9,
+                "support": 5,
+            }
+        ]
+    )
+    bot = Assistant.create(speech=False, rewriter=table)
+    bot.handle("turn on the desk lamp", device_id="display.office", ts=1000.0)
+    assert bot.handle("desk lamp of", device_id="display.office", ts=1010.0).rewrite is not None
+    # the user says it again moments later: doing it again cannot be what they want
+    again = bot.handle("desk lamp of", device_id="display.office", ts=1030.0)
+    assert again.rewrite is None and bot.redos_refused == 1
+    # much later it is a new request
+    later = bot.handle("desk lamp of", device_id="display.office", ts=5000.0)
+    assert later.rewrite is not None

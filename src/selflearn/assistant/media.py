@@ -16,6 +16,7 @@ __all__ = ["Catalogue", "MediaItem", "MediaMatch"]
 
 VIDEO_CLASSES = frozenset({"movie", "tv_show"})
 MIN_SEARCH_SCORE = 0.8
+TWIN_GAP = 0.06  # another title this close to the best match is a near twin ("summer nights")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class MediaMatch:
     item: MediaItem
     score: float
     tied: int
+    twins: int = 0  # items of other titles scoring within TWIN_GAP of this one
 
 
 class Catalogue:
@@ -96,4 +98,10 @@ class Catalogue:
             return None
         top = [item for score, item in scored.values() if score == best]
         top.sort(key=lambda item: (item.is_video != prefer_video, self.items.index(item)))
-        return MediaMatch(top[0], best, len(top))
+        title = normalize_name(top[0].title)
+        twins = sum(
+            1
+            for score, item in scored.values()
+            if score >= best - TWIN_GAP and normalize_name(item.title) != title
+        )
+        return MediaMatch(top[0], best, len(top), twins)

@@ -109,6 +109,7 @@ class Assistant:
         self.fail_opens = 0
         self.fallbacks = 0  # requests the fallback matcher understood after hassil did not
         self.redos_refused = 0  # rewrites dropped because they would redo the last action
+        self.rewrites_declined = 0  # rewrites dropped because the resolver had to guess
         self._last_action: dict[str, tuple[float, str, dict[str, Any]]] = {}
 
     @classmethod
@@ -164,19 +165,18 @@ class Assistant:
         nlu = self.matcher.match(target, area_name)
         return (nlu.intent, dict(nlu.slots)) == (last[1], last[2]), nlu
 
-    def _outcome(
+    def _understand(
         self,
         text: str,
         device: VoiceDevice,
         area_name: str | None,
-        now: datetime,
         resolver: EntityResolver,
-        executor: Executor,
         *,
         fallback: bool = True,
         matched: NluResult | None = None,
-    ) -> Outcome:
-        """``matched``: what the matcher already made of ``text``, if it was asked."""
+    ) -> tuple[NluResult, ResolutionResult | None, bool]:
+        """What ``text`` means and what it is about, and whether the fallback matcher (not
+        hassil) understood it. ``matched``: what the matcher already made of ``text``."""
         if matched is not None:
             nlu = matched
         else:
@@ -186,8 +186,7 @@ class Assistant:
             second = self.fallback.match(text, area_name)
             if second is not None and second.intent:
                 nlu, used = second, True
-        resolution = resolver.resolve(nlu, device)
-        return Outcome(nlu, resolution, executor.execute(nlu, resolution, now, area_name), used)
+        return nlu, resolver.resolve(nlu, device), used
 
     def snapshot(self) -> tuple[Home, list[Timer]]:
         """A copy of the home and the timers, for :meth:`preview` after the fact."""
@@ -214,15 +213,12 @@ class Assistant:
         home = home.copy()
         executor = Executor(home)
         executor.timers = copy.deepcopy(timers)
-        return self._outcome(
-            text,
-            device,
-            home.area_name(device.area),
-            datetime.fromtimestamp(ts),
-            EntityResolver(home, self.catalogue),
-            executor,
-            fallback=fallback,
+        area_name = home.area_name(device.area)
+        nlu, resolution, used = self._understand(
+            text, device, area_name, EntityResolver(home, self.catalogue), fallback=fallback
         )
+        now = datetime.fromtimestamp(ts)
+        return Outcome(nlu, resolution, executor.execute(nlu, resolution, now, area_name), used)
 
     def _device(self, device_id: str) -> VoiceDevice:
         device = self.home.device(device_id)
@@ -286,17 +282,23 @@ class Assistant:
             if redo:
                 self.redos_refused += 1
                 rewrite, matched = None, None
-        outcome = self._outcome(
-            rewrite.target if rewrite else heard.text,
-            device,
-            area_name,
-            now,
-            self.resolver,
-            self.executor,
-            matched=matched,
-        )
-        nlu, resolution, action = outcome.nlu, outcome.resolution, outcome.action
-        self.fallbacks += outcome.fallback
+        understood = None
+        if rewrite is not None:
+            understood = self._understand(
+                rewrite.target, device, area_name, self.resolver, matched=matched
+            )
+            if understood[1] is not None and understood[1].guess:
+                # The rewrite's words fit several things and the resolver had to pick one
+                # (a device name several share, a title with a near twin): the rewrite is
+                # one guess already, and a second on top of it acts on the wrong thing too
+                # often. The original words are handled instead.
+                self.rewrites_declined += 1
+                rewrite, understood = None, None
+        if understood is None:
+            understood = self._understand(heard.text, device, area_name, self.resolver)
+        nlu, resolution, used = understood
+        action = self.executor.execute(nlu, resolution, now, area_name)
+        self.fallbacks += used
         if action.status == "success" and nlu.intent:
             self._last_action[device.id] = (ts, nlu.intent, dict(nlu.slots))
         targets = {t: before[t] for t in (resolution.targets if resolution else ()) if t in before}
@@ -338,6 +340,4 @@ class Assistant:
                 "rewrite": rewrite.as_event() if rewrite else None,
             }
         )
-        return Turn(
-            event, spoken, nlu, resolution, action, dict(action.changed), rewrite, outcome.fallback
-        )
+        return Turn(event, spoken, nlu, resolution, action, dict(action.changed), rewrite, used)

@@ -71,6 +71,8 @@ class ResolutionResult:
     entities: list[tuple[str, str, str | None, float | None]] = field(default_factory=list)
     targets: tuple[str, ...] = ()
     media: MediaMatch | None = None
+    # why the resolver had to pick one of several that fit the words, if it did
+    guess: str | None = None
 
 
 class EntityResolver:
@@ -109,6 +111,7 @@ class EntityResolver:
             return not (device_class and entity.device_class != device_class)
 
         entities: list[tuple[str, str, str | None, float | None]] = []
+        guess = None
         if area is not None:
             entities.append(("area", area.name, area.id, 1.0))
         if "name" in slots:
@@ -120,7 +123,10 @@ class EntityResolver:
             if area is not None:
                 found = [e for e in found if e.area == area.id] or found
             if len(found) > 1 and here is not None:
-                found = [e for e in found if e.area == here] or found
+                in_room = [e for e in found if e.area == here]
+                if len(in_room) == 1:
+                    guess = "several devices of that name; the speaker's room picked"
+                found = in_room or found
             if not found:
                 return ResolutionResult("no_match", [*entities, ("name", name, None, None)])
             if len(found) > 1:
@@ -155,7 +161,7 @@ class EntityResolver:
             entities.extend(("domain", what, t, 1.0) for t in targets)
         if nlu.intent == "HassMediaSearchAndPlay":
             return self._media(nlu, device, entities, targets)
-        return ResolutionResult("ok", entities, targets)
+        return ResolutionResult("ok", entities, targets, guess=guess)
 
     def _media(
         self,
@@ -178,4 +184,5 @@ class EntityResolver:
         if match is None:
             return ResolutionResult("no_match", [*entities, ("search_query", query, None, None)])
         entities = [*entities, ("search_query", query, match.item.id, round(match.score, 3))]
-        return ResolutionResult("ok", entities, targets, match)
+        guess = "another title nearly the same" if match.twins else None
+        return ResolutionResult("ok", entities, targets, match, guess)
