@@ -50,6 +50,13 @@ GUARD = Guard(
         # guesses: only with more evidence than one similarity score
         ("cut oven power please", "my oven please", None, "implies an action"),
         ("activate top light in the kitchen", "lights on in the kitchen", None, "widens to a room"),
+        # the name went unheard ("the [lamp] in the kitchen"): filling the gap is a guess
+        (
+            "turn on the in the kitchen",
+            "turn on the lights in the kitchen",
+            "Kitchen",
+            "widens to a room",
+        ),
         ("could you play paper song", "could you play river song", None, "guesses a name"),
         (
             "whats portland weather",
@@ -66,6 +73,7 @@ GUARD = Guard(
         ("what time", "what time is it", None, None),
         ("kitten speaker thanks", "my kitchen speaker please", None, None),
         ("please lights off in the kitchen", "turn off the lights in the kitchen", None, None),
+        ("light an off in the kitchen", "light off in the kitchen", None, None),  # "an" misheard
     ],
 )
 def test_guard_reasons(source: str, target: str, area: str | None, why: str | None) -> None:

@@ -17,7 +17,8 @@ action, the worst outcome there is. So every layer checks its rewrite against th
 Some are guesses rather than contradictions, which evidence beyond one similarity score
 may make: :data:`OFFLINE_MAY` (a mined row — users' own rephrases, repeated) may supply a
 name the words do not sound like, a verbless target that means "turn on", a room-wide
-target where the user named one device; :data:`OWN_HISTORY_MAY` (a rewrite to one of the
+target where the user named one device or where their device's name went unheard ("turn
+on the [lamp] in the kitchen"); :data:`OWN_HISTORY_MAY` (a rewrite to one of the
 speaker's own repeated successes) may narrow a name ("portland" → "portland oregon");
 :data:`OWN_ROW_MAY` (the speaker's own mined row) may do all of that, supply an action, or
 change a name — which Portland, what "my lamp" alone means, are theirs to teach.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -197,6 +199,29 @@ _FUNCTION = frozenset(
         "hmm",
     ]
 )
+# A determiner straight before a preposition ("turn on the in the kitchen"): the name that
+# stood between them went unheard, and whatever fills the gap is a guess.
+_DETERMINERS = frozenset({"the", "a", "an", "my", "our", "your"})
+_PREPOSITIONS = frozenset({"in", "on", "off", "at", "to", "of", "for", "from"})
+
+
+def _fills_gap(said: list[str], new: list[str]) -> bool:
+    """Does the rewrite put a word of its own where a name went unheard, between a
+    determiner and a preposition? (A determiner heard by mistake, "light an off", is not
+    filled but dropped, and that is no guess.)
+
+    >>> _fills_gap("turn on the in the kitchen".split(), "turn on the lights in the kitchen".split())
+    True
+    >>> _fills_gap("light an off in the kitchen".split(), "light off in the kitchen".split())
+    False
+    """
+    gaps = {(a, b) for a, b in pairwise(said) if a in _DETERMINERS and b in _PREPOSITIONS}
+    heard = set(said)
+    return any(
+        (a, c) in gaps and b not in heard for a, b, c in zip(new, new[1:], new[2:], strict=False)
+    )
+
+
 # Verbs whose on/off went unheard when it is missing ("turn [off] the tv").
 _PARTICLE_VERBS = frozenset({"turn", "switch", "bring", "power", "put"})
 # Words that say what to do beyond on/off; a target with none of them, and no on/off, turns
@@ -323,7 +348,7 @@ class Guard:
         if (
             not new & (_ACTIONS | _VERBS)
             and not to_question
-            and (lost_action or self._unmatched(said, new))
+            and (lost_action or self._unmatched(said, new) or _fills_gap(said_words, new_words))
         ):
             return "implies an action"  # "cut the oven power" never "the oven"
         names = self._found(source, self.names)
@@ -347,7 +372,11 @@ class Guard:
         added = rewritten - named
         if added and self._sounds_like_another_place(said, added):
             return "changes a place"  # "lights on my hallways" never "... living room"
-        if rewritten and not target_names and self._unmatched(said, new):
+        if (
+            rewritten
+            and not target_names
+            and (self._unmatched(said, new) or _fills_gap(said_words, new_words))
+        ):
             return "widens to a room"  # "the top light in the kitchen" never "the kitchen lights"
         here = normalize_utterance(area) if area else None
         if added and (here is None or added != {here}):
