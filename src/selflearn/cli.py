@@ -31,6 +31,9 @@ from selflearn.errors import SelflearnError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from selflearn.dialogue import TurnFeatures
+    from selflearn.dialogue.learner import Predictions
+
 app = typer.Typer(
     name="selflearn",
     help="A self-learning layer for voice assistants: turn log, feedback, rewrites, reports.",
@@ -287,6 +290,10 @@ def learn(
         float,
         typer.Option(help="Online rankers: held-out precision each layer's threshold keeps."),
     ] = 0.9,
+    annotations: Annotated[
+        Path | None,
+        typer.Option(help="Labelled turns (selflearn annotate): trains the dialogue model."),
+    ] = None,
 ) -> None:
     """Read the turn log and write what is learned from it (signals and every learner)."""
     from selflearn.learn import learn as run_learn
@@ -304,6 +311,11 @@ def learn(
         personal=personal,
         global_may_add_place=global_places,
     )
+    labels = None
+    if annotations is not None:
+        from selflearn.dialogue import read_labels
+
+        labels = read_labels(annotations)
     turns = _load_turns(logs)
     with err.status("learning") as status:
         summary = run_learn(
@@ -314,7 +326,170 @@ def learn(
             online=online,
             ranker=RankerConfig(target_precision=target_precision),
             progress=status.update,
+            annotations=labels,
         )
+    _emit(summary)
+
+
+@app.command()
+def annotate(
+    logs: Annotated[
+        list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
+    ],
+    out: Annotated[Path, typer.Option(help="The file to write (JSON lines).")],
+    n: Annotated[int, typer.Option(help="How many turns to label.")] = 2000,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Simulator ground truth: write its labels as one annotator would."),
+    ] = None,
+    error_rate: Annotated[
+        float, typer.Option(help="With --truth: the annotator's error rate per field.")
+    ] = 0.08,
+    seed: Annotated[int, typer.Option(help="Which turns are picked, and which labels slip.")] = 0,
+) -> None:
+    """Pick turns for people to label (half among those that look defective): writes them
+    with empty label fields to fill in; with --truth, the labels a single annotator would
+    give (the simulator's truth, each field wrong with --error-rate)."""
+    from selflearn.dialogue import (
+        flat_turns,
+        pick_for_annotation,
+        simulated_annotations,
+        write_labels,
+    )
+    from selflearn.signals import read_truth
+
+    if n < 1:
+        raise SelflearnError(f"--n must be at least 1; got {n}")
+    if not 0.0 <= error_rate < 1.0:
+        raise SelflearnError(f"--error-rate must be in [0, 1); got {error_rate}")
+    rows = flat_turns(_load_turns(logs))
+    picked = pick_for_annotation(rows, n, seed=seed)
+    if truth is not None:
+        labels = simulated_annotations(
+            read_truth(truth).values(), picked, error_rate=error_rate, seed=seed
+        )
+    else:
+        by_id = {r["turn_id"]: r for r in rows}
+        labels = [
+            {
+                "turn_id": t,
+                "request": by_id[t]["text"],
+                "response": by_id[t]["response_text"],
+                "status": by_id[t]["status"],
+                "failure_point": None,
+                "defect": None,
+                "goal_start": None,
+                "goal_success": None,
+                "intent": None,
+                "slots": None,
+            }
+            for t in picked
+        ]
+    write_labels(labels, out)
+    _emit({"turns": len(rows), "picked": len(picked), "labels": len(labels), "out": str(out)})
+
+
+def _dialogue_run(
+    logs: list[Path], artefacts: Path, label: str
+) -> tuple[TurnFeatures, Predictions]:
+    from selflearn.dialogue.labeler import load_dialogue_model, predict_log
+
+    model = load_dialogue_model(artefacts)
+    turns = _load_turns(logs)
+    with _progress(label, False) as bar:
+        task = bar.add_task(f"{label}: encoding texts", total=None)
+        features, predictions = predict_log(
+            turns, model, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    return features, predictions
+
+
+@app.command()
+def isolate(
+    logs: Annotated[
+        list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Per-turn failure points (.parquet, or JSON lines).")
+    ] = Path("selflearn-data/failure_points.jsonl"),
+    artefacts: Annotated[Path, typer.Option(help="A `selflearn learn` folder.")] = Path(
+        "selflearn-data/artefacts"
+    ),
+    truth: Annotated[
+        Path | None, typer.Option(help="Simulator ground truth: score the failure points.")
+    ] = None,
+) -> None:
+    """Name, for every turn, the first component that failed (false_wake, asr, nlu, entity,
+    result) or none, with a confidence; with --truth, the confusion matrix."""
+    from selflearn.dialogue.labeler import failure_point_table, write_table
+
+    started = time.perf_counter()
+    _, predictions = _dialogue_run(logs, artefacts, "isolate")
+    table = failure_point_table(predictions)
+    write_table(table, out)
+    summary: dict[str, object] = {
+        "turns": table.num_rows,
+        "out": str(out),
+        "turns_per_s": round(table.num_rows / (time.perf_counter() - started), 1),
+    }
+    if truth is not None:
+        from selflearn.dialogue.metrics import against_truth
+        from selflearn.dialogue.view import confusion_table
+        from selflearn.signals import read_truth
+
+        scores = against_truth(predictions, read_truth(truth))
+        err.print(confusion_table(scores))
+        summary["failure_point"] = scores["failure_point"]
+    _emit(summary)
+
+
+@app.command()
+def label(
+    logs: Annotated[
+        list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
+    ],
+    out: Annotated[Path, typer.Option(help="Generated labels (.parquet, or JSON lines).")] = Path(
+        "selflearn-data/labels.jsonl"
+    ),
+    artefacts: Annotated[Path, typer.Option(help="A `selflearn learn` folder.")] = Path(
+        "selflearn-data/artefacts"
+    ),
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Simulator ground truth: score the labels beside one annotator's."),
+    ] = None,
+    error_rate: Annotated[
+        float, typer.Option(help="With --truth: the annotator's error rate per field.")
+    ] = 0.08,
+) -> None:
+    """Generate labels for every turn — defect, goal start, goal success, intent, slots —
+    each with a confidence; with --truth, F1 beside a single annotator's and precision by
+    coverage."""
+    from selflearn.dialogue.labeler import label_table, write_table
+
+    started = time.perf_counter()
+    features, predictions = _dialogue_run(logs, artefacts, "label")
+    table = label_table(features, predictions)
+    write_table(table, out)
+    summary: dict[str, object] = {
+        "turns": table.num_rows,
+        "out": str(out),
+        "turns_per_s": round(table.num_rows / (time.perf_counter() - started), 1),
+    }
+    if truth is not None:
+        from selflearn.dialogue.metrics import against_truth
+        from selflearn.dialogue.view import coverage_table, goal_table
+        from selflearn.signals import read_truth
+
+        scores = against_truth(predictions, read_truth(truth), error_rate=error_rate)
+        err.print(goal_table(scores))
+        annotator = {
+            "failure_point": scores["annotator_failure_point_accuracy"],
+            "goal_start": scores["goal_start"]["annotator_accuracy"],
+            "goal_success": scores["goal_success"]["annotator_accuracy"],
+        }
+        err.print(coverage_table(scores, annotator))
+        summary["scores"] = scores
     _emit(summary)
 
 

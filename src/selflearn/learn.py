@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +31,17 @@ from selflearn.signals import Signals, compute_signals
 from selflearn.signals.span import SpanRephraseModel
 
 if TYPE_CHECKING:
+    from selflearn.dialogue.learner import DialogueConfig
     from selflearn.signals.span_train import SpanTrainConfig
 
-__all__ = ["LEARN_SUMMARY", "REWRITES_FILE", "SIGNALS_FILE", "learn", "learn_online"]
+__all__ = [
+    "LEARN_SUMMARY",
+    "REWRITES_FILE",
+    "SIGNALS_FILE",
+    "learn",
+    "learn_dialogue",
+    "learn_online",
+]
 
 SIGNALS_FILE = "signals.parquet"
 REWRITES_FILE = "rewrites.parquet"
@@ -59,10 +67,13 @@ def learn(
     ranker: RankerConfig | None = None,
     index: IndexConfig | None = None,
     progress: Callable[[str], None] | None = None,
+    annotations: Mapping[str, Mapping[str, Any]] | None = None,
+    dialogue: DialogueConfig | None = None,
 ) -> dict[str, Any]:
     """Compute the signals, train the rephrase model, mine the offline rewrites; write the
     artefacts and return a summary. Without torch the heuristic signals are used, and the
-    summary says so."""
+    summary says so. With ``annotations`` (turn_id → label, see
+    :mod:`selflearn.dialogue.annotate`) the dialogue model is trained too."""
     markov = markov or MarkovConfig()
     say = progress or (lambda _step: None)
     started = time.perf_counter()
@@ -94,6 +105,15 @@ def learn(
         online_summary = learn_online(
             turns, signals.table, out, ranker, index, guard=guard, progress=say
         )
+    dialogue_summary: dict[str, Any] = {"used": False}
+    if annotations is None:
+        dialogue_summary["why_not"] = "no annotations (selflearn annotate, then --annotations)"
+    elif not _torch_available():
+        dialogue_summary["why_not"] = "torch is not installed (pip install 'selflearn[train]')"
+    else:
+        dialogue_summary = learn_dialogue(
+            turns, signals.table, annotations, out, dialogue, progress=say
+        )
     summary: dict[str, Any] = {
         "producer": f"selflearn {__version__}",
         "turns": turns.num_rows,
@@ -107,6 +127,7 @@ def learn(
             "config": dataclasses.asdict(markov),
         },
         "online": online_summary,
+        "dialogue": dialogue_summary,
         "seconds": {
             "signals_and_rephrase_model": round(signals_s, 2),
             "offline_rewrites": round(mined_s - signals_s, 2),
@@ -115,6 +136,25 @@ def learn(
     }
     (out / LEARN_SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return summary
+
+
+def learn_dialogue(
+    turns: pa.Table,
+    signals: pa.Table,
+    annotations: Mapping[str, Mapping[str, Any]],
+    out: Path,
+    config: DialogueConfig | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The dialogue model (failure points, generated labels), pre-trained on the log and
+    fine-tuned on the annotations, in ``out/dialogue``."""
+    from selflearn.dialogue.labeler import DIALOGUE_DIR
+    from selflearn.dialogue.learner import train_dialogue
+
+    model = train_dialogue(turns, annotations, signals=signals, config=config, progress=progress)
+    path = model.save(out / DIALOGUE_DIR)
+    return {"used": True, "path": str(path), **model.info}
 
 
 def learn_online(

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from selflearn.assistant.pipeline import Outcome
+from selflearn.dialogue.annotate import FAILURE_POINTS
 from selflearn.rewrite.base import normalize_utterance
 from selflearn.sim.goals import Goal
 
 __all__ = ["FAILURE_POINTS", "Judgement", "TruthRecord", "failure_point", "judge"]
 
-FAILURE_POINTS = ("false_wake", "asr", "nlu", "entity", "result", "none")
 _STAGE_ORDER = {"nlu": 0, "entity": 1, "result": 2}
 
 

@@ -1,0 +1,382 @@
+"""Turns as the dialogue model reads them: each session a sequence, each turn its words,
+the assistant's answer, what each stage made of it, and how it relates to its neighbours
+(DESIGN §2 items 7–8).
+
+Everything comes from the turn log alone (§3.1), so any assistant's log can be read: the
+request and response texts (encoded by MiniLM-L6 elsewhere), categorical fields (intent,
+domain, response status, device type, resolution status, feedback) and numbers
+(recognition and intent confidences, the n-best's spread, token counts, wake score, timing,
+barge-in, entity scores, rewrites). *Context* numbers relate a turn to the next and the
+previous turn of its session — how alike their words and sounds are, whether the intent
+held, whether the next one worked — and are left out when the model reads turns alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import pairwise
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from rapidfuzz import fuzz, process
+from wordfreq import zipf_frequency
+
+from selflearn.signals.rephrase import phonetic_key
+from selflearn.signals.sessions import SessionConfig, sessionize
+
+__all__ = [
+    "CATEGORICAL",
+    "CONTEXT_NUMERIC",
+    "NUMERIC",
+    "TurnFeatures",
+    "Vocabulary",
+    "flat_turns",
+    "nearest_working",
+    "turn_features",
+    "working_requests",
+]
+
+CATEGORICAL = ("intent", "domain", "status", "device_type", "resolution", "feedback")
+NUMERIC = (
+    "asr_confidence",
+    "asr_missing",
+    "nbest_count",
+    "nbest_gap",
+    "nlu_confidence",
+    "nlu_missing",
+    "request_tokens",
+    "unseen_words",
+    "rare_words",
+    "min_zipf",
+    "response_tokens",
+    "wake_score",
+    "barge_in",
+    "barge_in_share",
+    "entity_score_min",
+    "entities_unmatched",
+    "unmatched_near_name",
+    "media_score",
+    "rewritten",
+    "rewrite_score",
+    "response_s",
+    # the nearest request that worked before (:func:`nearest_working`)
+    "worked_before",
+    "nearest_meaning",
+    "nearest_ratio",
+    "nearest_sound",
+)
+_NEAREST = NUMERIC.index("worked_before")
+_NEIGHBOURS = 5
+CONTEXT_NUMERIC = (
+    "position",
+    "session_turns",
+    "next_gap_s",
+    "next_missing",
+    "next_ratio",
+    "next_sound",
+    "next_same_intent",
+    "next_ok",
+    "prev_gap_s",
+    "prev_missing",
+    "prev_ratio",
+    "prev_sound",
+    "prev_same_intent",
+    "prev_ok",
+)
+_NONE, _UNKNOWN = "<none>", "<unknown>"
+_MIN_COUNT = 3  # rarer categorical values share one "unknown" id
+
+_FLAT_SQL = """
+SELECT s.turn_id, s.session, s.device_rank, s.ts, s.end_ts, s.text, s.response_text,
+    s.asr_confidence, s.intent, s.nlu_confidence, s.status, s.duration_ms, s.barge_in_ms,
+    s.feedback, s.wake_score, s.device_type, s.user_id, s.device_id,
+    t.nlu.domain AS domain,
+    t.nlu.slots AS slots,
+    len(t.asr.nbest) AS nbest_count,
+    t.asr.nbest[1].confidence AS nbest_top,
+    t.resolution.status AS resolution,
+    list_min(list_transform(t.resolution.entities, lambda e: e.score)) AS entity_score_min,
+    len(list_filter(t.resolution.entities, lambda e: e.entity_id IS NULL)) AS entities_unmatched,
+    list_transform(
+        list_filter(t.resolution.entities, lambda e: e.entity_id IS NULL), lambda e: e.value
+    ) AS unmatched_values,
+    list_transform(
+        list_filter(t.resolution.entities, lambda e: e.entity_id IS NOT NULL), lambda e: e.value
+    ) AS matched_values,
+    list_max(list_transform(
+        list_filter(t.resolution.entities, lambda e: e.slot = 'search_query'), lambda e: e.score
+    )) AS media_score,
+    t.rewrite IS NOT NULL AS rewritten,
+    t.rewrite.score AS rewrite_score
+FROM sessioned s
+JOIN (
+    SELECT * FROM turns QUALIFY row_number() OVER (PARTITION BY turn_id ORDER BY ts) = 1
+) t USING (turn_id)
+ORDER BY s.device_id, s.device_rank
+"""
+
+
+@dataclass
+class Vocabulary:
+    """Each categorical field's values, as learned from a training log (id 0: none, 1:
+    a value too rare or unseen)."""
+
+    values: dict[str, list[str]] = field(default_factory=dict)
+    words: list[str] = field(default_factory=list)  # words of requests that worked
+    names: list[str] = field(default_factory=list)  # names the assistant resolved
+
+    @classmethod
+    def fit(cls, rows: list[dict[str, Any]]) -> Vocabulary:
+        values = {}
+        for name in CATEGORICAL:
+            counts = Counter(str(r[name]) for r in rows if r[name] not in (None, ""))
+            kept = sorted(v for v, n in counts.items() if n >= _MIN_COUNT)
+            values[name] = [_NONE, _UNKNOWN, *kept]
+        worked = Counter(
+            w for r in rows if r["status"] == "success" for w in set((r["text"] or "").split())
+        )
+        names = Counter(str(v).lower() for r in rows for v in r["matched_values"] or ())
+        return cls(
+            values,
+            sorted(w for w, n in worked.items() if n >= _MIN_COUNT),
+            sorted(v for v, n in names.items() if n >= _MIN_COUNT),
+        )
+
+    def ids(self, name: str, value: Any) -> int:
+        if value in (None, ""):
+            return 0
+        lookup = self._lookup.get(name)
+        if lookup is None:
+            lookup = self._lookup[name] = {v: i for i, v in enumerate(self.values[name])}
+        return lookup.get(str(value), 1)
+
+    def size(self, name: str) -> int:
+        return len(self.values[name])
+
+    def __post_init__(self) -> None:
+        self._lookup: dict[str, dict[str, int]] = {}
+        self._words = frozenset(self.words)
+
+    def unseen(self, words: list[str]) -> float:
+        """The share of ``words`` never seen in a request that worked (a misheard word
+        is seldom one the assistant understands)."""
+        return sum(w not in self._words for w in words) / len(words) if words else 0.0
+
+    def near_name(self, values: list[str] | None) -> float:
+        """How close the closest name the assistant has resolved before comes to a name it
+        could not resolve now ("kitchen lice" ~ "kitchen light": misheard, not unknown)."""
+        best = 0.0
+        for value in values or ():
+            found = process.extractOne(str(value).lower(), self.names, scorer=fuzz.ratio)
+            if found is not None:
+                best = max(best, float(found[1]) / 100.0)
+        return best
+
+
+@lru_cache(maxsize=65536)
+def _zipf(word: str) -> float:
+    return float(zipf_frequency(word, "en"))
+
+
+@dataclass
+class TurnFeatures:
+    """A log's turns in session order, with what the model reads of each.
+
+    ``starts[i]``: the index of session i's first turn (sessions are contiguous).
+    """
+
+    turn_ids: list[str]
+    requests: list[str]
+    responses: list[str]
+    categorical: np.ndarray  # (turns, len(CATEGORICAL)) int64
+    numeric: np.ndarray  # (turns, len(NUMERIC) + len(CONTEXT_NUMERIC)) float32
+    starts: np.ndarray  # (sessions + 1,) int64, the last entry = turns
+    users: list[str | None]
+    devices: list[str]
+    rows: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.turn_ids)
+
+    def sessions(self) -> list[tuple[int, int]]:
+        return [(int(a), int(b)) for a, b in zip(self.starts[:-1], self.starts[1:], strict=True)]
+
+
+def _num(value: Any, default: float = 0.0) -> float:
+    if value is None:
+        return default
+    number = float(value)
+    return default if math.isnan(number) else number
+
+
+def _tokens(text: str | None) -> float:
+    return math.log1p(len((text or "").split()))
+
+
+def _gap(seconds: float) -> float:
+    return math.log1p(max(seconds, 0.0)) / math.log1p(120.0)
+
+
+def _relation(row: dict[str, Any], other: dict[str, Any] | None, gap: float) -> list[float]:
+    """How ``other`` (the next or previous turn) relates to ``row``."""
+    if other is None:
+        return [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    a, b = row["text"] or "", other["text"] or ""
+    return [
+        _gap(gap),
+        0.0,
+        fuzz.ratio(a, b) / 100.0,
+        fuzz.ratio(phonetic_key(a), phonetic_key(b)) / 100.0,
+        float(bool(row["intent"]) and row["intent"] == other["intent"]),
+        float(other["status"] == "success"),
+    ]
+
+
+def _numbers(row: dict[str, Any], vocabulary: Vocabulary) -> list[float]:
+    words = (row["text"] or "").split()
+    zipfs = [_zipf(w) for w in words] or [8.0]
+    duration = _num(row["duration_ms"])
+    barge = row["barge_in_ms"]
+    nbest_top = row["nbest_top"]
+    asr = row["asr_confidence"]
+    return [
+        _num(asr),
+        float(asr is None),
+        math.log1p(_num(row["nbest_count"])),
+        _num(asr) - _num(nbest_top) if nbest_top is not None and asr is not None else 1.0,
+        _num(row["nlu_confidence"]),
+        float(row["nlu_confidence"] is None),
+        _tokens(row["text"]),
+        vocabulary.unseen(words),
+        sum(z < 3.0 for z in zipfs) / len(zipfs),
+        min(zipfs) / 8.0,
+        _tokens(row["response_text"]),
+        _num(row["wake_score"], 1.0),
+        float(barge is not None),
+        _num(barge) / duration if barge is not None and duration > 0 else 0.0,
+        _num(row["entity_score_min"], 1.0),
+        _num(row["entities_unmatched"]),
+        vocabulary.near_name(row["unmatched_values"]),
+        _num(row["media_score"], 1.0),
+        float(bool(row["rewritten"])),
+        _num(row["rewrite_score"]),
+        math.log1p(duration / 1000.0),
+        0.0,  # filled by nearest_working
+        0.0,
+        0.0,
+        0.0,
+    ]
+
+
+def flat_turns(turns: pa.Table, sessions: SessionConfig | None = None) -> list[dict[str, Any]]:
+    """One flat row per distinct turn, in session order (device, then time)."""
+    con = duckdb.connect()
+    try:
+        sessionize(con, turns, sessions or SessionConfig())
+        return list(con.sql(_FLAT_SQL).to_arrow_table().to_pylist())
+    finally:
+        con.close()
+
+
+def turn_features(
+    turns: pa.Table | list[dict[str, Any]],
+    vocabulary: Vocabulary | None = None,
+    sessions: SessionConfig | None = None,
+) -> tuple[TurnFeatures, Vocabulary]:
+    """The features of every turn in ``turns`` (a turn-log table, or :func:`flat_turns`'
+    rows), and the vocabulary used (fitted here when none is given)."""
+    rows = turns if isinstance(turns, list) else flat_turns(turns, sessions)
+    vocabulary = vocabulary or Vocabulary.fit(rows)
+    n = len(rows)
+    categorical = np.zeros((n, len(CATEGORICAL)), dtype=np.int64)
+    numeric = np.zeros((n, len(NUMERIC) + len(CONTEXT_NUMERIC)), dtype=np.float32)
+    starts = [0]
+    for i, row in enumerate(rows):
+        if i and row["session"] != rows[i - 1]["session"]:
+            starts.append(i)
+    starts.append(n)
+    for a, b in pairwise(starts):
+        for i in range(a, b):
+            row = rows[i]
+            nxt = rows[i + 1] if i + 1 < b else None
+            prev = rows[i - 1] if i > a else None
+            context = [
+                min(i - a, 31) / 31.0,
+                min(b - a, 32) / 32.0,
+                *_relation(row, nxt, (nxt["ts"] - row["end_ts"]) if nxt else 0.0),
+                *_relation(row, prev, (row["ts"] - prev["end_ts"]) if prev else 0.0),
+            ]
+            numeric[i] = [*_numbers(row, vocabulary), *context]
+            categorical[i] = [vocabulary.ids(name, row[name]) for name in CATEGORICAL]
+    return (
+        TurnFeatures(
+            [r["turn_id"] for r in rows],
+            [r["text"] or "" for r in rows],
+            [r["response_text"] or "" for r in rows],
+            categorical,
+            numeric,
+            np.array(starts, dtype=np.int64),
+            [r["user_id"] for r in rows],
+            [r["device_id"] for r in rows],
+            rows,
+        ),
+        vocabulary,
+    )
+
+
+def nearest_working(
+    features: TurnFeatures,
+    vectors: np.ndarray,
+    known: dict[str, int],
+    known_vectors: np.ndarray,
+    *,
+    counted: np.ndarray | None = None,
+    chunk: int = 2048,
+) -> None:
+    """Fill in, for each turn, how near its request comes to one that worked before
+    (``known``: text → how many turns it worked in, with their sentence vectors): whether
+    these very words worked for another turn, and the closest other one's meaning, letters
+    and sound. ``counted``: the turns ``known`` was counted from (their own success is not
+    evidence about them). A misheard request is a word or two
+    from one that works; a phrasing the assistant does not know is further from all.
+
+    ``vectors``: the turns' request vectors (the first 384 columns of what
+    :func:`~selflearn.dialogue.learner.encode_turns` gives)."""
+    if not known or not len(features):
+        return
+    texts = list(known)
+    k = min(_NEIGHBOURS, len(texts))
+    for start in range(0, len(features), chunk):
+        stop = min(start + chunk, len(features))
+        scores = vectors[start:stop] @ known_vectors.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        for row, i in enumerate(range(start, stop)):
+            text = features.requests[i]
+            sound = phonetic_key(text)
+            best = (0.0, 0.0, 0.0)
+            for j in top[row]:
+                other = texts[j]
+                if other == text:
+                    continue
+                best = (
+                    max(best[0], float(scores[row, j])),
+                    max(best[1], fuzz.ratio(text, other) / 100.0),
+                    max(best[2], fuzz.ratio(sound, phonetic_key(other)) / 100.0),
+                )
+            own = int(counted[i]) if counted is not None else 0
+            before = float(known.get(text, 0) - own > 0)
+            features.numeric[i, _NEAREST : _NEAREST + 4] = (before, *best)
+
+
+def working_requests(features: TurnFeatures) -> tuple[dict[str, int], np.ndarray]:
+    """The requests that worked as asked (not rewritten), each with how many turns it
+    worked in, and which turns those are."""
+    counted = np.array(
+        [r["status"] == "success" and not r["rewritten"] and bool(r["text"]) for r in features.rows]
+    )
+    return dict(Counter(t for t, ok in zip(features.requests, counted, strict=True) if ok)), counted

@@ -1,0 +1,158 @@
+"""The dialogue model: turn features, annotation, training, failure points and labels."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from selflearn.cli import app
+from selflearn.dialogue import (
+    FAILURE_POINTS,
+    flat_turns,
+    pick_for_annotation,
+    read_labels,
+    simulated_annotations,
+    turn_features,
+    write_labels,
+)
+from selflearn.errors import DataFileError
+from selflearn.logs import read_turns
+from selflearn.signals import read_truth
+
+
+@pytest.fixture(scope="module")
+def log(sim_files: tuple[Path, Path, dict]) -> tuple[object, dict]:
+    turns, _ = read_turns([sim_files[0]])
+    return turns, read_truth(sim_files[1])
+
+
+def test_every_turn_is_read_in_session_order(log: tuple) -> None:
+    turns, truth = log
+    features, vocabulary = turn_features(turns)
+    assert sorted(features.turn_ids) == sorted(truth)
+    assert features.numeric.shape[0] == len(features) and np.isfinite(features.numeric).all()
+    for a, b in features.sessions():  # a session is one device's, in time order
+        assert len({features.devices[i] for i in range(a, b)}) == 1
+        assert [features.rows[i]["ts"] for i in range(a, b)] == sorted(
+            features.rows[i]["ts"] for i in range(a, b)
+        )
+    # unseen values get the "unknown" id, not an error
+    assert vocabulary.ids("intent", "HassNoSuchIntent") == 1 and vocabulary.ids("intent", None) == 0
+
+
+def test_annotation_picks_defective_looking_turns_and_slips_at_the_rate(log: tuple) -> None:
+    turns, truth = log
+    rows = flat_turns(turns)
+    picked = pick_for_annotation(rows, 300, seed=1)
+    assert len(picked) == len(set(picked)) == 300
+    defects = sum(truth[t]["defect"] for t in picked) / 300
+    assert defects > 1.5 * sum(r["defect"] for r in truth.values()) / len(truth)
+    exact = simulated_annotations(truth.values(), picked, error_rate=0.0)
+    assert all(a["failure_point"] == truth[a["turn_id"]]["failure_point"] for a in exact)
+    noisy = simulated_annotations(truth.values(), picked, error_rate=0.3, seed=2)
+    wrong = sum(a["failure_point"] != b["failure_point"] for a, b in zip(noisy, exact, strict=True))
+    assert 0.2 < wrong / 300 < 0.4
+
+
+def test_label_files_round_trip_and_name_bad_lines(tmp_path: Path, log: tuple) -> None:
+    _, truth = log
+    labels = simulated_annotations(truth.values(), list(truth)[:20])
+    path = write_labels(labels, tmp_path / "labels.jsonl")
+    assert read_labels(path) == {a["turn_id"]: a for a in labels}
+    path.write_text('{"turn_id": "t1", "failure_point": "keyboard"}\n', encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"labels.jsonl:1: failure_point 'keyboard'"):
+        read_labels(path)
+    path.write_text('{"turn_id": "t1"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"labels.jsonl:2: not JSON"):
+        read_labels(path)
+
+
+def test_cli_annotate_learn_isolate_label(
+    tmp_path: Path, sim_files: tuple[Path, Path, dict]
+) -> None:
+    turns, truth, _ = sim_files
+    runner = CliRunner()
+    labels = tmp_path / "labels.jsonl"
+    done = runner.invoke(
+        app, ["annotate", str(turns), "--truth", str(truth), "--n", "600", "--out", str(labels)]
+    )
+    assert done.exit_code == 0, done.output
+    assert len(read_labels(labels)) == 600
+    blank = tmp_path / "to_label.jsonl"
+    done = runner.invoke(app, ["annotate", str(turns), "--n", "5", "--out", str(blank)])
+    assert done.exit_code == 0, done.output
+    first = json.loads(blank.read_text().splitlines()[0])
+    assert first["request"] is not None and first["failure_point"] is None
+    art = tmp_path / "art"
+    done = runner.invoke(
+        app,
+        [
+            "learn",
+            str(turns),
+            "--out",
+            str(art),
+            "--no-online",
+            "--no-rephrase-model",
+            "--annotations",
+            str(labels),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["dialogue"]["used"] and summary["dialogue"]["labelled"] == 600
+    points = tmp_path / "fp.jsonl"
+    done = runner.invoke(
+        app,
+        [
+            "isolate",
+            str(turns),
+            "--artefacts",
+            str(art),
+            "--truth",
+            str(truth),
+            "--out",
+            str(points),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    scores = json.loads(done.stdout.strip().splitlines()[-1])["failure_point"]
+    rows = [json.loads(line) for line in points.read_text().splitlines()]
+    assert {r["failure_point"] for r in rows} <= set(FAILURE_POINTS)
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in rows)
+    # far better than calling every turn fine, on the log it learned from
+    share_none = Counter(t["failure_point"] for t in read_truth(truth).values())["none"] / len(rows)
+    assert scores["accuracy"] > share_none + 0.08
+    assert scores["recall"]["false_wake"] >= 0.8
+    out = tmp_path / "labels.parquet"
+    done = runner.invoke(
+        app,
+        ["label", str(turns), "--artefacts", str(art), "--truth", str(truth), "--out", str(out)],
+    )
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["scores"]["goal_start"]["model_f1"] > 0.9
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out)
+    assert table.num_rows == len(rows) and "slots_confidence" in table.column_names
+
+
+def test_a_missing_model_is_a_clear_error(
+    tmp_path: Path, sim_files: tuple[Path, Path, dict]
+) -> None:
+    command = ["isolate", str(sim_files[0]), "--artefacts", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "selflearn.cli", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "no dialogue model" in done.stderr and "Traceback" not in done.stderr
