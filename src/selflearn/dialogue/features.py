@@ -69,8 +69,11 @@ NUMERIC = (
     "nearest_meaning",
     "nearest_ratio",
     "nearest_sound",
+    "nbest_worked",
+    "nbest_unseen_drop",
 )
 _NEAREST = NUMERIC.index("worked_before")
+_NBEST = NUMERIC.index("nbest_worked")
 _NEIGHBOURS = 5
 CONTEXT_NUMERIC = (
     "position",
@@ -99,6 +102,7 @@ SELECT s.turn_id, s.session, s.device_rank, s.ts, s.end_ts, s.text, s.response_t
     t.nlu.slots AS slots,
     len(t.asr.nbest) AS nbest_count,
     t.asr.nbest[1].confidence AS nbest_top,
+    list_transform(t.asr.nbest, lambda h: h.text) AS nbest_texts,
     t.resolution.status AS resolution,
     list_min(list_transform(t.resolution.entities, lambda e: e.score)) AS entity_score_min,
     len(list_filter(t.resolution.entities, lambda e: e.entity_id IS NULL)) AS entities_unmatched,
@@ -237,6 +241,14 @@ def _relation(row: dict[str, Any], other: dict[str, Any] | None, gap: float) -> 
     ]
 
 
+def _unseen_drop(words: list[str], nbest: list[str] | None, vocabulary: Vocabulary) -> float:
+    """How many fewer unknown words the recogniser's best alternative has (a misheard word
+    often has the right one among the alternatives)."""
+    if not nbest:
+        return 0.0
+    return vocabulary.unseen(words) - min(vocabulary.unseen(str(t).split()) for t in nbest)
+
+
 def _numbers(row: dict[str, Any], vocabulary: Vocabulary) -> list[float]:
     words = (row["text"] or "").split()
     zipfs = [_zipf(w) for w in words] or [8.0]
@@ -270,6 +282,8 @@ def _numbers(row: dict[str, Any], vocabulary: Vocabulary) -> list[float]:
         0.0,
         0.0,
         0.0,
+        0.0,
+        _unseen_drop(words, row["nbest_texts"], vocabulary),
     ]
 
 
@@ -371,6 +385,8 @@ def nearest_working(
             own = int(counted[i]) if counted is not None else 0
             before = float(known.get(text, 0) - own > 0)
             features.numeric[i, _NEAREST : _NEAREST + 4] = (before, *best)
+            alternatives = features.rows[i]["nbest_texts"] or ()
+            features.numeric[i, _NBEST] = float(any(t in known for t in alternatives))
 
 
 def working_requests(features: TurnFeatures) -> tuple[dict[str, int], np.ndarray]:

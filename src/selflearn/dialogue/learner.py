@@ -20,7 +20,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -267,7 +267,13 @@ class DialogueModel:
         if meta["features"]["numeric"] != list(NUMERIC + CONTEXT_NUMERIC):
             raise DataFileError(f"{folder}: trained on other features than this version reads")
         raw = meta["config"]
-        config = DialogueConfig(**{**raw, "net": NetConfig(**raw["net"])})
+        # settings only training used, from another version, are not needed to run it
+        known = {f.name for f in fields(DialogueConfig)} - {"net"}
+        net_known = {f.name for f in fields(NetConfig)}
+        config = DialogueConfig(
+            **{k: v for k, v in raw.items() if k in known},
+            net=NetConfig(**{k: v for k, v in raw["net"].items() if k in net_known}),
+        )
         vocabulary = Vocabulary(meta["vocabulary"], meta.get("words", []), meta.get("names", []))
         net = _net(vocabulary, config)
         net.load_state_dict(state)
@@ -386,10 +392,12 @@ def train_dialogue(
     encoder: SentenceEncoder | None = None,
     progress: Callable[[str], None] | None = None,
     prepared: tuple[TurnFeatures, Vocabulary, np.ndarray] | None = None,
+    start_from: DialogueModel | None = None,
 ) -> DialogueModel:
     """Pre-train on every turn of ``turns`` (unless the config says not to), then fine-tune
-    on the ``labels`` (turn_id → label). ``prepared``: features, vocabulary and vectors
-    already computed for ``turns`` (experiments train several models on one log)."""
+    on the ``labels`` (turn_id → label; none: pre-training only). ``prepared``: features,
+    vocabulary and vectors already computed for ``turns``; ``start_from``: a model already
+    pre-trained on them with the same config (experiments train several models on one log)."""
     config = config or DialogueConfig()
     say = progress or (lambda _: None)
     started = time.perf_counter()
@@ -424,40 +432,39 @@ def train_dialogue(
             + _bce(out["goal_start"], _gather(targets.weak_start, index, valid))
         )
 
-    if config.pretrain:
-        for epoch in range(config.pretrain_epochs):
-            net.train()
-            order = list(range(len(chunks)))
-            rng.shuffle(order)
-            total, steps = 0.0, 0
-            for start in range(0, len(order), config.batch * 4):
-                group = [chunks[i] for i in order[start : start + config.batch * 4]]
-                group = _splice(group, rng, config.splice_share)
-                tensors, index = _batch(group, vectors, features.categorical, numeric)
-                valid = tensors[3].numpy()
-                swapped = _swap(tensors, index, valid, vectors, features, numeric, rng, config)
-                out = net(*tensors)
-                weak_valid = valid & (swapped == 0)
-                starts = _gather(targets.weak_start, index, weak_valid)
-                for row, g in enumerate(group):  # a spliced-in dialogue starts a goal
-                    starts[row, 0] = 1.0
-                    cut = np.flatnonzero(np.diff(g) != 1)
-                    starts[row, cut + 1] = 1.0
-                swap_target = np.where(valid, swapped.astype(np.float32), np.nan)
-                loss = (
-                    _bce(out["swapped"], swap_target)
-                    + _bce(out["weak_defect"], _gather(targets.weak_defect, index, weak_valid))
-                    + _bce(out["restated"], _gather(targets.restated, index, weak_valid))
-                    + _bce(out["goal_start"], starts)
-                )
-                optimiser.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-                optimiser.step()
-                total, steps = total + float(loss.detach()), steps + 1
-            say(
-                f"pre-training epoch {epoch + 1}/{config.pretrain_epochs}: loss {total / steps:.3f}"
+    if start_from is not None:
+        net.load_state_dict(start_from.net.state_dict())
+    for epoch in range(config.pretrain_epochs if config.pretrain and start_from is None else 0):
+        net.train()
+        order = list(range(len(chunks)))
+        rng.shuffle(order)
+        total, steps = 0.0, 0
+        for start in range(0, len(order), config.batch * 4):
+            group = [chunks[i] for i in order[start : start + config.batch * 4]]
+            group = _splice(group, rng, config.splice_share)
+            tensors, index = _batch(group, vectors, features.categorical, numeric)
+            valid = tensors[3].numpy()
+            swapped = _swap(tensors, index, valid, vectors, features, numeric, rng, config)
+            out = net(*tensors)
+            weak_valid = valid & (swapped == 0)
+            starts = _gather(targets.weak_start, index, weak_valid)
+            for row, g in enumerate(group):  # a spliced-in dialogue starts a goal
+                starts[row, 0] = 1.0
+                cut = np.flatnonzero(np.diff(g) != 1)
+                starts[row, cut + 1] = 1.0
+            swap_target = np.where(valid, swapped.astype(np.float32), np.nan)
+            loss = (
+                _bce(out["swapped"], swap_target)
+                + _bce(out["weak_defect"], _gather(targets.weak_defect, index, weak_valid))
+                + _bce(out["restated"], _gather(targets.restated, index, weak_valid))
+                + _bce(out["goal_start"], starts)
             )
+            optimiser.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimiser.step()
+            total, steps = total + float(loss.detach()), steps + 1
+        say(f"pre-training epoch {epoch + 1}/{config.pretrain_epochs}: loss {total / steps:.3f}")
 
     labelled = np.zeros(len(features), dtype=bool)
     labelled[targets.failure_point >= 0] = True
