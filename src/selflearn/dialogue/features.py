@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -71,9 +72,18 @@ NUMERIC = (
     "nearest_sound",
     "nbest_worked",
     "nbest_unseen_drop",
+    # how many other people said each pair of adjacent words (a phrasing people use recurs;
+    # a mishearing seldom does)
+    "lone_pairs",
+    "min_pair_speakers",
+    # the word-level edit to the nearest request that worked: words swapped for ones that
+    # sound alike (misheard) against other edits (phrased differently)
+    "sound_alike_edits",
+    "other_edits",
 )
 _NEAREST = NUMERIC.index("worked_before")
 _NBEST = NUMERIC.index("nbest_worked")
+_EDITS = NUMERIC.index("sound_alike_edits")
 _NEIGHBOURS = 5
 CONTEXT_NUMERIC = (
     "position",
@@ -133,6 +143,7 @@ class Vocabulary:
     values: dict[str, list[str]] = field(default_factory=dict)
     words: list[str] = field(default_factory=list)  # words of requests that worked
     names: list[str] = field(default_factory=list)  # names the assistant resolved
+    pairs: dict[str, int] = field(default_factory=dict)  # word pair → how many people said it
 
     @classmethod
     def fit(cls, rows: list[dict[str, Any]]) -> Vocabulary:
@@ -145,10 +156,15 @@ class Vocabulary:
             w for r in rows if r["status"] == "success" for w in set((r["text"] or "").split())
         )
         names = Counter(str(v).lower() for r in rows for v in r["matched_values"] or ())
+        speakers: dict[str, set[str]] = {}
+        for r in rows:
+            for pair in _pairs(r["text"]):
+                speakers.setdefault(pair, set()).add(str(r["user_id"] or r["device_id"]))
         return cls(
             values,
             sorted(w for w, n in worked.items() if n >= _MIN_COUNT),
             sorted(v for v, n in names.items() if n >= _MIN_COUNT),
+            {p: len(s) for p, s in sorted(speakers.items()) if len(s) >= 2},
         )
 
     def ids(self, name: str, value: Any) -> int:
@@ -171,6 +187,19 @@ class Vocabulary:
         is seldom one the assistant understands)."""
         return sum(w not in self._words for w in words) / len(words) if words else 0.0
 
+    def pair_spread(self, text: str | None, *, counted: bool) -> tuple[float, float]:
+        """The share of the request's word pairs no one else said, and how many others said
+        its rarest pair (log scale, 1 = fifty people or more). ``counted``: the request is
+        among those the vocabulary was fitted on (its speaker is not another person)."""
+        own = 1 if counted else 0
+        counts = [max(self.pairs.get(p, own) - own, 0) for p in _pairs(text)]
+        if not counts:
+            return 0.0, 1.0
+        return (
+            sum(c == 0 for c in counts) / len(counts),
+            min(math.log1p(min(counts)) / math.log1p(50.0), 1.0),
+        )
+
     def near_name(self, values: list[str] | None) -> float:
         """How close the closest name the assistant has resolved before comes to a name it
         could not resolve now ("kitchen lice" ~ "kitchen light": misheard, not unknown)."""
@@ -180,6 +209,38 @@ class Vocabulary:
             if found is not None:
                 best = max(best, float(found[1]) / 100.0)
         return best
+
+
+def _pairs(text: str | None) -> list[str]:
+    words = ["<s>", *(text or "").split(), "</s>"]
+    return [f"{a} {b}" for a, b in pairwise(words)] if len(words) > 2 else []
+
+
+@lru_cache(maxsize=65536)
+def _word_sound(word: str) -> str:
+    return phonetic_key(word)
+
+
+def _sounds_alike(a: list[str], b: list[str]) -> bool:
+    """Whether two runs of words sound close enough to be heard one for the other."""
+    x, y = "".join(_word_sound(w) for w in a), "".join(_word_sound(w) for w in b)
+    return bool(x or y) and max(fuzz.ratio(x, y), fuzz.ratio(" ".join(a), " ".join(b))) >= 60.0
+
+
+def edits(heard: str, other: str) -> tuple[int, int]:
+    """The word-level edit from ``heard`` to ``other``: (words replaced by ones that sound
+    alike, other words inserted, dropped or replaced). "kitten speaker on" → "kitchen
+    speaker on" is (1, 0); "kitchen speaker on thanks" → "kitchen speaker on" is (0, 1)."""
+    a, b = heard.split(), other.split()
+    alike = different = 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and _sounds_alike(a[i1:i2], b[j1:j2]):
+            alike += max(i2 - i1, j2 - j1)
+        else:
+            different += max(i2 - i1, j2 - j1)
+    return alike, different
 
 
 @lru_cache(maxsize=65536)
@@ -249,7 +310,7 @@ def _unseen_drop(words: list[str], nbest: list[str] | None, vocabulary: Vocabula
     return vocabulary.unseen(words) - min(vocabulary.unseen(str(t).split()) for t in nbest)
 
 
-def _numbers(row: dict[str, Any], vocabulary: Vocabulary) -> list[float]:
+def _numbers(row: dict[str, Any], vocabulary: Vocabulary, counted: bool) -> list[float]:
     words = (row["text"] or "").split()
     zipfs = [_zipf(w) for w in words] or [8.0]
     duration = _num(row["duration_ms"])
@@ -284,6 +345,9 @@ def _numbers(row: dict[str, Any], vocabulary: Vocabulary) -> list[float]:
         0.0,
         0.0,
         _unseen_drop(words, row["nbest_texts"], vocabulary),
+        *vocabulary.pair_spread(row["text"], counted=counted),
+        0.0,  # filled by nearest_working
+        0.0,
     ]
 
 
@@ -305,6 +369,7 @@ def turn_features(
     """The features of every turn in ``turns`` (a turn-log table, or :func:`flat_turns`'
     rows), and the vocabulary used (fitted here when none is given)."""
     rows = turns if isinstance(turns, list) else flat_turns(turns, sessions)
+    counted = vocabulary is None
     vocabulary = vocabulary or Vocabulary.fit(rows)
     n = len(rows)
     categorical = np.zeros((n, len(CATEGORICAL)), dtype=np.int64)
@@ -325,7 +390,7 @@ def turn_features(
                 *_relation(row, nxt, (nxt["ts"] - row["end_ts"]) if nxt else 0.0),
                 *_relation(row, prev, (row["ts"] - prev["end_ts"]) if prev else 0.0),
             ]
-            numeric[i] = [*_numbers(row, vocabulary), *context]
+            numeric[i] = [*_numbers(row, vocabulary, counted), *context]
             categorical[i] = [vocabulary.ids(name, row[name]) for name in CATEGORICAL]
     return (
         TurnFeatures(
@@ -373,15 +438,24 @@ def nearest_working(
             text = features.requests[i]
             sound = phonetic_key(text)
             best = (0.0, 0.0, 0.0)
+            closest, closest_ratio = "", -1.0
             for j in top[row]:
                 other = texts[j]
                 if other == text:
                     continue
+                ratio = fuzz.ratio(text, other) / 100.0
+                if ratio > closest_ratio:
+                    closest, closest_ratio = other, ratio
                 best = (
                     max(best[0], float(scores[row, j])),
-                    max(best[1], fuzz.ratio(text, other) / 100.0),
+                    max(best[1], ratio),
                     max(best[2], fuzz.ratio(sound, phonetic_key(other)) / 100.0),
                 )
+            alike, different = edits(text, closest) if closest else (0, 0)
+            features.numeric[i, _EDITS : _EDITS + 2] = (
+                math.log1p(alike),
+                math.log1p(different),
+            )
             own = int(counted[i]) if counted is not None else 0
             before = float(known.get(text, 0) - own > 0)
             features.numeric[i, _NEAREST : _NEAREST + 4] = (before, *best)

@@ -247,6 +247,7 @@ class DialogueModel:
             "vocabulary": self.vocabulary.values,
             "words": self.vocabulary.words,
             "names": self.vocabulary.names,
+            "pairs": self.vocabulary.pairs,
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "config": asdict(self.config),
@@ -274,7 +275,9 @@ class DialogueModel:
             **{k: v for k, v in raw.items() if k in known},
             net=NetConfig(**{k: v for k, v in raw["net"].items() if k in net_known}),
         )
-        vocabulary = Vocabulary(meta["vocabulary"], meta.get("words", []), meta.get("names", []))
+        vocabulary = Vocabulary(
+            meta["vocabulary"], meta.get("words", []), meta.get("names", []), meta.get("pairs", {})
+        )
         net = _net(vocabulary, config)
         net.load_state_dict(state)
         return cls(
