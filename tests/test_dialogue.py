@@ -17,6 +17,7 @@ from selflearn.dialogue import (
     FAILURE_POINTS,
     flat_turns,
     pick_for_annotation,
+    read_failure_points,
     read_labels,
     simulated_annotations,
     turn_features,
@@ -130,6 +131,17 @@ def test_cli_annotate_learn_isolate_label(
     share_none = Counter(t["failure_point"] for t in read_truth(truth).values())["none"] / len(rows)
     assert scores["accuracy"] > share_none + 0.08
     assert scores["recall"]["false_wake"] >= 0.8
+    # the report names which stage fails, by intent, device and day
+    html_path = tmp_path / "report.html"
+    done = runner.invoke(
+        app,
+        ["report", str(turns), "--failure-points", str(points), "--out", str(html_path)],
+    )
+    assert done.exit_code == 0, done.output
+    page = html_path.read_text()
+    for heading in ("By what the user meant", "By device type", "By day"):
+        assert heading in page
+    assert "Failure points of defective turns (model)" in page
     out = tmp_path / "labels.parquet"
     done = runner.invoke(
         app,
@@ -142,6 +154,20 @@ def test_cli_annotate_learn_isolate_label(
 
     table = pq.read_table(out)
     assert table.num_rows == len(rows) and "slots_confidence" in table.column_names
+
+
+def test_a_bad_failure_point_file_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "fp.jsonl"
+    bad.write_text(
+        '{"turn_id": "a", "failure_point": "none"}\n{"turn_id": "b", "failure_point": "asr?"}\n'
+    )
+    with pytest.raises(DataFileError, match=r"row 2: failure point 'asr\?'"):
+        read_failure_points(bad)
+    bad.write_text('{"turn_id": "a"\n')
+    with pytest.raises(DataFileError, match=r"fp.jsonl:1: not JSON"):
+        read_failure_points(bad)
+    with pytest.raises(DataFileError, match="no such failure-point file"):
+        read_failure_points(tmp_path / "missing.jsonl")
 
 
 def test_a_missing_model_is_a_clear_error(

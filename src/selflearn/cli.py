@@ -716,11 +716,16 @@ def report(
     evaluation: Annotated[
         Path | None, typer.Option(help="Evaluation JSON from `selflearn evaluate`.")
     ] = None,
+    failure_points: Annotated[
+        Path | None,
+        typer.Option(help="Per-turn failure points from `selflearn isolate` (which stage fails)."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Where to write the HTML.")] = Path(
         "selflearn-data/report.html"
     ),
 ) -> None:
     """Write the self-contained HTML report (opens offline)."""
+    from selflearn.dialogue.annotate import read_failure_points
     from selflearn.report import write_report
     from selflearn.signals import Signals, compute_signals, read_truth
 
@@ -740,6 +745,7 @@ def report(
         truth=read_truth(truth) if truth else None,
         signals=table,
         evaluation=document,
+        failure_points=read_failure_points(failure_points) if failure_points else None,
     )
     _emit({"report": str(path), "turns": turns.num_rows})
 

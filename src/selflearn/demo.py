@@ -1,8 +1,9 @@
 """``selflearn demo``: the whole loop on the embedded default.
 
 Simulate a baseline period of households using the reference assistant → store the turn
-log → learn with every learner that exists → replay held-out days as a paired A/B →
-print a summary and write the HTML report.
+log → have a sample of turns annotated (a simulated annotator reading the ground truth) →
+learn with every learner that exists → name the failing stage of every turn → replay
+held-out days as a paired A/B → print a summary and write the HTML report.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from selflearn.dialogue.annotate import (
+    ANNOTATOR_ERROR,
+    pick_for_annotation,
+    simulated_annotations,
+)
+from selflearn.dialogue.features import flat_turns
 from selflearn.evaluate.runner import evaluate, save_document
 from selflearn.evaluate.view import arms_table, curve_table, layers_table, peers_table
 from selflearn.learn import SIGNALS_FILE, learn
@@ -23,7 +30,9 @@ from selflearn.report import write_report
 from selflearn.signals import Signals, read_truth, signal_quality
 from selflearn.sim import SimConfig, Simulator
 
-__all__ = ["run_demo"]
+__all__ = ["ANNOTATED", "run_demo"]
+
+ANNOTATED = 2000  # turns the team affords to have labelled
 
 
 def run_demo(
@@ -82,11 +91,27 @@ def run_demo(
     )
 
     artefacts = data_dir / "artefacts"
+    truth = read_truth(truth_path)
+    # A deployment affords a small annotated sample; here one annotator reading the ground
+    # truth labels it, each field wrong at the annotator's error rate. Learners read no other
+    # truth.
+    picked = pick_for_annotation(flat_turns(turns), ANNOTATED, seed=seed)
+    annotations = {
+        a["turn_id"]: a
+        for a in simulated_annotations(
+            truth.values(), picked, error_rate=ANNOTATOR_ERROR, seed=seed
+        )
+    }
     with console.status("3/5 learn from the log") as status:
-        learned = learn(turns, artefacts, progress=lambda step: status.update(f"3/5 {step}"))
+        learned = learn(
+            turns,
+            artefacts,
+            annotations=annotations,
+            progress=lambda step: status.update(f"3/5 {step}"),
+        )
     signals = Signals.load(artefacts / SIGNALS_FILE)
-    # Ground truth is read only to measure the signals, never to learn.
-    quality = signal_quality(signals.table, read_truth(truth_path))
+    # Ground truth is read only to measure, never to learn (beyond the annotated sample).
+    quality = signal_quality(signals.table, truth)
     model = learned["rephrase_model"]
     detector = (
         f"the contextual rephrase model (trained in {model['seconds']:.0f} s on "
@@ -118,6 +143,10 @@ def run_demo(
         console.print(
             f"    online rewriter: not learned ({online.get('why_not')})", highlight=False
         )
+
+    failure_points = _isolate(
+        turns, artefacts, learned["dialogue"], truth, annotations, data_dir, console
+    )
 
     held_out = SimConfig(users=users, days=eval_days, start_day=days, seed=seed, workers=workers)
     with progress:
@@ -160,9 +189,10 @@ def run_demo(
     report_path = write_report(
         data_dir / "report.html",
         turns=turns,
-        truth=read_truth(truth_path),
+        truth=truth,
         signals=signals.table,
         evaluation=document,
+        failure_points=failure_points,
         title="selflearn demo report",
     )
     console.print(f"5/5 report: {report_path}", highlight=False)
@@ -175,6 +205,9 @@ def run_demo(
         "rewrites": {k: learned["rewrites"][k] for k in ("global", "personal")},
         "online": {k: online.get(k) for k in ("used", "global_rows", "personal_rows", "why_not")},
         "peers": document["peers"],
+        "dialogue": {
+            k: learned["dialogue"].get(k) for k in ("used", "labelled", "seconds", "why_not")
+        },
         "rephrase_model": {
             k: model.get(k) for k in ("used", "seconds", "trained_examples", "why_not")
         },
@@ -203,3 +236,43 @@ def run_demo(
     }
     emit(result)
     return result
+
+
+def _isolate(
+    turns: Any,
+    artefacts: Path,
+    dialogue: dict[str, Any],
+    truth: dict[str, dict[str, Any]],
+    annotated: dict[str, Any],
+    data_dir: Path,
+    console: Console,
+) -> dict[str, dict[str, Any]] | None:
+    """Name every baseline turn's failing stage with the dialogue model, write them beside
+    the log, and score them against the truth on the turns no one annotated."""
+    if not dialogue["used"]:
+        console.print(f"    dialogue model: not learned ({dialogue.get('why_not')})")
+        return None
+    from selflearn.dialogue.labeler import (
+        failure_point_table,
+        load_dialogue_model,
+        predict_log,
+        write_table,
+    )
+    from selflearn.dialogue.metrics import against_truth
+
+    with console.status("3/5 name the failing stage of every turn"):
+        started = time.perf_counter()
+        _, predictions = predict_log(turns, load_dialogue_model(artefacts))
+        rate = len(predictions.turn_ids) / (time.perf_counter() - started)
+    table = failure_point_table(predictions)
+    path = write_table(table, data_dir / "failure_points.jsonl")
+    unseen = {t: r for t, r in truth.items() if t not in annotated}
+    scores = against_truth(predictions, unseen)["failure_point"]
+    recall = ", ".join(f"{k} {v:.2f}" for k, v in scores["recall"].items())
+    console.print(
+        f"    dialogue model: trained in {dialogue['seconds']:.0f} s on {dialogue['labelled']:,} "
+        f"annotated turns; failure points of {len(unseen):,} turns no one annotated: accuracy "
+        f"{scores['accuracy']:.3f}, recall {recall} ({rate:,.0f} turns/s) → {path}",
+        highlight=False,
+    )
+    return {r["turn_id"]: r for r in table.to_pylist()}

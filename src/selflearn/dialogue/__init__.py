@@ -1,7 +1,7 @@
 """One dialogue model for failure points and generated labels (DESIGN §2 items 7–8).
 
 ``features`` reads turns from any turn log; ``annotate`` picks turns for people to label and
-defines the label file; ``learner`` (torch) pre-trains and fine-tunes the model;
+defines the label and failure-point files; ``learner`` (torch) pre-trains and fine-tunes the model;
 ``labeler`` (torch) runs it over a log; ``metrics`` scores it against ground truth.
 """
 
@@ -9,6 +9,7 @@ from selflearn.dialogue.annotate import (
     ANNOTATOR_ERROR,
     FAILURE_POINTS,
     pick_for_annotation,
+    read_failure_points,
     read_labels,
     simulated_annotations,
     write_labels,
@@ -22,6 +23,7 @@ __all__ = [
     "Vocabulary",
     "flat_turns",
     "pick_for_annotation",
+    "read_failure_points",
     "read_labels",
     "simulated_annotations",
     "turn_features",

@@ -36,6 +36,7 @@ __all__ = [
     "labels_from_truth",
     "looks_defective",
     "pick_for_annotation",
+    "read_failure_points",
     "read_labels",
     "simulated_annotations",
     "write_labels",
@@ -174,3 +175,40 @@ def read_labels(path: Path) -> dict[str, dict[str, Any]]:
             label = _check(label, f"{path}:{number}")
             labels[label["turn_id"]] = label
     return labels
+
+
+def read_failure_points(path: Path) -> dict[str, dict[str, Any]]:
+    """turn_id → {failure_point, confidence, intent}, from what ``selflearn isolate`` wrote
+    (.parquet or JSON lines); a malformed file is an error naming it."""
+    if not path.is_file():
+        raise DataFileError(
+            f"{path}: no such failure-point file (write one with `selflearn isolate`)"
+        )
+    if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except (OSError, pa.ArrowException) as exc:
+            raise DataFileError(f"{path}: not a readable parquet file ({exc})") from None
+    else:
+        rows = []
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise DataFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    points = {}
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not {"turn_id", "failure_point"} <= row.keys():
+            raise DataFileError(f"{path}: row {number} lacks turn_id or failure_point")
+        if row["failure_point"] not in FAILURE_POINTS:
+            raise DataFileError(
+                f"{path}: row {number}: failure point {row['failure_point']!r} is not one of "
+                + ", ".join(FAILURE_POINTS)
+            )
+        points[str(row["turn_id"])] = row
+    return points

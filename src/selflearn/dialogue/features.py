@@ -80,6 +80,10 @@ NUMERIC = (
     # sound alike (misheard) against other edits (phrased differently)
     "sound_alike_edits",
     "other_edits",
+    # a name the assistant resolved that several things answer to, or that has a near twin
+    # (the assistant had to pick one: a wrong pick is an entity or result failure)
+    "matched_shared",
+    "matched_twin",
 )
 _NEAREST = NUMERIC.index("worked_before")
 _NBEST = NUMERIC.index("nbest_worked")
@@ -122,6 +126,9 @@ SELECT s.turn_id, s.session, s.device_rank, s.ts, s.end_ts, s.text, s.response_t
     list_transform(
         list_filter(t.resolution.entities, lambda e: e.entity_id IS NOT NULL), lambda e: e.value
     ) AS matched_values,
+    list_transform(
+        list_filter(t.resolution.entities, lambda e: e.entity_id IS NOT NULL), lambda e: e.entity_id
+    ) AS matched_ids,
     list_max(list_transform(
         list_filter(t.resolution.entities, lambda e: e.slot = 'search_query'), lambda e: e.score
     )) AS media_score,
@@ -144,6 +151,7 @@ class Vocabulary:
     words: list[str] = field(default_factory=list)  # words of requests that worked
     names: list[str] = field(default_factory=list)  # names the assistant resolved
     pairs: dict[str, int] = field(default_factory=dict)  # word pair → how many people said it
+    shared: dict[str, int] = field(default_factory=dict)  # name → how many things it named
 
     @classmethod
     def fit(cls, rows: list[dict[str, Any]]) -> Vocabulary:
@@ -156,6 +164,12 @@ class Vocabulary:
             w for r in rows if r["status"] == "success" for w in set((r["text"] or "").split())
         )
         names = Counter(str(v).lower() for r in rows for v in r["matched_values"] or ())
+        targets: dict[str, set[str]] = {}
+        for r in rows:
+            for value, target in zip(
+                r["matched_values"] or (), r["matched_ids"] or (), strict=False
+            ):
+                targets.setdefault(str(value).lower(), set()).add(str(target))
         speakers: dict[str, set[str]] = {}
         for r in rows:
             for pair in _pairs(r["text"]):
@@ -165,6 +179,7 @@ class Vocabulary:
             sorted(w for w, n in worked.items() if n >= _MIN_COUNT),
             sorted(v for v, n in names.items() if n >= _MIN_COUNT),
             {p: len(s) for p, s in sorted(speakers.items()) if len(s) >= 2},
+            {v: len(t) for v, t in sorted(targets.items()) if len(t) >= 2},
         )
 
     def ids(self, name: str, value: Any) -> int:
@@ -199,6 +214,18 @@ class Vocabulary:
             sum(c == 0 for c in counts) / len(counts),
             min(math.log1p(min(counts)) / math.log1p(50.0), 1.0),
         )
+
+    def ambiguity(self, values: list[str] | None) -> tuple[float, float]:
+        """For the names the assistant resolved now: how many things the most shared one
+        has named (log scale), and how close the nearest *other* known name comes to one."""
+        shared = twin = 0.0
+        for value in values or ():
+            name = str(value).lower()
+            shared = max(shared, math.log1p(self.shared.get(name, 1) - 1))
+            for other, score, _ in process.extract(name, self.names, scorer=fuzz.ratio, limit=2):
+                if other != name:
+                    twin = max(twin, float(score) / 100.0)
+        return shared, twin
 
     def near_name(self, values: list[str] | None) -> float:
         """How close the closest name the assistant has resolved before comes to a name it
@@ -348,6 +375,7 @@ def _numbers(row: dict[str, Any], vocabulary: Vocabulary, counted: bool) -> list
         *vocabulary.pair_spread(row["text"], counted=counted),
         0.0,  # filled by nearest_working
         0.0,
+        *vocabulary.ambiguity(row["matched_values"]),
     ]
 
 

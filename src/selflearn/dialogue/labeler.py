@@ -33,7 +33,12 @@ __all__ = [
 
 DIALOGUE_DIR = "dialogue"
 FAILURE_POINT_SCHEMA = pa.schema(
-    [("turn_id", pa.string()), ("failure_point", pa.string()), ("confidence", pa.float64())]
+    [
+        ("turn_id", pa.string()),
+        ("failure_point", pa.string()),
+        ("confidence", pa.float64()),
+        ("intent", pa.string()),  # what the user meant, as the model reads it
+    ]
 )
 LABEL_SCHEMA = pa.schema(
     [
@@ -81,9 +86,15 @@ def failure_point_table(predictions: Predictions) -> pa.Table:
             "turn_id": predictions.turn_ids,
             "failure_point": points,
             "confidence": confidence.astype(np.float64).round(4),
+            "intent": _meant(predictions),
         },
         schema=FAILURE_POINT_SCHEMA,
     )
+
+
+def _meant(predictions: Predictions) -> list[str | None]:
+    intents = [predictions.intents[i] for i in predictions.intent.argmax(axis=1)]
+    return [None if i in ("<none>", "<unknown>") else i for i in intents]
 
 
 def _sure(p: np.ndarray) -> np.ndarray:
@@ -120,9 +131,8 @@ def _slots(
 
 def label_table(features: TurnFeatures, predictions: Predictions) -> pa.Table:
     """Generated labels for every turn, each with its confidence."""
-    intent_ids = predictions.intent.argmax(axis=1)
-    intents = [predictions.intents[i] for i in intent_ids]
-    meant = [None if i in ("<none>", "<unknown>") else i for i in intents]
+    intents = [predictions.intents[i] for i in predictions.intent.argmax(axis=1)]
+    meant = _meant(predictions)
     starts = predictions.goal_start >= 0.5
     starts[features.starts[:-1]] = True  # a session starts a goal
     slots, found = _slots(features, starts, intents)

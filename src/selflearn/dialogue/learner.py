@@ -248,6 +248,7 @@ class DialogueModel:
             "words": self.vocabulary.words,
             "names": self.vocabulary.names,
             "pairs": self.vocabulary.pairs,
+            "shared": self.vocabulary.shared,
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "config": asdict(self.config),
@@ -276,7 +277,11 @@ class DialogueModel:
             net=NetConfig(**{k: v for k, v in raw["net"].items() if k in net_known}),
         )
         vocabulary = Vocabulary(
-            meta["vocabulary"], meta.get("words", []), meta.get("names", []), meta.get("pairs", {})
+            meta["vocabulary"],
+            meta.get("words", []),
+            meta.get("names", []),
+            meta.get("pairs", {}),
+            meta.get("shared", {}),
         )
         net = _net(vocabulary, config)
         net.load_state_dict(state)

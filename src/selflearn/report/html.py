@@ -86,27 +86,113 @@ def _defect_by_day(
     return {d: n[1] / n[0] for d, n in sorted(days.items()) if n[0]}, source
 
 
+_STAGES = ("false_wake", "asr", "nlu", "entity", "result")
+_TOP_INTENTS = 12
+
+
+def _isolated(
+    rows: list[dict[str, Any]],
+    points: dict[str, dict[str, Any]],
+    truth: dict[str, dict[str, Any]] | None,
+) -> list[str]:
+    """The failure points ``selflearn isolate`` named, broken down by what the user meant,
+    by device type and by day; beside ground truth where there is some."""
+    first = min((r["ts"] for r in rows), default=0.0)
+    by: dict[str, dict[str, Counter[str]]] = {
+        "intent": defaultdict(Counter),
+        "device": defaultdict(Counter),
+        "day": defaultdict(Counter),
+    }
+    mix: Counter[str] = Counter()
+    agree = scored = 0
+    for row in rows:
+        point = points.get(row["turn_id"])
+        if point is None:
+            continue
+        stage = str(point["failure_point"])
+        record = truth.get(row["turn_id"]) if truth else None
+        if record is not None:
+            scored += 1
+            agree += record["failure_point"] == stage
+        day = int(record["day"]) if record is not None else int((row["ts"] - first) // 86_400)
+        group_of = {
+            "intent": point.get("intent") or row["intent"] or "(not understood)",
+            "device": row["device_type"],
+            "day": f"day {day}",
+        }
+        for name, key in group_of.items():
+            by[name][key]["turns"] += 1
+            by[name][key][stage] += 1
+        mix[stage] += 1
+    if not mix:
+        return ["<p class='note'>The failure-point file names none of these turns.</p>"]
+    parts = [
+        "<p class='note'>Failure points as the dialogue model named them (`selflearn "
+        f"isolate`), for {sum(mix.values()):,} turns"
+        + (f"; they agree with ground truth on {agree / scored:.1%} of turns" if scored else "")
+        + ".</p>",
+        _figure(
+            bar_svg(
+                list(_STAGES),
+                [mix[k] for k in _STAGES],
+                title="Failure points of defective turns (model)",
+                xlabel="turns",
+            ),
+            "mix of failure points",
+        ),
+    ]
+    headers = ["turns", "defective", *_STAGES]
+    for name, title in (
+        ("intent", "By what the user meant"),
+        ("device", "By device type"),
+        ("day", "By day"),
+    ):
+        groups = by[name]
+        keys = sorted(groups, key=lambda k: -sum(groups[k][s] for s in _STAGES))
+        if name == "intent":
+            keys = keys[:_TOP_INTENTS]
+        elif name == "day":
+            keys = sorted(groups, key=lambda k: int(k.split()[1]))
+        table = []
+        for key in keys:
+            counts = groups[key]
+            defective = sum(counts[s] for s in _STAGES)
+            table.append(
+                [key, counts["turns"], f"{defective / counts['turns']:.1%}"]
+                + [counts[s] for s in _STAGES]
+            )
+        parts.append(f"<h3>{title}</h3>")
+        parts.append(_table([name, *headers], table))
+    return parts
+
+
 def build_report(
     turns: pa.Table,
     *,
     truth: dict[str, dict[str, Any]] | None = None,
     signals: pa.Table | None = None,
     evaluation: dict[str, Any] | None = None,
+    failure_points: dict[str, dict[str, Any]] | None = None,
     title: str = "selflearn report",
 ) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string. ``failure_points``: turn_id → what ``selflearn
+    isolate`` wrote for it (failure point, confidence, meant intent)."""
     rows = [
         {
             "turn_id": t,
             "ts": ts,
             "text": (a or {}).get("text") or "",
             "status": (r or {}).get("status"),
+            "intent": (n or {}).get("intent"),
+            "device_type": d or "unknown",
         }
-        for t, ts, a, r in zip(
+        for t, ts, a, r, n, d in zip(
             turns.column("turn_id").to_pylist(),
             turns.column("ts").to_pylist(),
             turns.column("asr").to_pylist(),
             turns.column("response").to_pylist(),
+            turns.column("nlu").to_pylist(),
+            turns.column("device_type").to_pylist(),
             strict=True,
         )
     ]
@@ -247,7 +333,9 @@ def build_report(
 
     # -- failure points ---------------------------------------------------------------------
     parts.append("<h2>Which stage fails</h2>")
-    if truth:
+    if failure_points:
+        parts.extend(_isolated(rows, failure_points, truth))
+    elif truth:
         mix = Counter(truth[r["turn_id"]]["failure_point"] for r in rows if r["turn_id"] in truth)
         mix.pop("none", None)
         labels = sorted(mix)
