@@ -2,7 +2,7 @@
 
 Trains on one simulated log (default 200 users × 14 days, seed 0) with labels a single
 annotator (8 % error per field) gave to turns picked as ``selflearn annotate`` picks them;
-scores failure points, goal starts and goal successes on other households (default 60
+scores failure points, goal starts and goal successes on other households (default 100
 users × 7 days, seed 1) against ground truth. One pre-training is shared by the label
 counts; each ablation (no pre-training, no dialogue context, no numbers) is trained on its
 own. Prints a table per step; the last line is JSON.
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--labels", default="250,500,1000,2000")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--test-users", type=int, default=60)
+    parser.add_argument("--test-users", type=int, default=100)
     parser.add_argument("--work", type=Path, default=Path("selflearn-data/bench-dialogue"))
     parser.add_argument("--quick", action="store_true", help="30 users, 250/500 labels")
     args = parser.parse_args()
@@ -136,10 +136,28 @@ def main() -> None:
     print("  " + line("full model", full))
     for what, result in ablation.items():
         print("  " + line(f"without {what}", result))
+    print("goals, against truth, beside one annotator's labels on the same turns:")
+    for name in ("goal_start", "goal_success"):
+        goal = full["scores"][name]
+        curve_text = ", ".join(
+            f"{c['coverage']:.0%} → {c['precision']:.4f}" for c in goal["by_confidence"]
+        )
+        print(
+            f"  {name:13s} F1 model {goal['model_f1']:.4f} vs annotator {goal['annotator_f1']:.4f};"
+            f" accuracy model {goal['model_accuracy']:.4f} vs annotator "
+            f"{goal['annotator_accuracy']:.4f}; precision by coverage: {curve_text}"
+        )
+    points = full["scores"]["failure_point_by_confidence"]
+    print(
+        "  failure point precision by coverage: "
+        + ", ".join(f"{c['coverage']:.0%} → {c['precision']:.4f}" for c in points)
+        + f" (annotator accuracy {full['scores']['annotator_failure_point_accuracy']:.4f})"
+    )
     turns_per_s = 1 / (1 / encode_rate + 1 / full["model_turns_per_s"])
     print(
         f"inference: {turns_per_s:.0f} turns/s (encoding {encode_rate:.0f}/s, model "
-        f"{full['model_turns_per_s']}/s); pre-training {pretrain_s:.0f} s"
+        f"{full['model_turns_per_s']}/s); training {pretrain_s:.0f} s pre-training + "
+        f"{full['finetune_s']:.0f} s fine-tuning on {len(features):,} turns"
     )
     out = {
         "train_turns": len(features),
@@ -148,6 +166,7 @@ def main() -> None:
         "ablation": {w: {k: v for k, v in r.items() if k != "scores"} for w, r in ablation.items()},
         "inference_turns_per_s": round(turns_per_s),
         "pretrain_s": round(pretrain_s),
+        "train_s": round(pretrain_s + full["finetune_s"]),
         "goals": {k: full["scores"][k] for k in ("goal_start", "goal_success")},
     }
     print(json.dumps(out))

@@ -22,6 +22,7 @@ is wrong with that probability, as one annotator working alone is.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -39,41 +40,70 @@ __all__ = [
     "read_failure_points",
     "read_labels",
     "simulated_annotations",
+    "strata",
+    "suspicion",
     "write_labels",
 ]
 
 FAILURE_POINTS = ("false_wake", "asr", "nlu", "entity", "result", "none")
 LABEL_FIELDS = ("failure_point", "defect", "goal_start", "goal_success", "intent", "slots")
 ANNOTATOR_ERROR = 0.08  # a single annotator's error rate per field (the default)
-_SUSPECT_SHARE = 0.5
+_SUSPECT_SHARE = 0.7
+
+
+def suspicion(row: Mapping[str, Any], nxt: Mapping[str, Any] | None) -> str:
+    """Why a turn looks defective from the log alone, or ``"quiet"`` when nothing does: the
+    first of failed, negative, barge_in, low_wake, followed (another turn of the session
+    came after it)."""
+    if row["status"] not in ("success", None):
+        return "failed"
+    if row["feedback"] == "negative":
+        return "negative"
+    if row["barge_in_ms"] is not None:
+        return "barge_in"
+    if (row["wake_score"] or 1.0) < 0.8:
+        return "low_wake"
+    if nxt is not None and nxt["session"] == row["session"]:
+        return "followed"
+    return "quiet"
 
 
 def looks_defective(row: Mapping[str, Any], nxt: Mapping[str, Any] | None) -> bool:
     """Does the turn look defective from the log alone?"""
-    if row["status"] not in ("success", None) or row["barge_in_ms"] is not None:
-        return True
-    if row["feedback"] == "negative" or (row["wake_score"] or 1.0) < 0.8:
-        return True
-    return nxt is not None and nxt["session"] == row["session"]
+    return suspicion(row, nxt) != "quiet"
+
+
+def strata(rows: list[dict[str, Any]]) -> list[str]:
+    """Each row's :func:`suspicion` (rows in session order, as ``flat_turns`` gives them)."""
+    return [suspicion(r, rows[i + 1] if i + 1 < len(rows) else None) for i, r in enumerate(rows)]
 
 
 def pick_for_annotation(rows: list[dict[str, Any]], n: int, *, seed: int = 0) -> list[str]:
     """``n`` turn ids to label (rows as :func:`~selflearn.dialogue.features.flat_turns`
-    gives them): half among turns that look defective, the rest at random."""
+    gives them): 70 % among turns that look defective, spread over the reasons they do (so
+    a rare kind of trouble gets labels too), the rest at random among the others."""
     if n < 1:
         raise ConfigError("pick_for_annotation", "n", n, "an int >= 1")
     rng = random.Random(seed)
-    suspect: list[str] = []
-    rest: list[str] = []
-    for i, row in enumerate(rows):
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        (suspect if looks_defective(row, nxt) else rest).append(row["turn_id"])
-    rng.shuffle(suspect)
-    rng.shuffle(rest)
-    k = min(len(suspect), round(n * _SUSPECT_SHARE))
-    picked = suspect[:k] + rest[: n - k]
-    if len(picked) < n:  # too few of one kind: fill with the other
-        picked += suspect[k : k + n - len(picked)]
+    groups: dict[str, list[str]] = {}
+    for row, stratum in zip(rows, strata(rows), strict=True):
+        groups.setdefault(stratum, []).append(row["turn_id"])
+    for ids in groups.values():
+        rng.shuffle(ids)
+    rest = groups.pop("quiet", [])
+    # each reason gets labels in proportion to the square root of how common it is: the
+    # common one (a failed response) still most, rare ones (barge-ins, "no") many more
+    # than their share
+    want = min(round(n * _SUSPECT_SHARE), sum(map(len, groups.values())))
+    roots = {k: math.sqrt(len(v)) for k, v in groups.items()}
+    total = sum(roots.values())
+    quota = {k: min(len(groups[k]), round(want * r / total)) for k, r in roots.items()}
+    suspect = [t for k in sorted(groups) for t in groups[k][: quota[k]]]
+    leftover = [t for k in sorted(groups) for t in groups[k][quota[k] :]]
+    rng.shuffle(leftover)
+    suspect += leftover[: max(0, want - len(suspect))]
+    picked = suspect + rest[: n - len(suspect)]
+    picked += leftover[max(0, want - len(suspect)) :][: n - len(picked)]  # few quiet turns
     return sorted(picked)
 
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 import torch
 from torch import nn
 
-from selflearn.dialogue.annotate import FAILURE_POINTS, looks_defective
+from selflearn.dialogue.annotate import FAILURE_POINTS, strata
 from selflearn.dialogue.features import (
     CATEGORICAL,
     CONTEXT_NUMERIC,
@@ -66,6 +66,7 @@ class DialogueConfig:
     splice_share: float = 0.3  # pre-training dialogues spliced to another
     weak_weight: float = 0.3  # the weak targets' weight while fine-tuning
     class_balance: float = 0.25  # failure points weighted by (1 / their label count) ** this
+    members: int = 3  # fine-tuned copies of the pre-trained net, their probabilities averaged
     numeric: bool = True  # False: the numbers are withheld (the ablation)
     threads: int = 2
     seed: int = 0
@@ -173,7 +174,7 @@ class DialogueModel:
 
     def __init__(
         self,
-        net: DialogueNet,
+        nets: list[DialogueNet],
         vocabulary: Vocabulary,
         mean: np.ndarray,
         scale: np.ndarray,
@@ -182,12 +183,17 @@ class DialogueModel:
         known_vectors: np.ndarray,
         info: dict[str, Any] | None = None,
     ) -> None:
-        self.net = net
+        self.nets = nets
         self.vocabulary = vocabulary
         self.mean, self.scale = mean, scale
         self.config = config
         self.known, self.known_vectors = known, known_vectors  # requests that worked
         self.info = info or {}
+
+    @property
+    def net(self) -> DialogueNet:
+        """The first member (the only one of a model that is pre-trained only)."""
+        return self.nets[0]
 
     @property
     def intents(self) -> list[str]:
@@ -205,8 +211,9 @@ class DialogueModel:
     def predict(
         self, features: TurnFeatures, vectors: np.ndarray, *, batch: int = 256
     ) -> Predictions:
-        """Every head's probabilities for every turn."""
-        self.net.eval()
+        """Every head's probabilities for every turn (the members' mean)."""
+        for net in self.nets:
+            net.eval()
         nearest_working(features, vectors[:, :TEXT_DIM], self.known, self.known_vectors)
         numeric = self._numeric(features)
         n = len(features)
@@ -217,17 +224,19 @@ class DialogueModel:
         }
         chunks = _chunks(features)
         torch.set_num_threads(self.config.threads)
+        share = 1.0 / len(self.nets)
         with torch.inference_mode():
             for start in range(0, len(chunks), batch):
                 group = chunks[start : start + batch]
                 tensors, index = _batch(group, vectors, features.categorical, numeric)
-                out = self.net(*tensors)
                 valid = tensors[3].numpy()
                 rows = index[valid]
-                fp[rows] = torch.softmax(out["failure_point"], -1).numpy()[valid]
-                intent[rows] = torch.softmax(out["intent"], -1).numpy()[valid]
-                for name, array in binary.items():
-                    array[rows] = torch.sigmoid(out[name][..., 0]).numpy()[valid]
+                for net in self.nets:
+                    out = net(*tensors)
+                    fp[rows] += share * torch.softmax(out["failure_point"], -1).numpy()[valid]
+                    intent[rows] += share * torch.softmax(out["intent"], -1).numpy()[valid]
+                    for name, array in binary.items():
+                        array[rows] += share * torch.sigmoid(out[name][..., 0]).numpy()[valid]
         return Predictions(
             features.turn_ids,
             fp,
@@ -240,7 +249,7 @@ class DialogueModel:
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        torch.save(self.net.state_dict(), folder / MODEL_FILE)
+        torch.save([net.state_dict() for net in self.nets], folder / MODEL_FILE)
         np.save(folder / MEMORY_FILE, self.known_vectors)
         meta = {
             "known": self.known,
@@ -283,10 +292,13 @@ class DialogueModel:
             meta.get("pairs", {}),
             meta.get("shared", {}),
         )
-        net = _net(vocabulary, config)
-        net.load_state_dict(state)
+        nets = []
+        for member in state if isinstance(state, list) else [state]:
+            net = _net(vocabulary, config)
+            net.load_state_dict(member)
+            nets.append(net)
         return cls(
-            net,
+            nets,
             vocabulary,
             np.array(meta["mean"], dtype=np.float32),
             np.array(meta["scale"], dtype=np.float32),
@@ -367,18 +379,15 @@ def _population_weights(features: TurnFeatures, labelled: np.ndarray) -> np.ndar
     """Per-turn weights that undo the annotation sample's tilt towards turns that look
     defective (:func:`~selflearn.dialogue.annotate.pick_for_annotation`): each stratum
     weighs what it weighs in the log."""
-    rows = features.rows
-    suspect = np.array(
-        [looks_defective(r, rows[i + 1] if i + 1 < len(rows) else None) for i, r in enumerate(rows)]
-    )
-    weights = np.ones(len(rows), dtype=np.float32)
+    stratum = np.array(strata(features.rows))
+    weights = np.ones(len(stratum), dtype=np.float32)
     if not labelled.any():
         return weights
-    for stratum in (True, False):
-        in_log = float((suspect == stratum).mean())
-        in_sample = float((suspect[labelled] == stratum).mean())
+    for name in np.unique(stratum):
+        in_log = float((stratum == name).mean())
+        in_sample = float((stratum[labelled] == name).mean())
         if in_sample > 0:
-            weights[suspect == stratum] = in_log / in_sample
+            weights[stratum == name] = in_log / in_sample
     return weights
 
 
@@ -425,7 +434,7 @@ def train_dialogue(
     mean = features.numeric.mean(axis=0)
     scale = np.maximum(features.numeric.std(axis=0), 1e-3)
     model = DialogueModel(
-        _net(vocabulary, config), vocabulary, mean, scale, config, known, known_vectors
+        [_net(vocabulary, config)], vocabulary, mean, scale, config, known, known_vectors
     )
     numeric = model._numeric(features)
     targets = _Targets.build(features, model.intents, labels, signals)
@@ -486,37 +495,52 @@ def train_dialogue(
     weights = _population_weights(features, labelled)
     say(f"fine-tuning on {int(labelled.sum()):,} labelled turns in {len(with_labels):,} dialogues")
     steps = max(1, config.finetune_epochs * len(with_labels) // config.batch)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=config.learning_rate, total_steps=steps
-    )
-    net.train()
-    for step in range(steps if with_labels else 0):
-        group = rng.sample(with_labels, min(config.batch, len(with_labels)))
-        tensors, index = _batch(group, vectors, features.categorical, numeric)
-        valid = tensors[3].numpy()
-        out = net(*tensors)
-        w = weights[index]
-        loss = (
-            _ce(
-                out["failure_point"],
-                _gather(targets.failure_point, index, valid),
-                class_weight,
-                w,
-            )
-            + _bce(out["defect"], _gather(targets.defect, index, valid), w)
-            + _bce(out["goal_start"], _gather(targets.goal_start, index, valid), w)
-            + _bce(out["goal_success"], _gather(targets.goal_success, index, valid), w)
-            + _ce(out["intent"], _gather(targets.intent, index, valid), weights=w)
-            + config.weak_weight * weak_loss(out, index, valid)
+    pretrained = {k: v.clone() for k, v in net.state_dict().items()}
+    members = []
+    for member in range(config.members if with_labels else 0):
+        net = _net(vocabulary, config)
+        net.load_state_dict(pretrained)
+        torch.manual_seed(config.seed * 1000 + member)
+        draw = random.Random(config.seed * 1000 + member)
+        optimiser = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=0.01)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=config.learning_rate, total_steps=steps
         )
-        optimiser.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
-        if (step + 1) % 500 == 0:
-            say(f"fine-tuning step {step + 1}/{steps}: loss {float(loss.detach()):.3f}")
-    net.eval()
+        net.train()
+        for step in range(steps):
+            group = draw.sample(with_labels, min(config.batch, len(with_labels)))
+            tensors, index = _batch(group, vectors, features.categorical, numeric)
+            valid = tensors[3].numpy()
+            out = net(*tensors)
+            w = weights[index]
+            loss = (
+                _ce(
+                    out["failure_point"],
+                    _gather(targets.failure_point, index, valid),
+                    class_weight,
+                    w,
+                )
+                + _bce(out["defect"], _gather(targets.defect, index, valid), w)
+                + _bce(out["goal_start"], _gather(targets.goal_start, index, valid), w)
+                + _bce(out["goal_success"], _gather(targets.goal_success, index, valid), w)
+                + _ce(out["intent"], _gather(targets.intent, index, valid), weights=w)
+                + config.weak_weight * weak_loss(out, index, valid)
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            if (step + 1) % 500 == 0:
+                say(
+                    f"fine-tuning member {member + 1}/{config.members}, step "
+                    f"{step + 1}/{steps}: loss {float(loss.detach()):.3f}"
+                )
+        net.eval()
+        members.append(net)
+    if members:
+        model.nets = members
+    model.net.eval()
     model.info = {
         "turns": len(features),
         "labelled": int(labelled.sum()),
