@@ -47,6 +47,13 @@ GUARD = Guard(
         ("turn off the lamp in the bedroom", "turn off the lamp", None, "drops a place"),
         ("play paper hearts", "play river song", None, "drops a name"),
         ("the lamp should be turned off on", "turn lamp on", None, "picks an action"),
+        (
+            "open the living room blinds halfway",
+            "open the living room blinds",
+            None,
+            "drops an amount",
+        ),
+        ("set the strip lights to 40", "set the strip lights", None, "drops an amount"),
         # guesses: only with more evidence than one similarity score
         ("cut oven power please", "my oven please", None, "implies an action"),
         ("activate top light in the kitchen", "lights on in the kitchen", None, "widens to a room"),
@@ -65,6 +72,8 @@ GUARD = Guard(
             "narrows a name",
         ),
         ("my lamp", "turn on the lamp", None, "adds an action"),
+        # which light went unheard ("free" for "fairy"): every light is a guess
+        ("turn on the free lights", "please turn on the lights", None, "drops which one"),
         ("lamp off", "turn off the lamp in the bedroom", "Kitchen", "adds a place"),
         # fine
         ("activate fairly lights", "turn on the fairy lights", None, None),
@@ -74,6 +83,8 @@ GUARD = Guard(
         ("kitten speaker thanks", "my kitchen speaker please", None, None),
         ("please lights off in the kitchen", "turn off the lights in the kitchen", None, None),
         ("light an off in the kitchen", "light off in the kitchen", None, None),  # "an" misheard
+        ("the kitchen lights on", "turn on the lights in the kitchen", None, None),
+        ("set the lamp to 40 percent", "set the lamp to 40", None, None),
     ],
 )
 def test_guard_reasons(source: str, target: str, area: str | None, why: str | None) -> None:
@@ -94,6 +105,7 @@ def test_who_may_do_what() -> None:
         "drops a name",
         "adds a place",
         "picks an action",
+        "drops an amount",
     }
     assert not contradictions & (OFFLINE_MAY | OWN_HISTORY_MAY | OWN_ROW_MAY)
     assert OFFLINE_MAY <= OWN_ROW_MAY and OWN_HISTORY_MAY <= OWN_ROW_MAY

@@ -12,13 +12,16 @@ action, the worst outcome there is. So every layer checks its rewrite against th
 * a spoken correction replayed ("no I said play X" → "play X" redoes what was rejected);
 * a room or a device name or title the user said dropped, or another put in its place
   ("the strip lights" never "the night light", "summer nights" never "summer night");
-* a room added that is not where the user is, or that replaces one they almost said.
+* a room added that is not where the user is, or that replaces one they almost said;
+* a number or an amount the user said dropped ("open the blinds halfway" never "open the
+  blinds").
 
 Some are guesses rather than contradictions, which evidence beyond one similarity score
 may make: :data:`OFFLINE_MAY` (a mined row — users' own rephrases, repeated) may supply a
 name the words do not sound like, a verbless target that means "turn on", a room-wide
 target where the user named one device or where their device's name went unheard ("turn
-on the [lamp] in the kitchen"); :data:`OWN_HISTORY_MAY` (a rewrite to one of the
+on the [lamp] in the kitchen"), a device word kept without the word that said which one
+("the steady lamp" → "the lamp": the study lamp, misheard, widened to every lamp); :data:`OWN_HISTORY_MAY` (a rewrite to one of the
 speaker's own repeated successes) may narrow a name ("portland" → "portland oregon");
 :data:`OWN_ROW_MAY` (the speaker's own mined row) may do all of that, supply an action, or
 change a name — which Portland, what "my lamp" alone means, are theirs to teach.
@@ -70,7 +73,9 @@ def asks(words: list[str]) -> bool:
 GUARD_FILE = "guard.json"
 _HEARD_RATIO = 75  # rapidfuzz ratio at which a said word sounds like a name's word
 # What evidence beyond one similarity score may let a rewrite do (see the docstring).
-OFFLINE_MAY = frozenset({"guesses a name", "implies an action", "widens to a room"})
+OFFLINE_MAY = frozenset(
+    {"guesses a name", "implies an action", "widens to a room", "drops which one"}
+)
 OWN_HISTORY_MAY = frozenset({"narrows a name"})
 OWN_ROW_MAY = OFFLINE_MAY | OWN_HISTORY_MAY | {"adds an action", "changes a name"}
 # How a state ends a question whose first word went unheard ("[is] the door open").
@@ -222,6 +227,21 @@ def _fills_gap(said: list[str], new: list[str]) -> bool:
     )
 
 
+# Amounts: a rewrite that loses one sets something to another value ("halfway").
+_AMOUNTS = frozenset({"half", "halfway", "quarter"})
+
+
+def _drops_amount(said: set[str], new: set[str]) -> bool:
+    """Does the rewrite lose a number or an amount the user said?
+
+    >>> _drops_amount({"open", "the", "blinds", "halfway"}, {"open", "the", "blinds"})
+    True
+    >>> _drops_amount({"set", "lamp", "to", "40"}, {"set", "the", "lamp", "to", "40"})
+    False
+    """
+    return any((w in _AMOUNTS or w.isdigit()) and w not in new for w in said)
+
+
 # Verbs whose on/off went unheard when it is missing ("turn [off] the tv").
 _PARTICLE_VERBS = frozenset({"turn", "switch", "bring", "power", "put"})
 # Words that say what to do beyond on/off; a target with none of them, and no on/off, turns
@@ -279,6 +299,10 @@ class Guard:
     >>> Guard([], ["portland", "portland oregon"]).reason(
     ...     "whats portland weather", "what is the weather in portland oregon", None)
     'narrows a name'
+    >>> guard.reason("turn on the free lights", "please turn on the lights", None)
+    'drops which one'
+    >>> guard.reason("open the kitchen blinds halfway", "open the kitchen blinds", None)
+    'drops an amount'
     """
 
     def __init__(self, places: Iterable[str] = (), names: Iterable[str] = ()) -> None:
@@ -289,6 +313,8 @@ class Guard:
         self.places = longest_first(places)
         self.names = tuple(n for n in longest_first(names) if n not in set(self.places))
         self._place_words = frozenset(w for p in self.places for w in p.split())
+        # the last word of a device name of several words: what a word before it picks among
+        self._heads = frozenset(n.split()[-1] for n in self.names if " " in n)
 
     def save(self, folder: Path) -> Path:
         path = folder / GUARD_FILE
@@ -351,6 +377,8 @@ class Guard:
             and (lost_action or self._unmatched(said, new) or _fills_gap(said_words, new_words))
         ):
             return "implies an action"  # "cut the oven power" never "the oven"
+        if _drops_amount(said, new):
+            return "drops an amount"
         names = self._found(source, self.names)
         for name in names:
             if not set(name.split()) <= new:
@@ -359,6 +387,8 @@ class Guard:
         supplied = target_names - names
         if not names and supplied and not all(self._heard(said, n) for n in supplied):
             return "guesses a name"  # "play paper song" never "play river song"
+        if not supplied and self._drops_which(said_words, new):
+            return "drops which one"  # "the steady lamp on" never "the lamp on"
         extra = supplied if names else set()
         if extra:
             if all(any(e.startswith(f"{n} ") for n in names) for e in extra):
@@ -389,6 +419,18 @@ class Guard:
         return any(
             not any(fuzz.ratio(w, n) >= _HEARD_RATIO - 5 for n in new)
             for w in said - new - _FUNCTION - _ACTIONS - self._place_words
+        )
+
+    def _drops_which(self, said_words: list[str], new: set[str]) -> bool:
+        """Does the rewrite keep a device word ("lamp") but drop, with nothing like it in
+        its place, the word before it that said which one ("steady" in "steady lamp")?"""
+        return any(
+            head in self._heads
+            and head in new
+            and which not in new
+            and which not in _FUNCTION | _ACTIONS | _DETERMINERS | self._place_words
+            and not any(fuzz.ratio(which, n) >= _HEARD_RATIO - 5 for n in new)
+            for which, head in pairwise(said_words)
         )
 
     def _sounds_like_another_place(self, said: set[str], added: set[str]) -> bool:
