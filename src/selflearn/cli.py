@@ -347,7 +347,7 @@ def annotate(
     ] = 0.08,
     seed: Annotated[int, typer.Option(help="Which turns are picked, and which labels slip.")] = 0,
 ) -> None:
-    """Pick turns for people to label (half among those that look defective): writes them
+    """Pick turns for people to label (70 % among those that look defective): writes them
     with empty label fields to fill in; with --truth, the labels a single annotator would
     give (the simulator's truth, each field wrong with --error-rate)."""
     from selflearn.dialogue import (

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -194,17 +194,22 @@ def read_labels(path: Path) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         raise DataFileError(f"{path}: no such label file")
     labels: dict[str, dict[str, Any]] = {}
+    for number, label in _json_lines(path):
+        label = _check(label, f"{path}:{number}")
+        labels[label["turn_id"]] = label
+    return labels
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, value) for each non-blank line; a line that is not JSON is an error
+    naming it."""
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                label = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFileError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-            label = _check(label, f"{path}:{number}")
-            labels[label["turn_id"]] = label
-    return labels
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
 
 
 def read_failure_points(path: Path) -> dict[str, dict[str, Any]]:
@@ -223,14 +228,7 @@ def read_failure_points(path: Path) -> dict[str, dict[str, Any]]:
         except (OSError, pa.ArrowException) as exc:
             raise DataFileError(f"{path}: not a readable parquet file ({exc})") from None
     else:
-        rows = []
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise DataFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        rows = [row for _, row in _json_lines(path)]
     points = {}
     for number, row in enumerate(rows, 1):
         if not isinstance(row, dict) or not {"turn_id", "failure_point"} <= row.keys():
