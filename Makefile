@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/assistant.py
 	$(PY) benchmarks/speech_channel.py
+	$(PY) benchmarks/dialogue.py
 
 clean:
 	rm -rf $(VENV) selflearn-data .mypy_cache .ruff_cache .pytest_cache
