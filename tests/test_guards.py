@@ -39,6 +39,7 @@ GUARD = Guard(
             "changes the action",
         ),
         ("the back door off", "lock the back door", None, "changes the action"),
+        ("please turn the lights down", "turn off the lights", None, "changes the action"),
         ("can you lock the side door", "is the side door locked", None, "command to question"),
         ("is the lamp on", "turn on the lamp", None, "question to command"),
         ("please bring off kitchen speaker", "kitchen speaker", None, "drops the action"),
@@ -72,6 +73,8 @@ GUARD = Guard(
             "narrows a name",
         ),
         ("my lamp", "turn on the lamp", None, "adds an action"),
+        # the question word went unheard or was misheard: asked, or ordered?
+        ("im the blinds open", "lift blinds please", None, "may be a question"),
         # which light went unheard ("free" for "fairy"): every light is a guess
         ("turn on the free lights", "please turn on the lights", None, "drops which one"),
         ("lamp off", "turn off the lamp in the bedroom", "Kitchen", "adds a place"),
@@ -85,6 +88,8 @@ GUARD = Guard(
         ("light an off in the kitchen", "light off in the kitchen", None, None),  # "an" misheard
         ("the kitchen lights on", "turn on the lights in the kitchen", None, None),
         ("set the lamp to 40 percent", "set the lamp to 40", None, None),
+        ("power down the lamp", "turn off the lamp", None, None),
+        ("open up the blinds", "open the blinds", None, None),
     ],
 )
 def test_guard_reasons(source: str, target: str, area: str | None, why: str | None) -> None:

@@ -14,14 +14,16 @@ action, the worst outcome there is. So every layer checks its rewrite against th
   ("the strip lights" never "the night light", "summer nights" never "summer night");
 * a room added that is not where the user is, or that replaces one they almost said;
 * a number or an amount the user said dropped ("open the blinds halfway" never "open the
-  blinds").
+  blinds"), or a level lowered turned off ("turn the lights down" never "lights off").
 
 Some are guesses rather than contradictions, which evidence beyond one similarity score
 may make: :data:`OFFLINE_MAY` (a mined row — users' own rephrases, repeated) may supply a
 name the words do not sound like, a verbless target that means "turn on", a room-wide
 target where the user named one device or where their device's name went unheard ("turn
 on the [lamp] in the kitchen"), a device word kept without the word that said which one
-("the steady lamp" → "the lamp": the study lamp, misheard, widened to every lamp); :data:`OWN_HISTORY_MAY` (a rewrite to one of the
+("the steady lamp" → "the lamp": the study lamp, misheard, widened to every lamp), a
+command made of what may be a question whose first word went unheard ("[is] the shade
+open" → "open the shade"); :data:`OWN_HISTORY_MAY` (a rewrite to one of the
 speaker's own repeated successes) may narrow a name ("portland" → "portland oregon");
 :data:`OWN_ROW_MAY` (the speaker's own mined row) may do all of that, supply an action, or
 change a name — which Portland, what "my lamp" alone means, are theirs to teach.
@@ -74,12 +76,22 @@ GUARD_FILE = "guard.json"
 _HEARD_RATIO = 75  # rapidfuzz ratio at which a said word sounds like a name's word
 # What evidence beyond one similarity score may let a rewrite do (see the docstring).
 OFFLINE_MAY = frozenset(
-    {"guesses a name", "implies an action", "widens to a room", "drops which one"}
+    {
+        "guesses a name",
+        "implies an action",
+        "widens to a room",
+        "drops which one",
+        "may be a question",
+    }
 )
 OWN_HISTORY_MAY = frozenset({"narrows a name"})
 OWN_ROW_MAY = OFFLINE_MAY | OWN_HISTORY_MAY | {"adds an action", "changes a name"}
 # How a state ends a question whose first word went unheard ("[is] the door open").
 _STATES = frozenset({"open", "opened", "closed", "locked", "unlocked", "on", "off"})
+# States people ask about more than they order: "[is] the door locked", "[are] the blinds open".
+_ASKED_STATES = frozenset({"open", "opened", "closed", "locked", "unlocked"})
+# Words that lower a level: never "off" ("lower the lights" dims them).
+_LOWER = frozenset({"down", "lower", "decrease", "dim", "dimmer", "quieter", "softer"})
 # Words of a spoken correction: what follows them restates a request just handled wrong.
 _CORRECTION = frozenset(
     [
@@ -365,6 +377,17 @@ class Guard:
                 return "changes the action"  # "lower the lights" never "lights on"
         if question and not to_question:
             return "question to command"
+        lowers = said & _LOWER - ({"down"} if {"power", "shut"} & said else set())
+        if lowers and new & {"off", "out"} - said:
+            return "changes the action"  # "turn the lights down" never "lights off"
+        if (
+            len(said_words) > 2
+            and said_words[-1] in _ASKED_STATES
+            and said_words[0] not in _ACTIONS | _VERBS | _PARTICLE_VERBS
+            and not to_question
+            and (not new_words or new_words[-1] != said_words[-1])
+        ):
+            return "may be a question"  # "[is] the shade open" never "open the shade"
         stated = bool(said_words) and said_words[-1] in _STATES  # "the door open": asked?
         if to_question and not question and said & _ACTIONS and not stated:
             return "command to question"  # "lock the door" never "is the door locked"
