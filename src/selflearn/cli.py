@@ -289,7 +289,7 @@ def learn(
     target_precision: Annotated[
         float,
         typer.Option(help="Online rankers: held-out precision each layer's threshold keeps."),
-    ] = 0.9,
+    ] = 0.92,
     annotations: Annotated[
         Path | None,
         typer.Option(help="Labelled turns (selflearn annotate): trains the dialogue model."),

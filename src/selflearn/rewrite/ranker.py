@@ -58,7 +58,7 @@ class RankerConfig:
     learning_rate: float = 0.05
     min_child: int = 20
     folds: int = 4
-    target_precision: float = 0.9  # held-out precision each layer's threshold must keep
+    target_precision: float = 0.92  # held-out precision each layer's threshold must keep
     min_threshold: float = 0.3
     min_judged: int = 10  # rewrites judged before a precision counts
     personal_min_support: int = 2  # own successes before the personal layer may act
