@@ -32,7 +32,7 @@ from selflearn.sim import SimConfig, Simulator
 
 __all__ = ["ANNOTATED", "run_demo"]
 
-ANNOTATED = 2000  # turns the team affords to have labelled
+ANNOTATED = 2000  # turns the team affords to have labelled (at most a quarter of the log)
 
 
 def run_demo(
@@ -95,7 +95,8 @@ def run_demo(
     # A deployment affords a small annotated sample; here one annotator reading the ground
     # truth labels it, each field wrong at the annotator's error rate. Learners read no other
     # truth.
-    picked = pick_for_annotation(flat_turns(turns), ANNOTATED, seed=seed)
+    rows = flat_turns(turns)
+    picked = pick_for_annotation(rows, max(1, min(ANNOTATED, len(rows) // 4)), seed=seed)
     annotations = {
         a["turn_id"]: a
         for a in simulated_annotations(
@@ -268,7 +269,9 @@ def _isolate(
     path = write_table(table, data_dir / "failure_points.jsonl")
     unseen = {t: r for t, r in truth.items() if t not in annotated}
     scores = against_truth(predictions, unseen)["failure_point"]
-    recall = ", ".join(f"{k} {v:.2f}" for k, v in scores["recall"].items())
+    recall = ", ".join(
+        f"{k} {v:.2f}" if v is not None else f"{k} -" for k, v in scores["recall"].items()
+    )
     console.print(
         f"    dialogue model: trained in {dialogue['seconds']:.0f} s on {dialogue['labelled']:,} "
         f"annotated turns; failure points of {len(unseen):,} turns no one annotated: accuracy "
