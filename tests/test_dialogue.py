@@ -62,6 +62,23 @@ def test_annotation_picks_defective_looking_turns_and_slips_at_the_rate(log: tup
     assert 0.2 < wrong / 300 < 0.4
 
 
+def test_picks_are_distinct_when_few_turns_look_fine() -> None:
+    rows = [
+        {
+            "turn_id": str(i),
+            "status": "success" if i % 3 == 0 else "no_intent_match",
+            "feedback": "negative" if i % 7 == 0 else None,
+            "barge_in_ms": None,
+            "wake_score": 1.0,
+            "session": i,
+        }
+        for i in range(100)
+    ]
+    for n in (10, 90, 100):
+        picked = pick_for_annotation(rows, n)
+        assert len(picked) == len(set(picked)) == n
+
+
 def test_label_files_round_trip_and_name_bad_lines(tmp_path: Path, log: tuple) -> None:
     _, truth = log
     labels = simulated_annotations(truth.values(), list(truth)[:20])

@@ -101,9 +101,10 @@ def pick_for_annotation(rows: list[dict[str, Any]], n: int, *, seed: int = 0) ->
     suspect = [t for k in sorted(groups) for t in groups[k][: quota[k]]]
     leftover = [t for k in sorted(groups) for t in groups[k][quota[k] :]]
     rng.shuffle(leftover)
-    suspect += leftover[: max(0, want - len(suspect))]
+    short = max(0, want - len(suspect))  # quotas rounded down: top up from the rest
+    suspect += leftover[:short]
     picked = suspect + rest[: n - len(suspect)]
-    picked += leftover[max(0, want - len(suspect)) :][: n - len(picked)]  # few quiet turns
+    picked += leftover[short:][: n - len(picked)]  # too few quiet turns: more suspects
     return sorted(picked)
 
 
