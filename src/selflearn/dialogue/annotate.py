@@ -35,7 +35,6 @@ __all__ = [
     "FAILURE_POINTS",
     "LABEL_FIELDS",
     "labels_from_truth",
-    "looks_defective",
     "pick_for_annotation",
     "read_failure_points",
     "read_labels",
@@ -66,11 +65,6 @@ def suspicion(row: Mapping[str, Any], nxt: Mapping[str, Any] | None) -> str:
     if nxt is not None and nxt["session"] == row["session"]:
         return "followed"
     return "quiet"
-
-
-def looks_defective(row: Mapping[str, Any], nxt: Mapping[str, Any] | None) -> bool:
-    """Does the turn look defective from the log alone?"""
-    return suspicion(row, nxt) != "quiet"
 
 
 def strata(rows: list[dict[str, Any]]) -> list[str]:
