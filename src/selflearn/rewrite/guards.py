@@ -239,6 +239,11 @@ def _fills_gap(said: list[str], new: list[str]) -> bool:
     )
 
 
+def _echoed(word: str, words: Iterable[str]) -> bool:
+    """Does something in ``words`` sound like ``word`` (a mishearing kept, not dropped)?"""
+    return any(fuzz.ratio(word, w) >= _HEARD_RATIO - 5 for w in words)
+
+
 # Amounts: a rewrite that loses one sets something to another value ("halfway").
 _AMOUNTS = frozenset({"half", "halfway", "quarter"})
 
@@ -440,8 +445,7 @@ class Guard:
         """Did the user say a word that carries meaning (not a filler, a room or an action)
         and that nothing in the rewrite sounds like?"""
         return any(
-            not any(fuzz.ratio(w, n) >= _HEARD_RATIO - 5 for n in new)
-            for w in said - new - _FUNCTION - _ACTIONS - self._place_words
+            not _echoed(w, new) for w in said - new - _FUNCTION - _ACTIONS - self._place_words
         )
 
     def _drops_which(self, said_words: list[str], new: set[str]) -> bool:
@@ -452,7 +456,7 @@ class Guard:
             and head in new
             and which not in new
             and which not in _FUNCTION | _ACTIONS | _DETERMINERS | self._place_words
-            and not any(fuzz.ratio(which, n) >= _HEARD_RATIO - 5 for n in new)
+            and not _echoed(which, new)
             for which, head in pairwise(said_words)
         )
 
