@@ -29,6 +29,8 @@ from rich.table import Table
 from selflearn.errors import SelflearnError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyarrow as pa
 
     from selflearn.dialogue import TurnFeatures
@@ -390,10 +392,17 @@ def annotate(
 
 
 def _dialogue_run(
-    logs: list[Path], artefacts: Path, label: str
-) -> tuple[TurnFeatures, Predictions]:
-    from selflearn.dialogue.labeler import load_dialogue_model, predict_log
+    logs: list[Path],
+    artefacts: Path,
+    label: str,
+    out: Path,
+    make_table: Callable[[TurnFeatures, Predictions], pa.Table],
+) -> tuple[Predictions, dict[str, object]]:
+    """Run the dialogue model over the logs, write ``make_table``'s table to ``out``; the
+    predictions and the command's summary so far."""
+    from selflearn.dialogue.labeler import load_dialogue_model, predict_log, write_table
 
+    started = time.perf_counter()
     model = load_dialogue_model(artefacts)
     turns = _load_turns(logs)
     with _progress(label, False) as bar:
@@ -401,7 +410,13 @@ def _dialogue_run(
         features, predictions = predict_log(
             turns, model, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
-    return features, predictions
+    table = make_table(features, predictions)
+    write_table(table, out)
+    return predictions, {
+        "turns": table.num_rows,
+        "out": str(out),
+        "turns_per_s": round(table.num_rows / (time.perf_counter() - started), 1),
+    }
 
 
 @app.command()
@@ -421,17 +436,11 @@ def isolate(
 ) -> None:
     """Name, for every turn, the first component that failed (false_wake, asr, nlu, entity,
     result) or none, with a confidence; with --truth, the confusion matrix."""
-    from selflearn.dialogue.labeler import failure_point_table, write_table
+    from selflearn.dialogue.labeler import failure_point_table
 
-    started = time.perf_counter()
-    _, predictions = _dialogue_run(logs, artefacts, "isolate")
-    table = failure_point_table(predictions)
-    write_table(table, out)
-    summary: dict[str, object] = {
-        "turns": table.num_rows,
-        "out": str(out),
-        "turns_per_s": round(table.num_rows / (time.perf_counter() - started), 1),
-    }
+    predictions, summary = _dialogue_run(
+        logs, artefacts, "isolate", out, lambda _, p: failure_point_table(p)
+    )
     if truth is not None:
         from selflearn.dialogue.metrics import against_truth
         from selflearn.dialogue.view import confusion_table
@@ -465,17 +474,9 @@ def label(
     """Generate labels for every turn — defect, goal start, goal success, intent, slots —
     each with a confidence; with --truth, F1 beside a single annotator's and precision by
     coverage."""
-    from selflearn.dialogue.labeler import label_table, write_table
+    from selflearn.dialogue.labeler import label_table
 
-    started = time.perf_counter()
-    features, predictions = _dialogue_run(logs, artefacts, "label")
-    table = label_table(features, predictions)
-    write_table(table, out)
-    summary: dict[str, object] = {
-        "turns": table.num_rows,
-        "out": str(out),
-        "turns_per_s": round(table.num_rows / (time.perf_counter() - started), 1),
-    }
+    predictions, summary = _dialogue_run(logs, artefacts, "label", out, label_table)
     if truth is not None:
         from selflearn.dialogue.metrics import against_truth
         from selflearn.dialogue.view import coverage_table, goal_table
