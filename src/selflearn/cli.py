@@ -654,13 +654,26 @@ def evaluate(
             "with it, and print the side-by-side table."
         ),
     ] = False,
+    teach: Annotated[
+        bool,
+        typer.Option(
+            help="Add teaching on (users state preferences, the assistant asks at teachable "
+            "moments), alone and on top of the learned rewriters; print what it did."
+        ),
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="Write the evaluation JSON here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Paired A/B on simulated households: control vs each learned artefact. Last line: JSON."""
     from selflearn.evaluate.runner import evaluate as run_evaluation
     from selflearn.evaluate.runner import save_document
-    from selflearn.evaluate.view import arms_table, curve_table, layers_table, peers_table
+    from selflearn.evaluate.view import (
+        arms_table,
+        curve_table,
+        layers_table,
+        peers_table,
+        teaching_table,
+    )
     from selflearn.sim import SimConfig
 
     config = SimConfig(
@@ -685,6 +698,7 @@ def evaluate(
             identical=identical,
             harmful=harmful,
             peers=peers,
+            teach=teach,
             progress=step,
         )
     err.print(
@@ -697,6 +711,10 @@ def evaluate(
         err.print(curve_table(document["curve"], "precision against coverage, by support"))
     if document["peers"]:
         err.print(peers_table(document["peers"], "peers on the same traffic"))
+    if document["teaching"]:
+        err.print(
+            teaching_table(document["teaching"], "teaching: requests only the user can explain")
+        )
     if out is not None:
         save_document(document, out)
     _emit(document["summary"])

@@ -8,7 +8,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from selflearn.assistant.home import Home, VoiceDevice
 from selflearn.assistant.media import Catalogue
@@ -21,6 +21,9 @@ from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
 from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
 
+if TYPE_CHECKING:
+    from selflearn.teach.teacher import Reply, Teacher
+
 __all__ = ["Assistant", "NluFallback", "Outcome", "Turn"]
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ REWRITE_BUDGET_S = 0.05  # a rewriter slower than this is ignored for the turn (
 # A rewrite that would redo what this device just did, this soon after, is dropped: someone
 # who speaks again right after an action, in words that failed, is correcting it.
 REDO_WINDOW_S = 60.0
+TEACH_INTENT = "SelflearnTeach"  # the intent a turn the teacher answered is logged with
 
 
 class NluFallback(Protocol):
@@ -59,6 +63,8 @@ class Turn:
     changed: dict[str, str] = field(default_factory=dict)
     rewrite: Rewrite | None = None
     fallback: bool = False  # the fallback matcher, not hassil, understood it
+    taught: Reply | None = None  # the teacher answered it (a preference, a command, an answer)
+    question: str | None = None  # the teacher's question added to the answer
 
     def stages(self) -> dict[str, Any]:
         """Every stage's output, for people debugging a failed command."""
@@ -106,6 +112,7 @@ class Assistant:
         self.rewriter = rewriter
         self.rewrite_budget_s = rewrite_budget_s
         self.fallback = fallback
+        self.teacher: Teacher | None = None  # teaching (selflearn.teach), when switched on
         self.fail_opens = 0
         self.fallbacks = 0  # requests the fallback matcher understood after hassil did not
         self.redos_refused = 0  # rewrites dropped because they would redo the last action
@@ -174,6 +181,7 @@ class Assistant:
         *,
         fallback: bool = True,
         matched: NluResult | None = None,
+        user_id: str | None = None,
     ) -> tuple[NluResult, ResolutionResult | None, bool]:
         """What ``text`` means and what it is about, and whether the fallback matcher (not
         hassil) understood it. ``matched``: what the matcher already made of ``text``."""
@@ -186,7 +194,14 @@ class Assistant:
             second = self.fallback.match(text, area_name)
             if second is not None and second.intent:
                 nlu, used = second, True
-        return nlu, resolver.resolve(nlu, device), used
+        return nlu, resolver.resolve(nlu, device, media_class=self._media_class(user_id)), used
+
+    def _media_class(self, user_id: str | None) -> str | None:
+        """The media class ``user_id`` taught they prefer, if any."""
+        if self.teacher is None or not user_id:
+            return None
+        taught = [p for p in self.teacher.store.of(user_id, "media") if p.like]
+        return taught[-1].value if taught else None
 
     def snapshot(self) -> tuple[Home, list[Timer]]:
         """A copy of the home and the timers, for :meth:`preview` after the fact."""
@@ -262,6 +277,13 @@ class Assistant:
 
         wake_score = self.wake.score(rng, intended=intended, noise=noise)
         heard = self._transcribe(spoken, rng, noise * (room.noise if room else 1.0))
+        turn_id = turn_id or f"{rng.getrandbits(64):016x}"
+        if self.teacher is not None and heard.text:
+            reply = self.teacher.hear(heard.text, user_id=user_id, ts=ts, turn_id=turn_id)
+            if reply is not None:
+                return self._teaching_turn(
+                    reply, spoken, heard, device, user_id, session_id, ts, wake_score, turn_id
+                )
         # The home as it was when the user spoke: the context a learner interprets against.
         before = self.home.states()
         in_area = {e.id: e.state for e in self.home.entities if e.area == device.area}
@@ -285,7 +307,7 @@ class Assistant:
         understood = None
         if rewrite is not None:
             understood = self._understand(
-                rewrite.target, device, area_name, self.resolver, matched=matched
+                rewrite.target, device, area_name, self.resolver, matched=matched, user_id=user_id
             )
             if understood[1] is not None and understood[1].guess:
                 # The rewrite's words fit several things and the resolver had to pick one
@@ -295,7 +317,9 @@ class Assistant:
                 self.rewrites_declined += 1
                 rewrite, understood = None, None
         if understood is None:
-            understood = self._understand(heard.text, device, area_name, self.resolver)
+            understood = self._understand(
+                heard.text, device, area_name, self.resolver, user_id=user_id
+            )
         nlu, resolution, used = understood
         action = self.executor.execute(nlu, resolution, now, area_name)
         self.fallbacks += used
@@ -304,7 +328,7 @@ class Assistant:
         targets = {t: before[t] for t in (resolution.targets if resolution else ()) if t in before}
         event = TurnEvent.from_dict(
             {
-                "turn_id": turn_id or f"{rng.getrandbits(64):016x}",
+                "turn_id": turn_id,
                 "session_id": session_id,
                 "user_id": user_id,
                 "device_id": device.id,
@@ -340,4 +364,67 @@ class Assistant:
                 "rewrite": rewrite.as_event() if rewrite else None,
             }
         )
-        return Turn(event, spoken, nlu, resolution, action, dict(action.changed), rewrite, used)
+        question = self.teacher.observe(event) if self.teacher is not None else None
+        if question:
+            said = f"{action.text} {question}"
+            response = event.response.model_copy(
+                update={"text": said, "duration_ms": len(said.split()) * 330}
+            )
+            event = event.model_copy(update={"response": response})
+        return Turn(
+            event,
+            spoken,
+            nlu,
+            resolution,
+            action,
+            dict(action.changed),
+            rewrite,
+            used,
+            question=question,
+        )
+
+    def _teaching_turn(
+        self,
+        reply: Reply,
+        spoken: str,
+        heard: Transcript,
+        device: VoiceDevice,
+        user_id: str | None,
+        session_id: str | None,
+        ts: float,
+        wake_score: float,
+        turn_id: str,
+    ) -> Turn:
+        """A turn the teacher answered: nothing in the home changes."""
+        nlu = NluResult(intent=TEACH_INTENT, domain="selflearn", confidence=1.0)
+        action = ActionResult(reply.text, "success")
+        room = self.home.area(device.area)
+        event = TurnEvent.from_dict(
+            {
+                "turn_id": turn_id,
+                "session_id": session_id,
+                "user_id": user_id,
+                "device_id": device.id,
+                "device_type": device.type,
+                "ts": ts,
+                "wake": {"word": self.wake.word, "score": wake_score},
+                "asr": {
+                    "text": heard.text,
+                    "confidence": heard.confidence,
+                    "nbest": [{"text": t, "confidence": c} for t, c in heard.nbest],
+                },
+                "nlu": {
+                    "intent": TEACH_INTENT,
+                    "domain": "selflearn",
+                    "slots": {},
+                    "confidence": 1.0,
+                },
+                "response": {
+                    "text": action.text,
+                    "status": "success",
+                    "duration_ms": action.duration_ms,
+                },
+                "context": {"area": room.name if room else None},
+            }
+        )
+        return Turn(event, spoken, nlu, None, action, taught=reply)

@@ -82,8 +82,12 @@ class EntityResolver:
         self.home = home
         self.catalogue = catalogue
 
-    def resolve(self, nlu: NluResult, device: VoiceDevice | None) -> ResolutionResult | None:
-        """None when the intent acts on nothing (timers, time, …) or nothing matched."""
+    def resolve(
+        self, nlu: NluResult, device: VoiceDevice | None, *, media_class: str | None = None
+    ) -> ResolutionResult | None:
+        """None when the intent acts on nothing (timers, time, …) or nothing matched.
+        ``media_class``: the class the speaker taught they prefer where a title has
+        several ("audiobook": the book, not the film)."""
         if nlu.intent is None or nlu.intent in NO_TARGET_INTENTS:
             return None
         slots = nlu.slots
@@ -160,7 +164,7 @@ class EntityResolver:
                 targets = (device.id,)  # the voice device plays it itself
             entities.extend(("domain", what, t, 1.0) for t in targets)
         if nlu.intent == "HassMediaSearchAndPlay":
-            return self._media(nlu, device, entities, targets)
+            return self._media(nlu, device, entities, targets, media_class)
         return ResolutionResult("ok", entities, targets, guess=guess)
 
     def _media(
@@ -169,6 +173,7 @@ class EntityResolver:
         device: VoiceDevice | None,
         entities: list[tuple[str, str, str | None, float | None]],
         targets: tuple[str, ...],
+        preferred: str | None = None,
     ) -> ResolutionResult:
         query = str(nlu.slots.get("search_query", ""))
         media_class = nlu.slots.get("media_class")
@@ -178,6 +183,8 @@ class EntityResolver:
             and e.device_class == "tv"
             for t in targets
         )
+        if preferred is not None:
+            prefer_video = preferred in ("movie", "tv_show")
         match = self.catalogue.search(
             query, str(media_class) if media_class else None, prefer_video
         )

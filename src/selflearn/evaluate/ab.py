@@ -44,6 +44,7 @@ class Arm:
     name: str
     rewriter: SupportsRewrite | None = None
     fallback: str | None = None
+    teaching: bool = False  # users may teach preferences; the assistant asks at moments
 
 
 @dataclass
@@ -71,12 +72,19 @@ class ArmResult:
     # (what changed the understanding: rewrite / fallback / both, outcome) → turns
     changes: Counter[tuple[str, str]] = field(default_factory=Counter)
     fail_opens: int = 0
+    # teaching: the simulator's counts (questions, answers, …) and the turns with a meaning
+    # only the user holds (personal:<kind>, taught_before, after_teaching, …)
+    teaching: Counter[str] = field(default_factory=Counter)
 
     def add(self, run: HouseholdRun) -> None:
         house = self.households.setdefault(run.household_id, _Household())
         self.fail_opens += run.fail_opens
+        self.teaching.update(run.teaching)
         goals: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in run.truth:
+            self._count_teaching(record)
+            if record.get("teach") not in (None, "not_taken"):
+                continue  # said to the teacher, not a request (one it missed is a defect)
             house.turns += 1
             house.defects += bool(record["defect"])
             house.wrong += bool(record["wrong_action"])
@@ -112,6 +120,76 @@ class ArmResult:
                 house.goals_ok += 1
                 house.goal_turns_ok += len(records)
 
+    def _count_teaching(self, record: dict[str, Any]) -> None:
+        count = self.teaching
+        if record.get("teach"):
+            count[f"teach:{record['teach']}"] += 1
+            return
+        kind = record.get("personal")
+        if not kind:
+            return
+        defect = int(bool(record["defect"]))
+        for key in ("personal", f"personal:{kind}"):
+            count[f"{key}:turns"] += 1
+            count[f"{key}:defects"] += defect
+        if "taught_before" in record:
+            when = "after" if record["taught_before"] else "before"
+            count[f"{when}:turns"] += 1
+            count[f"{when}:defects"] += defect
+        if record.get("after_teaching"):
+            count["next_attempt:turns"] += 1
+            count["next_attempt:ok"] += 1 - defect
+
+    def teaching_figures(self) -> dict[str, Any]:
+        """Requests whose meaning only the user holds, and what teaching did for them."""
+        count = self.teaching
+
+        def rate(key: str, numerator: str = "defects") -> float | None:
+            turns = count[f"{key}:turns"]
+            return round(count[f"{key}:{numerator}"] / turns, 4) if turns else None
+
+        kinds = sorted(
+            {k.split(":")[1] for k in count if k.startswith("personal:") and k.count(":") == 2}
+        )
+        out: dict[str, Any] = {
+            "personal_turns": count["personal:turns"],
+            "personal_defect_rate": rate("personal"),
+            "by_kind": {
+                kind: {
+                    "turns": count[f"personal:{kind}:turns"],
+                    "defect_rate": rate(f"personal:{kind}"),
+                }
+                for kind in kinds
+            },
+        }
+        if count["users"]:
+            weeks = count["user_days"] / 7.0
+            out.update(
+                {
+                    "before_taught": {
+                        "turns": count["before:turns"],
+                        "defect_rate": rate("before"),
+                    },
+                    "after_taught": {"turns": count["after:turns"], "defect_rate": rate("after")},
+                    "next_attempt_after_teaching": {
+                        "turns": count["next_attempt:turns"],
+                        "success_rate": rate("next_attempt", "ok"),
+                    },
+                    "questions_per_user_week": round(count["questions"] / weeks, 3)
+                    if weeks
+                    else None,
+                    "questions": count["questions"],
+                    "moments": count["moments"],
+                    "answers": count["answers"],
+                    "answers_stored": count["answers_stored"],
+                    "answers_missed": count["teach:not_taken"],
+                    "guided_questions": count["guided"],
+                    "guided_stored": count["guided_stored"],
+                    "users": count["users"],
+                }
+            )
+        return out
+
     def _sum(self, attribute: str) -> int:
         return sum(getattr(h, attribute) for h in self.households.values())
 
@@ -134,6 +212,7 @@ class ArmResult:
             "win_loss": round(wins / losses, 2) if losses else None,
             "fail_opens": self.fail_opens,
             "by_layer": self.by_layer(),
+            "teaching": self.teaching_figures(),
         }
 
     def by_layer(self) -> dict[str, dict[str, Any]]:
@@ -141,7 +220,7 @@ class ArmResult:
         personal by their table layer; online ones by the layer that decided)."""
         out: dict[str, dict[str, Any]] = {}
         for (_, layer, method, outcome, _), n in sorted(self.evidence.items()):
-            name = f"{'online' if method == 'online' else 'offline'} {layer}"
+            name = f"{method if method in ('online', 'taught') else 'offline'} {layer}"
             row = out.setdefault(name, {"applied": 0, "wins": 0, "losses": 0})
             row["applied"] += n
             row["wins"] += n if outcome == "won" else 0
@@ -296,7 +375,8 @@ def run_ab(
             if progress:
                 progress(name, done, total)
 
-        for run in Simulator(config, arm.rewriter, fallback=arm.fallback).runs(step):
+        arm_config = replace(config, teaching=arm.teaching) if arm.teaching else config
+        for run in Simulator(arm_config, arm.rewriter, fallback=arm.fallback).runs(step):
             result.add(run)
         results.append(result)
     return ABResult(config, results)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = ["evaluate", "evaluation_document"]
 # A generous budget keeps a run reproducible on a busy machine (no timing-dependent
 # fail-opens); serving keeps the tight one.
 AB_BUDGET_S = 1.0
+TASTE_RATE = 0.15  # share of music goals that are "play something I like" under --teach
 
 PEERS = {
     "hassil strict (Home Assistant default)": "control",
@@ -46,6 +48,13 @@ def evaluation_document(result: ABResult, *, resamples: int = 2000) -> dict[str,
             arm.name: dict(sorted(arm.failure_points.items())) for arm in result.arms
         },
         "top_rewrites": result.top_rewrites(),
+        "teaching": {
+            arm.name: arm.teaching_figures()
+            for arm in result.arms
+            if arm.name == "control" or "teach" in arm.name
+        }
+        if any("teach" in arm.name for arm in result.arms)
+        else {},
         "curve": result.curve(),
     }
 
@@ -58,6 +67,7 @@ def evaluate(
     identical: bool = False,
     harmful: bool = False,
     peers: bool = False,
+    teach: bool = False,
     resamples: int = 2000,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
@@ -69,8 +79,13 @@ def evaluate(
     adds a second control (an empty rewrite table: it must show no effect); ``harmful``
     adds a rewrite of the most common working request to a wrong one (it must show losses);
     ``peers`` adds Home Assistant's fallback (hassil + gazetteer-matcher) and selflearn with
-    that fallback, for the side-by-side table.
+    that fallback, for the side-by-side table. ``teach`` adds teaching on (users state
+    preferences, the assistant asks at teachable moments) alone, and on top of the learned
+    rewriters where there are some; every arm then draws "play something I like" goals
+    (``TASTE_RATE`` of music goals), so control has the same requests.
     """
+    if teach and config.taste_rate == 0.0:
+        config = replace(config, taste_rate=TASTE_RATE)
     arms = [Arm("control")]
     if identical:
         arms.append(Arm("check:identical", RewriteTable()))
@@ -93,6 +108,11 @@ def evaluate(
                 artefacts, layers=("offline", "global", "personal"), budget_s=AB_BUDGET_S
             )
             arms.append(Arm("peer:selflearn+gazetteer", full, fallback="gazetteer"))
+    if teach:
+        learned = [a for a in arms if a.name in ("offline+global+personal", "offline+personal")]
+        arms.append(Arm("teach", teaching=True))
+        if learned:
+            arms.append(Arm(f"{learned[-1].name}+teach", learned[-1].rewriter, teaching=True))
     result = run_ab(config, arms, progress)
     if harmful:
         extra = run_ab(config, [Arm("check:harmful", harmful_table(result.arms[0]))], progress)

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from selflearn.evaluate.ab import PEER_COLUMNS
 
-__all__ = ["arms_table", "curve_table", "layers_table", "peers_table"]
+__all__ = ["arms_table", "curve_table", "layers_table", "peers_table", "teaching_table"]
 
 COLUMNS = (
     "arm",
@@ -95,5 +95,51 @@ def peers_table(peers: list[dict[str, Any]], title: str) -> Table:
             f"{row['broken']:,}",
             f"{row['defect_rate']:.3f}",
             f"{row['wrong_actions']:,} ({row['wrong_action_rate']:.4f})",
+        )
+    return view
+
+
+def teaching_table(teaching: dict[str, dict[str, Any]], title: str) -> Table:
+    """Requests whose meaning only the user holds (own words, ambiguous places, tastes):
+    their defect rate per arm, before and after the user taught it, and how often the
+    assistant asked."""
+
+    def pct(value: float | None) -> str:
+        return f"{value:.1%}" if value is not None else "-"
+
+    view = Table(title=title)
+    columns = (
+        "arm",
+        "personal requests",
+        "defect rate",
+        "own word / place / taste",
+        "before taught",
+        "after taught",
+        "next attempt after teaching",
+        "questions / user / week",
+        "answers stored",
+    )
+    for column in columns:
+        view.add_column(column, justify="left" if column == "arm" else "right")
+    for name, fig in teaching.items():
+        kinds = fig.get("by_kind", {})
+        before, after = fig.get("before_taught"), fig.get("after_taught")
+        nxt = fig.get("next_attempt_after_teaching")
+        view.add_row(
+            name,
+            f"{fig['personal_turns']:,}",
+            pct(fig["personal_defect_rate"]),
+            " / ".join(
+                pct(kinds.get(k, {}).get("defect_rate")) for k in ("alias", "place", "taste")
+            ),
+            f"{pct(before['defect_rate'])} of {before['turns']:,}" if before else "-",
+            f"{pct(after['defect_rate'])} of {after['turns']:,}" if after else "-",
+            f"{pct(nxt['success_rate'])} of {nxt['turns']:,}" if nxt else "-",
+            f"{fig['questions_per_user_week']:.2f}"
+            if fig.get("questions_per_user_week") is not None
+            else "-",
+            f"{fig['answers_stored']} of {fig['answers']} (+{fig['guided_stored']} guided)"
+            if "answers" in fig
+            else "-",
         )
     return view

@@ -77,6 +77,9 @@ class Goal:
     query: bool = False
     ambiguous_name: bool = False  # the home has several things with the target's name
     device_area: str | None = None  # the name of the room the user speaks in
+    # a meaning only this user holds: "alias" (their own word for the target), "place" (an
+    # ambiguous town they mean one of), "taste" ("play some music": what they like)
+    personal: str | None = None
 
 
 def _the(name: str) -> str:
@@ -87,10 +90,13 @@ def _the(name: str) -> str:
 class GoalSampler:
     """Draws a user's next goal from their household's home, their habits and context."""
 
-    def __init__(self, home: Home, catalogue: Catalogue, assistant: Assistant) -> None:
+    def __init__(
+        self, home: Home, catalogue: Catalogue, assistant: Assistant, taste_rate: float = 0.0
+    ) -> None:
         self.home = home
         self.catalogue = catalogue
         self.assistant = assistant
+        self.taste_rate = taste_rate  # share of music goals that are "play something I like"
 
     # -- the pieces ---------------------------------------------------------------
 
@@ -125,6 +131,7 @@ class GoalSampler:
         canonical = phrase.format(ref=_the(entity.name))
         if ambiguous and area:
             canonical += f" in the {area.lower()}"
+        own = entity.id in user.own_words and rng.random() >= OWN_WORD_SKIP
         return Goal(
             kind=kind,
             intent=intent,
@@ -133,11 +140,10 @@ class GoalSampler:
             target=entity.id,
             area=area,
             name=entity.name,
-            ref=_the(entity.name)
-            if entity.id not in user.own_words or rng.random() < OWN_WORD_SKIP
-            else user.own_words[entity.id],
+            ref=user.own_words[entity.id] if own else _the(entity.name),
             slots={"name": entity.name, **({"area": area} if area else {})},
             ambiguous_name=ambiguous,
+            personal="alias" if own else None,
         )
 
     # -- kinds ----------------------------------------------------------------------
@@ -248,6 +254,7 @@ class GoalSampler:
                     ref=town.name.lower(),
                     slots={"name": town.name},
                     ambiguous_name=self._ambiguous(town),
+                    personal="place" if self._ambiguous(town) else None,
                 )
             return Goal(kind, "HassGetWeather", "what is the weather", device_id)
         if kind == "timer_start":
@@ -272,6 +279,8 @@ class GoalSampler:
             return Goal(kind, "HassGetCurrentTime", "what time is it", device_id)
         if kind == "date":
             return Goal(kind, "HassGetCurrentDate", "what is the date today", device_id)
+        if kind == "play_music" and self.taste_rate > 0 and rng.random() < self.taste_rate:
+            return self._taste_goal(user, device_id)
         if kind == "play_music":
             tracks = [
                 i for i in self.catalogue.items if i.media_class in ("track", "album", "playlist")
@@ -343,6 +352,23 @@ class GoalSampler:
             if other.id != item.id and other.title.lower().rstrip("s") == key:
                 return other
         return None
+
+    def _taste_goal(self, user: User, device_id: str) -> Goal | None:
+        """ "Play some music", meaning the artist this user likes best (never said)."""
+        artists = {i.title: i for i in self.catalogue.items if i.media_class == "artist"}
+        liked = next((artists[a] for a in user.artists if a in artists), None)
+        if liked is None:
+            return None
+        return Goal(
+            "play_taste",
+            "HassMediaSearchAndPlay",
+            f"play {liked.title.lower()}",
+            device_id,
+            media=liked,
+            ref="some music",
+            slots={"search_query": liked.title.lower(), "media_class": "artist"},
+            personal="taste",
+        )
 
     def _media_goal(
         self, kind: str, item: MediaItem, device_id: str, rng: random.Random | None = None

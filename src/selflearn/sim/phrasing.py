@@ -407,6 +407,8 @@ class Phraser:
 
     def first(self, goal: Goal, user: User, rng: random.Random) -> tuple[str, str]:
         """The first attempt at ``goal``: (text, source)."""
+        if goal.kind == "play_taste":
+            return rng.choice(TASTE_PHRASES), "taste"
         ref = goal.ref or ""
         source = rng.choices(SOURCES, weights=self.weights)[0]
         makers = {
@@ -464,6 +466,18 @@ class Phraser:
             shorter = _WRAPPER_WORDS.sub("", shorter)
             return shorter if shorter and shorter != last else goal.canonical
         return goal.canonical
+
+
+# How people ask for "something I like" (the taste goal: the user means their favourite artist).
+TASTE_PHRASES = (
+    "play some music",
+    "play something i like",
+    "play my music",
+    "play me some tunes",
+    "put on some music",
+    "play something good",
+    "play music",
+)
 
 
 def _real_fits(pattern: str, goal: Goal) -> bool:

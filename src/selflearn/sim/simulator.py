@@ -25,12 +25,16 @@ from selflearn.assistant.wake import WakeDetector
 from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
 from selflearn.rewrite.base import SupportsRewrite
-from selflearn.sim.goals import GoalSampler
+from selflearn.sim.goals import Goal, GoalSampler
 from selflearn.sim.household import Household, User, make_household
 from selflearn.sim.phrasing import Phraser
 from selflearn.sim.reactions import ReactionConfig, choose_strategy, speech_seconds
 from selflearn.sim.realdata import RealPhrasings
+from selflearn.sim.teaching import answer_question, guided_answer, knows, learn_request
 from selflearn.sim.truth import TruthRecord, failure_point, judge
+from selflearn.teach.apply import with_preferences
+from selflearn.teach.store import PreferenceStore
+from selflearn.teach.teacher import Teacher
 
 __all__ = ["HouseholdRun", "SimConfig", "Simulator", "population"]
 
@@ -57,6 +61,13 @@ class SimConfig:
     reactions: ReactionConfig = field(default_factory=ReactionConfig)
     real_data: Path | None = None
     workers: int = 1
+    # Teaching (selflearn.teach): the assistant asks at teachable moments and answers
+    # "learn my preferences"; users answer from what they hold (sometimes vaguely, sometimes
+    # not at all). ``taste_rate``: share of music goals that are "play something I like";
+    # ``guided_rate``: chance per user and day of asking to be taught, once per run.
+    teaching: bool = False
+    taste_rate: float = 0.0
+    guided_rate: float = 0.08
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -67,6 +78,9 @@ class SimConfig:
             raise ConfigError("SimConfig", "start_day", self.start_day, "an int >= 0")
         if self.workers < 1:
             raise ConfigError("SimConfig", "workers", self.workers, "an int >= 1")
+        for name in ("taste_rate", "guided_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError("SimConfig", name, getattr(self, name), "a float in [0, 1]")
         if not 0.0 <= self.noise_scale <= 20.0:
             raise ConfigError("SimConfig", "noise_scale", self.noise_scale, "a float in [0, 20]")
         if self.false_wakes_per_hour < 0:
@@ -101,6 +115,7 @@ class HouseholdRun:
     events: list[str]
     truth: list[dict[str, Any]]
     fail_opens: int = 0
+    teaching: Counter[str] = field(default_factory=Counter)  # questions, moments, …
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -145,10 +160,24 @@ class _HouseholdSim:
             self.assistant.fallback = GazetteerFallback(self.assistant.home)
         elif fallback is not None:
             raise ConfigError("Simulator", "fallback", fallback, "None or 'gazetteer'")
-        self.goals = GoalSampler(self.assistant.home, catalogue, self.assistant)
+        self.goals = GoalSampler(
+            self.assistant.home, catalogue, self.assistant, taste_rate=config.taste_rate
+        )
         self.phraser = Phraser(self.assistant.matcher, real, weights=config.sources)
         self.events: list[str] = []
         self.truth: list[dict[str, Any]] = []
+        self.teaching: Counter[str] = Counter()
+        self.teacher: Teacher | None = None
+        self.guided: set[str] = set()  # users who asked to be taught this run
+        if config.teaching:
+            store = PreferenceStore()
+            artists = {i.title.lower() for i in catalogue.items if i.media_class == "artist"}
+            home = self.assistant.home
+            names = [n for e in home.entities for n in e.names]
+            names += [n for a in home.areas for n in (a.name, *a.aliases)]
+            self.teacher = Teacher(store, artists=artists, names=names, seed=household.seed)
+            self.assistant.teacher = self.teacher
+            self.assistant.rewriter = with_preferences(rewriter, store)
 
     def run(self) -> HouseholdRun:
         config = self.config
@@ -158,7 +187,12 @@ class _HouseholdSim:
         fail_opens = self.assistant.fail_opens + int(
             getattr(self.assistant.rewriter, "fail_opens", 0) or 0
         )
-        return HouseholdRun(self.household.id, self.events, self.truth, fail_opens)
+        if self.teacher is not None:
+            self.teaching["questions"] = self.teacher.questions_asked - self.teaching["guided"]
+            self.teaching["moments"] = self.teacher.moments
+            self.teaching["users"] = sum(u.enrolled for u in self.household.users)
+            self.teaching["user_days"] = self.teaching["users"] * config.days
+        return HouseholdRun(self.household.id, self.events, self.truth, fail_opens, self.teaching)
 
     def _schedule(self, day: int, rng: random.Random) -> list[tuple[float, int, Any]]:
         """(hour, order, what) for the day: users' goals and habits, and false wakes."""
@@ -230,6 +264,109 @@ class _HouseholdSim:
         self.truth.append(record)
         return ts + speech_seconds(spoken) + (turn.event.response.duration_ms or 0) / 1000
 
+    def _teach_turn(
+        self,
+        text: str,
+        user: User,
+        device_id: str,
+        ts: float,
+        rng: random.Random,
+        noise: float,
+        turn_id: str,
+        source: str,
+        day: int,
+        into: list[dict[str, Any]],
+    ) -> tuple[Turn, float]:
+        turn = self.assistant.handle(
+            text,
+            device_id=device_id,
+            user_id=user.id if user.enrolled else None,
+            ts=ts,
+            rng=rng,
+            noise=noise,
+            turn_id=turn_id,
+        )
+        self._log(turn.event)
+        into.append(_teach_record(self, turn, text, user, day, source))
+        end = ts + speech_seconds(text) + (turn.event.response.duration_ms or 0) / 1000
+        return turn, end
+
+    def _answer(
+        self,
+        goal: Goal,
+        user: User,
+        question: str,
+        ts: float,
+        rng: random.Random,
+        noise: float,
+        goal_id: str,
+        attempt: int,
+        records: list[dict[str, Any]],
+    ) -> tuple[float, bool]:
+        """The user answers the assistant's teaching question (or lets it pass); whether
+        a preference was stored."""
+        text = answer_question(goal, user, self.assistant.home, question, rng)
+        if text is None:
+            return ts, False
+        day = int((ts - START_TS) // DAY_S)
+        ts += self.config.reactions.gap_s(rng)
+        turn, ts = self._teach_turn(
+            text,
+            user,
+            goal.device_id,
+            ts,
+            rng,
+            noise,
+            f"{goal_id}-{attempt}-t",
+            "answer",
+            day,
+            records,
+        )
+        self.teaching["answers"] += 1
+        stored = turn.taught is not None and turn.taught.stored is not None
+        self.teaching["answers_stored"] += stored
+        return ts + self.config.reactions.gap_s(rng), stored
+
+    def _guided(self, user: User, device_id: str, ts: float, rng: random.Random, key: str) -> float:
+        """ "Learn my preferences": the user asks, the assistant asks 2–4 questions, the
+        user answers each from what they hold."""
+        day = int((ts - START_TS) // DAY_S)
+        noise = user.clarity * self.config.noise_scale
+        self.teaching["guided"] += 0  # the key exists even when no question follows
+        turn, ts = self._teach_turn(
+            learn_request(rng),
+            user,
+            device_id,
+            ts,
+            rng,
+            noise,
+            f"{key}-g0",
+            "guided",
+            day,
+            self.truth,
+        )
+        for n in range(1, 6):
+            if turn.taught is None or turn.taught.kind != "question":
+                break
+            self.teaching["guided"] += 1
+            asked = turn.taught.text
+            answer = guided_answer(user, self.assistant.home, asked, rng)
+            ts += self.config.reactions.gap_s(rng)
+            turn, ts = self._teach_turn(
+                answer,
+                user,
+                device_id,
+                ts,
+                rng,
+                noise,
+                f"{key}-g{n}",
+                "guided",
+                day,
+                self.truth,
+            )
+            self.teaching["guided_stored"] += bool(turn.taught and turn.taught.stored)
+        return ts + 60.0
+
     def _device_for(self, user: User, rng: random.Random) -> str:
         if rng.random() < 0.6:
             return user.home_device
@@ -253,6 +390,13 @@ class _HouseholdSim:
         goal = self.goals.sample(rng, user, device_id, ts, habit)
         if goal is None:
             return ts
+        if self.teacher is not None and user.enrolled and user.id not in self.guided:
+            guide = random.Random(f"{self.config.seed}-{user.id}-{day}-guided")
+            if guide.random() < self.config.guided_rate:
+                self.guided.add(user.id)
+                ts = self._guided(
+                    user, goal.device_id, ts, guide, f"{self.household.id}-{day:03d}-{k:04d}"
+                )
         reactions = self.config.reactions
         goal_id = f"{self.household.id}-{day:03d}-{k:04d}"
         text, source = self.phraser.first(goal, user, rng)
@@ -262,8 +406,14 @@ class _HouseholdSim:
         previous: str | None = None
         strategy: str | None = None
         served = False
+        after_teaching = False
         for attempt in range(1, user.patience + 1):
             state = self.assistant.snapshot()
+            known = (
+                knows(self.teacher.store, user, goal)
+                if self.teacher is not None and goal.personal
+                else None
+            )
             turn = self.assistant.handle(
                 text,
                 device_id=goal.device_id,
@@ -331,10 +481,24 @@ class _HouseholdSim:
             ).to_dict()
             record["heard"] = heard
             record["span"] = meant
+            if goal.personal:
+                record["personal"] = goal.personal
+                if known is not None:
+                    record["taught_before"] = known
+                if after_teaching:
+                    record["after_teaching"] = True
             _note_change(record, turn, rewrite_outcome, before)
             records.append(record)
             previous = event.turn_id
             ts += speech_seconds(text) + (barge if barge is not None else duration) / 1000
+            if barge is not None and self.teacher is not None:
+                self.teacher.note_barge_in(event.user_id)
+            taught = False
+            if turn.question is not None:
+                ts, taught = self._answer(
+                    goal, user, turn.question, ts, rng, noise, goal_id, attempt, records
+                )
+            after_teaching = taught
             if served:
                 break
             if verdict.wrong_action and rng.random() < reactions.give_up_after_wrong:
@@ -342,6 +506,8 @@ class _HouseholdSim:
             if attempt == user.patience:
                 break
             strategy = choose_strategy(goal, status, response.text, rng)
+            if taught:
+                strategy = "repeat"  # having taught it, the user says it their way again
             if strategy == "correct":
                 text, meant = self.phraser.correction(goal, meant, rng)
             else:
@@ -350,9 +516,42 @@ class _HouseholdSim:
                 noise *= 0.7  # said again, slower and louder
             ts += reactions.gap_s(rng)
         for record in records:
-            record["goal_success"] = served
+            if not record.get("teach"):
+                record["goal_success"] = served
         self.truth.extend(records)
         return ts
+
+
+def _teach_record(
+    sim: _HouseholdSim, turn: Turn, spoken: str, user: User, day: int, source: str
+) -> dict[str, Any]:
+    """The truth of a turn spoken to the teacher. An answer the teacher did not take as
+    one went to the assistant as a request: a defect, a wrong action if it acted."""
+    taken = turn.taught is not None
+    record = TruthRecord(
+        turn_id=turn.event.turn_id,
+        spoken_text=spoken,
+        intent=None,
+        slots={},
+        failure_point="none" if taken else "nlu",
+        defect=not taken,
+        goal_id=None,
+        goal_success=None,
+        rephrase_of=None,
+        wrong_action=bool(turn.changed),
+        household_id=sim.household.id,
+        user_id=user.id,
+        day=day,
+        goal_kind=None,
+        source=source,
+        strategy=None,
+        attempt=1,
+    ).to_dict()
+    record["teach"] = turn.taught.kind if turn.taught else "not_taken"
+    if turn.taught and turn.taught.stored is not None:
+        record["taught_kind"] = turn.taught.stored.kind
+    record["heard"] = turn.event.asr.text
+    return record
 
 
 def _run_household(
