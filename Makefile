@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/assistant.py
 	$(PY) benchmarks/speech_channel.py
 	$(PY) benchmarks/dialogue.py
+	$(PY) benchmarks/preferences.py
 
 clean:
 	rm -rf $(VENV) selflearn-data .mypy_cache .ruff_cache .pytest_cache

@@ -23,6 +23,16 @@ from selflearn.report import build_report, write_report
 from selflearn.rewrite import Rewrite, Rewriter, RewriteRequest, RewriteTable
 from selflearn.signals import HeuristicRephraseDetector, SessionConfig, Signals, compute_signals
 from selflearn.sim import ReactionConfig, SimConfig, Simulator
+from selflearn.teach import (
+    Preference,
+    PreferenceStore,
+    Statement,
+    TaughtRewriter,
+    TeachConfig,
+    Teacher,
+    parse_statement,
+    with_preferences,
+)
 
 __all__ = [
     "TURN_SCHEMA",
@@ -35,6 +45,8 @@ __all__ = [
     "HeuristicRephraseDetector",
     "Home",
     "IngestSummary",
+    "Preference",
+    "PreferenceStore",
     "ReactionConfig",
     "Rejection",
     "Rewrite",
@@ -48,6 +60,10 @@ __all__ = [
     "SimConfig",
     "Simulator",
     "SpeechChannel",
+    "Statement",
+    "TaughtRewriter",
+    "TeachConfig",
+    "Teacher",
     "Turn",
     "TurnEvent",
     "TurnStore",
@@ -55,9 +71,11 @@ __all__ = [
     "build_report",
     "compute_signals",
     "json_schema",
+    "parse_statement",
     "read_events",
     "read_turns",
     "run_ab",
+    "with_preferences",
     "write_jsonl",
     "write_parquet",
     "write_report",

@@ -44,6 +44,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Logs and CI are not terminals: there, tables get room instead of rich's 80 columns.
+# What users taught, beside the learned artefacts (selflearn teach, selflearn rewrite).
+DEFAULT_PREFERENCES = Path("selflearn-data/preferences.json")
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
@@ -509,13 +511,23 @@ def rewrite(
         list[str] | None,
         typer.Option(help="Layers to use: offline, global, personal (repeatable; default all)."),
     ] = None,
+    preferences: Annotated[
+        Path,
+        typer.Option(help="What users taught (`selflearn teach`): applied first, if it exists."),
+    ] = DEFAULT_PREFERENCES,
 ) -> None:
     """Show what the learned rewriter does with one utterance (in the device's room, with its
     devices' states), and what the assistant then does."""
     from selflearn.assistant import Assistant, Home
     from selflearn.rewrite import Rewriter, RewriteRequest
+    from selflearn.teach import PreferenceStore, with_preferences
 
-    rewriter = Rewriter.load(artefacts, layers=tuple(layer) if layer else _layers(artefacts))
+    learned = Rewriter.load(artefacts, layers=tuple(layer) if layer else _layers(artefacts))
+    rewriter = (
+        with_preferences(learned, PreferenceStore.open(preferences))
+        if preferences.is_file()
+        else learned
+    )
     bot = Assistant.create(Home.from_yaml(home) if home else None)
     spoken_to = bot.home.device(device)
     if spoken_to is None:
@@ -559,9 +571,60 @@ def rewrite(
             "method": decision.method if decision else None,
             "before": before,
             "after": after,
-            "fail_opens": rewriter.fail_opens,
+            "fail_opens": int(getattr(rewriter, "fail_opens", 0)),
         }
     )
+
+
+@app.command()
+def teach(
+    user: Annotated[str, typer.Argument(help="The user id the preference belongs to.")],
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help='What the user said: a preference ("I\'m a Warriors fan", "by the big light I '
+            'mean the ceiling light") or a command ("forget that", "what do you know about me").'
+        ),
+    ] = None,
+    preferences: Annotated[
+        Path, typer.Option(help="The preference file (created if missing).")
+    ] = DEFAULT_PREFERENCES,
+    list_all: Annotated[
+        bool, typer.Option("--list", help="Print what this user taught, with provenance.")
+    ] = False,
+    forget: Annotated[bool, typer.Option(help="Forget everything this user taught.")] = False,
+    turn_id: Annotated[
+        str | None, typer.Option(help="The turn the statement came from (provenance).")
+    ] = None,
+) -> None:
+    """Teach a preference for USER, forget them, or list what they taught. Last line: JSON."""
+    from selflearn.teach import PreferenceStore, Teacher
+
+    store = PreferenceStore.open(preferences)
+    if forget:
+        gone = store.forget_user(user)
+        err.print(f"forgot {gone} preference(s) of {user}", highlight=False)
+        _emit({"user_id": user, "forgot": gone})
+        return
+    if not list_all:
+        if not text:
+            raise SelflearnError("give what the user said, or --list, or --forget")
+        reply = Teacher(store).hear(text, user_id=user, ts=time.time(), turn_id=turn_id)
+        if reply is None:
+            raise SelflearnError(
+                f"{text!r} is not a preference or a teaching command; nothing was stored "
+                '(try "I like jazz", "by the big light I mean the ceiling light")'
+            )
+        err.print(reply.text, highlight=False)
+    known = [p.to_dict() for p in store.of(user)]
+    if list_all:
+        for row in known:
+            err.print(
+                f"{row['kind']:>7}  {row['key'] or '':<20} {row['value']:<30} "
+                f"{'' if row['like'] else '(dislike) '}from {row['turn_id'] or row['source']}",
+                highlight=False,
+            )
+    _emit({"user_id": user, "preferences": known})
 
 
 def _layers(artefacts: Path) -> tuple[str, ...]:

@@ -376,6 +376,10 @@ def _like(said: _Said) -> Statement | None:
     statement = _classify(value, said, hint)
     if statement is None:
         return None
+    if statement.kind == "media" and not re.match(
+        r"prefer|like|love|enjoy|adore|hate|dislike|cannot|do not", verb
+    ):
+        return None  # "I listen to podcasts in the car" says what they do, not what they prefer
     return Statement(statement.kind, statement.value, like=like)
 
 
@@ -384,7 +388,7 @@ def _fan(said: _Said) -> Statement | None:
     subject = r"^(?:(?:i|we)\s+(?:am|are|have always been|have been|have been a|was raised|will always be|was born|grew up)?\s*)?(?:an?\s+)?"
     found = re.match(
         rf"{subject}{_ADVERBS}{_FAN_WORDS}(?P<value>.+?)\s+(?:fan|fans|supporter|supporters|"
-        r"lover|lovers|nut|addict|head|junkie|buff|household|family|house|person|guy|girl|"
+        r"lover|lovers|nut|addict|head|junkie|buff|household|family|person|guy|girl|"
         r"kind of person|kind of guy|kind of girl)(?:\s+(?:for life|through and through|"
         r"since i was a kid|since forever|all the way))?$",
         said.core,
@@ -400,6 +404,7 @@ def _fan(said: _Said) -> Statement | None:
         "",
         value,
     )
+    value = _team_name(value)
     if value in ("big", "huge", "real", "true", "music", "sports", "food", "the music", "the team"):
         return None
     if not said.core.startswith(("i ", "we ")) and not (
@@ -407,6 +412,16 @@ def _fan(said: _Said) -> Statement | None:
     ):
         return None  # "big Giants fan here" names a team; other subjectless fans are chatter
     return _classify(value, said) or _classify(value, said, "music")
+
+
+def _team_name(value: str) -> str:
+    """A team named with its city ("green bay packers", "the miami heat"): the name fans
+    use, when it is a team the parser knows; anything else unchanged."""
+    words = value.removeprefix("the ").split()
+    for size in (2, 1):
+        if len(words) > size and " ".join(words[-size:]) in TEAMS:
+            return " ".join(words[-size:])
+    return value
 
 
 def _my_team(said: _Said) -> Statement | None:
@@ -527,6 +542,7 @@ def _support(said: _Said) -> Statement | None:
     value = re.sub(
         r"\s+(?:all the way|no matter what|every season|every game|win or lose)$", "", value
     )
+    value = _team_name(value)
     bare = value.removeprefix("the ")
     if bare in TEAMS or re.match(r"^the \w+( \w+)?s$", value):
         return Statement("team", bare)
@@ -654,7 +670,11 @@ def _is_meaning(said: _Said) -> Statement | None:
     names = r"^(?:the|my|our) "
     if not (re.match(names, key) and re.match(names, value)):
         return None
-    if re.search(r"\b(?:not|no|never|too|broken|on|off|open|closed|problem|best|worst)$", value):
+    if re.search(
+        r"\b(?:not|no|never|too|broken|on|off|open|closed|problem|best|worst)$", value
+    ) or re.search(
+        r"\b\w{3,}est\b", value
+    ):  # "the office is the coldest room": a comparison, not a name
         return None
     return statement
 
@@ -764,8 +784,8 @@ def _parse_clause(text: str, artists: frozenset[str]) -> Statement | None:
     core = _core(text)
     if not core or len(core.split()) > 24:
         return None
-    if _QUESTION_START.match(core) and not future:
-        return None
+    if _QUESTION_START.match(core):
+        return None  # "which speaker is the default?" asks; it does not tell
     if _COMMAND_START.match(core) and not future and not core.startswith(("call ", "name ")):
         return None
     said = _Said(core, text, artists, future)
@@ -835,7 +855,7 @@ _VAGUE = re.compile(
     r"^(?:i do not know|do not know|dunno|no idea|not sure|i am not sure|whatever|anything|"
     r"nothing|none|nothing really|no one|nobody|skip|pass|next|hmm+|um+|uh+|the usual|"
     r"you know|you know the one|the other one|that one|the one i always use|the normal one|"
-    r"the usual one|the usual thing|the same one|the same as always|same as usual|the right one|"
+    r"the one|this one|the usual one|the usual thing|the same one|the same as always|same as usual|the right one|"
     r"the one i (?:always |usually )?(?:use|want|mean|like)|whatever you think|you choose|"
     r"i forget|i cannot remember|hard to say|depends|it depends|all of them|everything|"
     r"not really|no preference|i do not care|does not matter|either|both|same as always|"
@@ -853,6 +873,8 @@ _ANSWER_LEAD = re.compile(
 
 def is_vague(text: str) -> bool:
     """Whether ``text`` is an answer that says nothing ("I don't know", "the other one")."""
+    if _VAGUE.match(normalize(text)):
+        return True
     core = _TRAIL.sub("", _ANSWER_LEAD.sub("", _core(text))).strip()
     return not core or bool(_VAGUE.match(core))
 
@@ -892,6 +914,8 @@ def parse_answer(
     stated = parse_statement(text, artists=artists)
     if stated is not None:
         return stated
+    if is_vague(text):
+        return None
     core = _core(text)
     core = _TRAIL.sub("", _ANSWER_LEAD.sub("", core)).strip()
     core = re.sub(

@@ -176,7 +176,9 @@ class Teacher:
         self._users: dict[str, _User] = {}
         # names the assistant knows or has resolved, and their words (to tell a mishearing)
         self._names = {normalize_utterance(n) for n in names if n}
-        self._words = {w for n in self._names for w in n.split()}
+        self._words = {
+            w for n in self._names for word in n.split() for w in (word, word.rstrip("s"))
+        }
 
     # -- what the user says -------------------------------------------------------------
 
@@ -352,7 +354,7 @@ class Teacher:
             if e.entity_id and e.value:
                 name = normalize_utterance(e.value)
                 self._names.add(name)
-                self._words.update(name.split())
+                self._words.update(w for word in name.split() for w in (word, word.rstrip("s")))
         if unknown and self._misheard(normalize_utterance(unknown)):
             unknown = None
         now = _Recent(
@@ -402,7 +404,7 @@ class Teacher:
         if found is not None and found[1] >= MISHEARD_RATIO:
             return True
         for word in words:
-            if word in self._words or len(word) < 3:
+            if len(word) < 3 or word in self._words or word.rstrip("s") in self._words:
                 continue
             near = process.extractOne(word, self._words, scorer=fuzz.ratio)
             if near is not None and near[1] >= MISHEARD_RATIO:
