@@ -23,7 +23,13 @@ from selflearn.dialogue.annotate import (
 )
 from selflearn.dialogue.features import flat_turns
 from selflearn.evaluate.runner import evaluate, save_document
-from selflearn.evaluate.view import arms_table, curve_table, layers_table, peers_table
+from selflearn.evaluate.view import (
+    arms_table,
+    curve_table,
+    layers_table,
+    peers_table,
+    teaching_table,
+)
 from selflearn.learn import SIGNALS_FILE, learn
 from selflearn.logs.store import TurnStore
 from selflearn.report import write_report
@@ -167,6 +173,7 @@ def run_demo(
             identical=True,
             harmful=True,
             peers=True,
+            teach=True,
             progress=step,
         )
     save_document(document, data_dir / "evaluation.json")
@@ -182,6 +189,11 @@ def run_demo(
         )
     if document["peers"]:
         console.print(peers_table(document["peers"], "peers on the same traffic"))
+    if document["teaching"]:
+        console.print(
+            teaching_table(document["teaching"], "teaching: requests only the user can explain")
+        )
+    _teach_exchange(console)
     if not any(not name.startswith(("control", "check:")) for name in arms):
         console.print(
             "4/5 no rewriting learner produced an artefact yet: control and the harness checks."
@@ -206,6 +218,7 @@ def run_demo(
         "rewrites": {k: learned["rewrites"][k] for k in ("global", "personal")},
         "online": {k: online.get(k) for k in ("used", "global_rows", "personal_rows", "why_not")},
         "peers": document["peers"],
+        "teaching": document["teaching"].get("teach"),
         "dialogue": {
             k: learned["dialogue"].get(k) for k in ("used", "labelled", "seconds", "why_not")
         },
@@ -237,6 +250,31 @@ def run_demo(
     }
     emit(result)
     return result
+
+
+def _teach_exchange(console: Console) -> None:
+    """A user teaches the reference assistant a word of their own; the next request uses it,
+    "forget that" takes it back."""
+    from selflearn.assistant import Assistant
+    from selflearn.teach import PreferenceStore, Teacher, with_preferences
+
+    bot = Assistant.create(speech=False)
+    store = PreferenceStore()
+    bot.teacher = Teacher(store, names=[n for e in bot.home.entities for n in e.names])
+    bot.rewriter = with_preferences(None, store)
+    console.print("    teaching, one user on the office display:", highlight=False)
+    start = time.time()
+    for k, said in enumerate(
+        (
+            "turn on the big light",
+            "I meant the desk lamp",
+            "turn off the big light",
+            "forget that",
+            "turn on the big light",
+        )
+    ):
+        turn = bot.handle(said, device_id="display.office", user_id="demo-user", ts=start + 10 * k)
+        console.print(f"      user: {said!r} → {turn.event.response.text}", highlight=False)
 
 
 def _isolate(

@@ -366,7 +366,7 @@ class Assistant:
         )
         question = self.teacher.observe(event) if self.teacher is not None else None
         if question:
-            said = f"{action.text} {question}"
+            said = f"{action.text.rstrip('.!? ')}. {question}"
             response = event.response.model_copy(
                 update={"text": said, "duration_ms": len(said.split()) * 330}
             )

@@ -316,6 +316,47 @@ def build_report(
                 )
             )
 
+        teaching = evaluation.get("teaching") or {}
+        if teaching:
+            parts.append("<h3>Teaching: requests only the user can explain</h3>")
+            parts.append(
+                "<p class='note'>Requests whose meaning only the speaker holds: their own word "
+                'for a device, which of two towns of one name, what "something I like" '
+                "means. Before/after: the same requests made before and after the user taught "
+                "what they mean; next attempt: the attempt right after teaching.</p>"
+            )
+
+            def _pct(value: float | None) -> str:
+                return f"{value:.1%}" if value is not None else "-"
+
+            parts.append(
+                _table(
+                    [
+                        "arm",
+                        "personal requests",
+                        "defect rate",
+                        "before taught",
+                        "after taught",
+                        "next attempt succeeds",
+                        "questions / user / week",
+                    ],
+                    [
+                        [
+                            name,
+                            fig["personal_turns"],
+                            _pct(fig["personal_defect_rate"]),
+                            _pct((fig.get("before_taught") or {}).get("defect_rate")),
+                            _pct((fig.get("after_taught") or {}).get("defect_rate")),
+                            _pct(
+                                (fig.get("next_attempt_after_teaching") or {}).get("success_rate")
+                            ),
+                            fig.get("questions_per_user_week", "-"),
+                        ]
+                        for name, fig in teaching.items()
+                    ],
+                )
+            )
+
     # -- defect rate by day ---------------------------------------------------------------
     parts.append("<h2>Defect rate by day</h2>")
     baseline, source = _defect_by_day(rows, truth, defect_scores)
