@@ -161,6 +161,16 @@ def test_taught_preferences_rewrite_the_next_request() -> None:
     assert _rewrite(store, "play some music", user=None) is None
 
 
+def test_an_alias_never_takes_over_a_known_name_or_a_bare_word() -> None:
+    store = PreferenceStore()
+    store.add("u1", Statement("alias", "the study lamp", "my lamp"))
+    assert _rewrite(store, "turn off my lamp") == "turn off the study lamp"
+    assert _rewrite(store, "turn off the lamp") is None and _rewrite(store, "lamp off") is None
+    teacher = Teacher(PreferenceStore(), names=["Desk Lamp", "Lamp"])
+    reply = teacher.hear("by the lamp I mean the desk lamp", user_id="u1", ts=T0)
+    assert reply is not None and reply.kind == "unclear" and len(teacher.store) == 0
+
+
 def test_taught_layer_fails_open() -> None:
     class Broken(PreferenceStore):
         def of(self, user_id: str | None, kind: str | None = None) -> list:  # type: ignore[type-arg]

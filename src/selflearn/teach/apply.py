@@ -109,11 +109,19 @@ class TaughtRewriter:
 
 def _substitute(text: str, key: str, value: str) -> str:
     """``key`` replaced by ``value`` in ``text``, with the "the"/"my" before it: "set my
-    furnace" with furnace → the thermostat is "set the thermostat"."""
+    furnace" with the furnace → the thermostat is "set the thermostat". A key said with
+    "my" or "our" ("my lamp") matches only so said; a one-word key only with a
+    determiner ("the heat" is "my heat" too, never a bare "heat"), so "my lamp" never
+    takes over "the lamp" or "lamp"."""
     bare = _bare(key)
     if not bare or key == value:
         return text
-    pattern = rf"(?<![\w'])(?P<det>(?:the|my|our)\s+)?{re.escape(bare)}(?![\w'])"
+    if key.startswith(("my ", "our ")):
+        pattern = rf"(?<![\w'])(?P<det>){re.escape(key)}(?![\w'])"
+    elif len(bare.split()) < 2 and key != bare:  # "the heat": "my heat" too, not "heat"
+        pattern = rf"(?<![\w'])(?P<det>(?:the|my|our)\s+){re.escape(bare)}(?![\w'])"
+    else:
+        pattern = rf"(?<![\w'])(?P<det>(?:the|my|our)\s+)?{re.escape(bare)}(?![\w'])"
     found = re.search(pattern, text)
     if found is None:
         return text

@@ -207,6 +207,11 @@ class Teacher:
         if command is not None:
             return self._command(command, user_id, ts)
         assert statement is not None
+        if self._renames_known(statement):
+            return Reply(
+                f"{statement.key} is already the name of something here; I'll keep it.",
+                "unclear",
+            )
         statement = self._snap(statement)
         stored = self.store.add(user_id, statement, turn_id=turn_id, ts=ts, source="statement")
         return Reply(f"Got it: {statement.describe()}.", "stored", stored)
@@ -281,6 +286,8 @@ class Teacher:
             return None
         statement = None if is_vague(text) else self._read_answer(pending, text, core)
         stored = None
+        if statement is not None and self._renames_known(statement):
+            statement = None
         if statement is not None:
             statement = self._snap(statement)
             stored = self.store.add(
@@ -298,6 +305,16 @@ class Teacher:
         if pending.source == "guided":
             said += " Thanks, that's all."
         return Reply(said, "stored" if stored else "unclear", stored)
+
+    def _renames_known(self, statement: Statement) -> bool:
+        """Whether an alias would take over a name the assistant already knows ("by lamp I
+        mean the lamp in the bedroom"): that is a default for an ambiguous name, which
+        depends on the room; an alias must be a word of the user's own."""
+        if statement.kind != "alias" or not statement.key:
+            return False
+        key = normalize_utterance(statement.key)
+        bare = key.split(" ", 1)[1] if key.startswith(("the ", "my ", "our ")) else key
+        return bare in self._names or key in self._names
 
     def _snap(self, statement: Statement) -> Statement:
         """A taught name the recogniser got slightly wrong, put right: the artist or the
