@@ -627,14 +627,70 @@ def teach(
     _emit({"user_id": user, "preferences": known})
 
 
-def _layers(artefacts: Path) -> tuple[str, ...]:
-    """Every layer the folder has: the global online one only where ``learn`` built the
-    index (the personal layer is at least the speaker's own table rows)."""
-    from selflearn.rewrite.online import ONLINE_DIR
+@app.command()
+def serve(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the store, preferences and artefacts live.")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default loopback).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8321).")] = None,
+    learn_after: Annotated[
+        int | None, typer.Option(help="Re-learn after this many new events (0: never).")
+    ] = None,
+    learn_every: Annotated[
+        float | None, typer.Option(help="Re-learn this often, in seconds (0: never).")
+    ] = None,
+) -> None:
+    """Run the HTTP service. Settings also come from SELFLEARN_* variables (SELFLEARN_TOKEN:
+    the bearer token for write and admin routes; without one, a token is generated in the
+    data folder)."""
+    try:
+        import uvicorn
 
-    if (artefacts / ONLINE_DIR).is_dir():
-        return ("offline", "global", "personal")
-    return ("offline", "personal")
+        from selflearn.service.app import create_app
+        from selflearn.service.settings import ServiceSettings
+    except ImportError:
+        raise SelflearnError(
+            "the service needs the serve extra: pip install 'selflearn[serve]'"
+        ) from None
+    settings = ServiceSettings.from_env(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        learn_after_events=learn_after,
+        learn_every_s=learn_every,
+    )
+    err.print(
+        f"selflearn service on http://{settings.host}:{settings.port} (data in {settings.data_dir}; "
+        f"rewrite {'needs' if settings.rewrite_needs_token else 'does not need'} a token)",
+        highlight=False,
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def restore(
+    data_dir: Annotated[Path, typer.Option(help="The service's data folder.")] = Path(
+        "selflearn-data/service"
+    ),
+) -> None:
+    """Serve the previous artefact version again (a running service picks it up on restart;
+    POST /v1/admin/restore switches a running one)."""
+    from selflearn.service.versions import ArtefactVersions
+
+    versions = ArtefactVersions(data_dir / "artefacts")
+    before = versions.current()
+    name = versions.restore()
+    err.print(f"serving {name} (was {before})", highlight=False)
+    _emit({"version": name, "was": before})
+
+
+def _layers(artefacts: Path) -> tuple[str, ...]:
+    from selflearn.rewrite.rewriter import available_layers
+
+    return available_layers(artefacts)
 
 
 @app.command(name="signals")

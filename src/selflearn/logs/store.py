@@ -164,6 +164,19 @@ class TurnStore:
         table = events_to_table(events)
         return self.ingest_batch(Batch(source, table, list(range(1, table.num_rows + 1)), [], 0))
 
+    def delete_user(self, user_id: str) -> int:
+        """Remove every turn of ``user_id`` (forgetting a user); how many were removed."""
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM turns WHERE user_id = ?", [user_id])
+            row = con.fetchone()
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return int(row[0]) if row else 0
+
     def checkpoint(self) -> None:
         self._con.execute("CHECKPOINT")
 

@@ -22,7 +22,7 @@ from selflearn.rewrite.guards import load_guard
 from selflearn.rewrite.online import ONLINE_DIR, OnlineConfig, OnlineRewriter
 from selflearn.rewrite.table import RewriteTable
 
-__all__ = ["LAYERS", "Rewriter"]
+__all__ = ["LAYERS", "Rewriter", "available_layers"]
 
 log = logging.getLogger(__name__)
 LAYERS = ("offline", "global", "personal")
@@ -155,6 +155,14 @@ class Rewriter:
         self.table, self.online, self.budget_s = table, online, state["budget_s"]
         self.metrics = Counter()
         self._source = source
+
+
+def available_layers(artefacts: Path | str) -> tuple[str, ...]:
+    """Every layer a ``selflearn learn`` folder has: the global online one only where
+    ``learn`` built the index (the personal layer is at least the speaker's own table rows)."""
+    if (Path(artefacts) / ONLINE_DIR).is_dir():
+        return LAYERS
+    return ("offline", "personal")
 
 
 def _load(

@@ -1,0 +1,314 @@
+"""The HTTP service (DESIGN §3.5): a thin FastAPI shell over :class:`~selflearn.service.core.Service`.
+
+``create_app(settings)`` builds it; every setting has a default. Write and admin routes need
+``Authorization: Bearer <token>``; ``POST /v1/rewrite`` may go without one when the service
+listens on loopback only. Errors are JSON with the offending field, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from selflearn._version import __version__
+from selflearn.errors import SchemaError, SelflearnError
+from selflearn.logs.schema import TurnEvent
+from selflearn.rewrite.base import RewriteRequest
+from selflearn.service.core import Service
+from selflearn.service.metrics import render_metrics
+from selflearn.service.settings import ServiceSettings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error answered as ``status`` with a JSON body naming ``field``."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+class EventsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[dict[str, Any]] = Field(description="Turn events (DESIGN §3.1), one batch.")
+
+
+class EventsOut(BaseModel):
+    accepted: int = Field(description="New events stored.")
+    duplicates: int = Field(description="Events whose turn_id was already stored.")
+
+
+class RewriteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="The utterance as recognised.")
+    user_id: str | None = Field(default=None, max_length=200)
+    device_id: str | None = Field(default=None, max_length=200)
+    device_type: str | None = Field(default=None, max_length=100)
+    area: str | None = Field(default=None, max_length=200)
+    context: dict[str, Any] = Field(default_factory=dict)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class RewriteOut(BaseModel):
+    rewrite: str | None = Field(description="The utterance to act on instead, or null.")
+    score: float | None = None
+    layer: str | None = None
+    method: str | None = None
+    version: str | None = Field(default=None, description="The artefact version served.")
+
+
+class TeachIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(min_length=1, max_length=200)
+    text: str = Field(description="What the user said.")
+    turn_id: str | None = Field(default=None, max_length=200)
+
+
+class TeachOut(BaseModel):
+    reply: str
+    kind: str
+    stored: dict[str, Any] | None = None
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """The service's app. Its state opens on start-up and closes on shutdown."""
+    settings = settings or ServiceSettings()
+    holder: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = Service.open(settings)
+        holder["service"] = service
+        stop = threading.Event()
+        learner = threading.Thread(
+            target=_learning_loop, args=(service, stop), name="selflearn-learning", daemon=True
+        )
+        learner.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            learner.join(timeout=5.0)
+            service.close()
+
+    app = FastAPI(
+        title="selflearn",
+        version=__version__,
+        description="Ingest turn events, rewrite utterances, teach preferences, read reports.",
+        lifespan=lifespan,
+    )
+
+    def service() -> Service:
+        found: Service | None = holder.get("service")
+        if found is None:
+            raise ApiError(503, "the service is starting or stopping")
+        return found
+
+    def authorised(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        token = service().token
+        if scheme.lower() != "bearer" or not given or not secrets.compare_digest(given, token):
+            raise ApiError(401, "a valid bearer token is required (Authorization: Bearer …)")
+
+    def authorised_rewrite(request: Request) -> None:
+        if settings.rewrite_needs_token:
+            authorised(request)
+
+    auth = [Depends(authorised)]
+
+    @app.middleware("http")
+    async def limits_and_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        declared = request.headers.get("content-length")
+        if declared is not None and (
+            not declared.isdigit() or int(declared) > settings.max_body_bytes
+        ):
+            return _error(413, f"the body is over {settings.max_body_bytes} bytes", "body")
+        if request.method in ("POST", "PUT", "PATCH"):
+            body = await request.body()
+            if len(body) > settings.max_body_bytes:
+                return _error(413, f"the body is over {settings.max_body_bytes} bytes", "body")
+        try:
+            response = await call_next(request)
+        except Exception:  # never a stack trace to the caller
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            response = _error(500, "internal error; it has been logged")
+        found = holder.get("service")
+        if found is not None:
+            route = request.scope.get("route")
+            name = getattr(route, "path", "other")
+            found.metrics.counts[f"requests:{request.method} {name}:{response.status_code}"] += 1
+            found.metrics.observe(f"{request.method} {name}", time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return _error(exc.status, exc.message, exc.field, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        return _error(422, str(first.get("msg", "invalid request")), where)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(SelflearnError)
+    async def selflearn_error(_: Request, exc: SelflearnError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.post("/v1/events", response_model=EventsOut, tags=["write"], dependencies=auth)
+    def post_events(body: EventsIn) -> EventsOut:
+        """Store a batch of turn events; answered once they are durable. Idempotent on
+        ``turn_id``: a batch sent again stores nothing twice. Any invalid event rejects the
+        batch, naming the event and the field."""
+        if len(body.events) > settings.max_batch:
+            raise ApiError(413, f"at most {settings.max_batch} events per batch", "events")
+        events = []
+        for i, raw in enumerate(body.events):
+            try:
+                events.append(TurnEvent.from_dict(raw))
+            except SchemaError as exc:
+                raise ApiError(422, str(exc), f"events[{i}].{exc.field}") from None
+        summary = service().ingest(events)
+        return EventsOut(accepted=summary.accepted, duplicates=summary.duplicates)
+
+    @app.post(
+        "/v1/rewrite",
+        response_model=RewriteOut,
+        tags=["rewrite"],
+        dependencies=[Depends(authorised_rewrite)],
+    )
+    def post_rewrite(body: RewriteIn) -> RewriteOut:
+        """What to act on instead of ``text``, or null: the original passes through."""
+        if len(body.text) > settings.max_text_chars:
+            raise ApiError(422, f"at most {settings.max_text_chars} characters", "text")
+        svc = service()
+        answer = svc.rewrite(
+            RewriteRequest(
+                body.text,
+                body.user_id,
+                body.device_id,
+                body.device_type,
+                body.area,
+                body.context,
+                body.confidence,
+            )
+        )
+        if answer is None:
+            return RewriteOut(rewrite=None, version=svc.version)
+        return RewriteOut(
+            rewrite=answer.target,
+            score=answer.score,
+            layer=answer.layer,
+            method=answer.method,
+            version=svc.version,
+        )
+
+    @app.post("/v1/teach", response_model=TeachOut, tags=["write"], dependencies=auth)
+    def post_teach(body: TeachIn) -> TeachOut:
+        """A preference statement or a teaching command from ``user_id``."""
+        if len(body.text) > settings.max_text_chars:
+            raise ApiError(422, f"at most {settings.max_text_chars} characters", "text")
+        reply = service().teach(body.user_id, body.text, body.turn_id)
+        if reply is None:
+            raise ApiError(
+                422, "not a preference or a teaching command; nothing was stored", "text"
+            )
+        return TeachOut(
+            reply=reply.text,
+            kind=reply.kind,
+            stored=reply.stored.to_dict() if reply.stored else None,
+        )
+
+    @app.delete("/v1/users/{user_id}", tags=["admin"], dependencies=auth)
+    def delete_user(user_id: str) -> dict[str, Any]:
+        """Forget a user: their turns, preferences, personal rewrites and index entries."""
+        if not user_id or len(user_id) > 200:
+            raise ApiError(422, "a user id of 1 to 200 characters", "user_id")
+        return {"user_id": user_id, "removed": service().forget_user(user_id)}
+
+    @app.get("/v1/report/summary", tags=["admin"], dependencies=auth)
+    def report_summary() -> dict[str, Any]:
+        """The log's figures, the served version and the learning runs."""
+        return service().summary()
+
+    @app.get("/v1/report/html", response_class=HTMLResponse, tags=["admin"], dependencies=auth)
+    def report_html() -> HTMLResponse:
+        """The HTML report over the stored log."""
+        from selflearn.report import build_report
+
+        svc = service()
+        with svc._store_lock:
+            turns = svc.store.table()
+        return HTMLResponse(build_report(turns, title="selflearn service report"))
+
+    @app.post("/v1/admin/learn", tags=["admin"], dependencies=auth)
+    async def admin_learn() -> dict[str, Any]:
+        """Run learning now (in the background); the run's outcome."""
+        run = await asyncio.to_thread(service().learn)
+        return run.as_dict()
+
+    @app.post("/v1/admin/restore", tags=["admin"], dependencies=auth)
+    def admin_restore() -> dict[str, Any]:
+        """Serve the previous artefact version again."""
+        return {"version": service().restore()}
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        svc = service()
+        return {"status": "ok", "version": svc.version, "selflearn": __version__}
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["health"])
+    def metrics() -> PlainTextResponse:
+        """Prometheus text format: requests, latencies, rewrites, fail-opens, learning runs."""
+        body, content_type = render_metrics(service())
+        return PlainTextResponse(body, media_type=content_type)
+
+    return app
+
+
+def _error(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _learning_loop(service: Service, stop: threading.Event) -> None:
+    """Re-learn after ``learn_after_events`` new events or every ``learn_every_s``."""
+    settings = service.settings
+    if not settings.learn_after_events and not settings.learn_every_s:
+        return
+    last = time.monotonic()
+    while not stop.wait(1.0):
+        due_count = settings.learn_after_events and (
+            service.events_since_learn >= settings.learn_after_events
+        )
+        due_time = settings.learn_every_s and time.monotonic() - last >= settings.learn_every_s
+        if due_count or due_time:
+            service.learn()
+            last = time.monotonic()

@@ -1,0 +1,374 @@
+"""The service as a library object: ingest, rewrite, teach, forget, learn, report.
+
+:class:`Service` holds the turn store, the users' preferences, the teacher and the
+rewriter being served. The HTTP app (:mod:`selflearn.service.app`) is a thin shell over it.
+
+- Ingest is durable before it answers: one DuckDB transaction per batch, committed (the
+  write-ahead log reaches the operating system) before the call returns; idempotent on
+  ``turn_id``.
+- Rewriting never fails the caller: any error or an answer past the budget lets the
+  original through, and is counted.
+- Learning runs away from the request path on a copy of the log; the new artefacts are
+  loaded and smoke-tested, then swapped in under a lock; a failed run leaves the served
+  version as it was and is recorded.
+- Forgetting a user removes their turns, preferences, personal rewrite rows and personal
+  index entries (those still served are held back until the next learning run, which no
+  longer sees the user), and is recorded in ``audit.jsonl``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from selflearn.errors import DataFileError
+from selflearn.logs.schema import TurnEvent
+from selflearn.logs.store import IngestSummary, TurnStore
+from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
+from selflearn.service.settings import ServiceSettings
+from selflearn.service.versions import ArtefactVersions
+from selflearn.teach import PreferenceStore, Reply, TaughtRewriter, Teacher
+
+__all__ = ["LearningRun", "Service"]
+
+log = logging.getLogger(__name__)
+# Requests a new version must answer without error before it is served.
+SMOKE_REQUESTS = ("turn on the kitchen light", "what is the weather", "play some music", "")
+
+
+@dataclass
+class LearningRun:
+    """One learning run: when, on how many turns, what came of it."""
+
+    started: float
+    turns: int = 0
+    version: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "started": self.started,
+            "turns": self.turns,
+            "version": self.version,
+            "seconds": round(self.seconds, 2),
+            "error": self.error,
+        }
+
+
+@dataclass
+class _Metrics:
+    counts: Counter[str] = field(default_factory=Counter)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+
+    def observe(self, route: str, seconds: float) -> None:
+        window = self.latencies.setdefault(route, [])
+        window.append(seconds)
+        if len(window) > 10_000:
+            del window[: len(window) - 10_000]
+
+
+class Service:
+    """Everything behind the HTTP routes. Open with :meth:`open`; :meth:`close` when done."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.token = settings.token or ""
+        self.metrics = _Metrics()
+        self.runs: list[LearningRun] = []
+        self._store: TurnStore | None = None
+        self._store_lock = threading.Lock()
+        self._swap_lock = threading.Lock()
+        self._learn_lock = threading.Lock()
+        self._learned: SupportsRewrite | None = None
+        self._version: str | None = None
+        self._withheld: set[str] = set()  # forgotten users the served artefacts still hold
+        self._since_learn = 0
+        self.preferences = PreferenceStore()
+        self.teacher = Teacher(self.preferences)
+        self.versions = ArtefactVersions(settings.data_dir / "artefacts")
+
+    @classmethod
+    def open(cls, settings: ServiceSettings) -> Service:
+        """The service over ``settings.data_dir`` (created if needed)."""
+        service = cls(settings)
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        service.token = settings.token or _token(data / "token")
+        service._store = TurnStore.open(data / "turns.duckdb")
+        service.preferences = PreferenceStore.open(data / "preferences.json")
+        service.teacher = Teacher(service.preferences)
+        withheld = data / "withheld.json"
+        if withheld.is_file():
+            service._withheld = set(json.loads(withheld.read_text(encoding="utf-8")))
+        current = service.versions.current()
+        if current is not None:
+            try:
+                service._serve(current, service._load(current))
+            except Exception as exc:  # a broken current version: serve without one, say so
+                log.error("artefact version %s cannot be served: %s", current, exc)
+                service.metrics.counts["load_failures"] += 1
+        return service
+
+    def close(self) -> None:
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    @property
+    def store(self) -> TurnStore:
+        if self._store is None:
+            raise RuntimeError("the service is closed")
+        return self._store
+
+    @property
+    def version(self) -> str | None:
+        return self._version
+
+    # -- identities ---------------------------------------------------------------------
+
+    def user(self, user_id: str | None) -> str | None:
+        """The id stored for ``user_id``: a keyed hash when pseudonymising, else itself."""
+        key = self.settings.pseudonymise_key
+        if user_id is None or not key:
+            return user_id
+        digest = hmac.new(key.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+        return f"p-{digest[:32]}"
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def ingest(self, events: list[TurnEvent]) -> IngestSummary:
+        """Store the events (new ones only); returns once they are committed."""
+        if self.settings.pseudonymise_key:
+            events = [
+                e.model_copy(update={"user_id": self.user(e.user_id)}) if e.user_id else e
+                for e in events
+            ]
+        with self._store_lock:
+            summary = self.store.ingest_events(events, source="POST /v1/events")
+        self.metrics.counts["events_accepted"] += summary.accepted
+        self.metrics.counts["events_duplicate"] += summary.duplicates
+        self._since_learn += summary.accepted
+        return summary
+
+    def count(self) -> int:
+        with self._store_lock:
+            return self.store.count()
+
+    # -- rewrite and teach ----------------------------------------------------------------
+
+    def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        """The served rewrite, or None; never raises, never past the budget (fail open)."""
+        user = self.user(request.user_id)
+        start = time.perf_counter()
+        try:
+            taught = TaughtRewriter(self.preferences).rewrite(
+                RewriteRequest(
+                    request.text,
+                    user,
+                    request.device_id,
+                    request.device_type,
+                    request.area,
+                    request.context,
+                    request.confidence,
+                )
+            )
+            answer = taught
+            learned = self._learned
+            if answer is None and learned is not None:
+                # a forgotten user's personal rows may still be in the served version
+                speaker = None if user in self._withheld else user
+                answer = learned.rewrite(
+                    RewriteRequest(
+                        request.text,
+                        speaker,
+                        request.device_id,
+                        request.device_type,
+                        request.area,
+                        request.context,
+                        request.confidence,
+                    )
+                )
+        except Exception:
+            log.warning("rewrite failed; the original passes through", exc_info=True)
+            self.metrics.counts["fail_opens"] += 1
+            return None
+        if time.perf_counter() - start > self.settings.rewrite_budget_s:
+            self.metrics.counts["fail_opens"] += 1
+            return None
+        if answer is not None:
+            self.metrics.counts["rewrites_applied"] += 1
+        return answer
+
+    def teach(self, user_id: str, text: str, turn_id: str | None = None) -> Reply | None:
+        """What the teacher makes of ``text`` from ``user_id`` (None: not for the teacher)."""
+        return self.teacher.hear(text, user_id=self.user(user_id), ts=time.time(), turn_id=turn_id)
+
+    # -- forgetting -------------------------------------------------------------------------
+
+    def forget_user(self, user_id: str) -> dict[str, Any]:
+        """Remove everything of ``user_id``; what was removed. Recorded in ``audit.jsonl``."""
+        user = self.user(user_id)
+        assert user is not None
+        with self._store_lock:
+            turns = self.store.delete_user(user)
+            self.store.checkpoint()  # the deleted rows leave the write-ahead log too
+        preferences = self.teacher.forget_user(user)
+        rows = 0
+        if self._version is not None:
+            rows = _drop_personal_rows(self.versions.path(self._version), user)
+        with self._swap_lock:
+            self._withheld.add(user)
+            _write_json(self.settings.data_dir / "withheld.json", sorted(self._withheld))
+        removed = {"turns": turns, "preferences": preferences, "personal_rewrite_rows": rows}
+        self._audit({"event": "forget_user", "user": user, "removed": removed})
+        self.metrics.counts["users_forgotten"] += 1
+        return removed
+
+    def _audit(self, record: dict[str, Any]) -> None:
+        line = json.dumps({"ts": time.time(), **record}, separators=(",", ":"))
+        with (self.settings.data_dir / "audit.jsonl").open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+
+    # -- learning ---------------------------------------------------------------------------
+
+    @property
+    def events_since_learn(self) -> int:
+        return self._since_learn
+
+    def learn(self) -> LearningRun:
+        """One learning run on a copy of the log; the result served only if it loads and
+        answers the smoke requests. Never raises: a failure is in the returned run."""
+        from selflearn.learn import learn
+
+        run = LearningRun(started=time.time())
+        if not self._learn_lock.acquire(blocking=False):
+            run.error = "a learning run is already going"
+            return run
+        folder: Path | None = None
+        try:
+            with self._store_lock:
+                turns = self.store.table()
+            self._since_learn = 0
+            run.turns = turns.num_rows
+            if turns.num_rows == 0:
+                raise DataFileError("no turns stored yet")
+            folder = self.versions.new()
+            learn(turns, folder, online=self.settings.online, rephrase_model=False)
+            rewriter = self._load(folder.name)
+            for text in SMOKE_REQUESTS:
+                rewriter.rewrite(RewriteRequest(text, "smoke-test", "smoke-device"))
+            self.versions.publish(folder.name)
+            # the new version learned without the users forgotten so far
+            self._serve(folder.name, rewriter, forgotten_cleared=True)
+            run.version = folder.name
+        except Exception as exc:
+            run.error = f"{type(exc).__name__}: {exc}"
+            log.error("learning run failed; the served version is unchanged: %s", run.error)
+            self.metrics.counts["learning_failures"] += 1
+            if folder is not None:
+                self.versions.discard(folder.name)
+        finally:
+            run.seconds = time.time() - run.started
+            self.runs.append(run)
+            self.metrics.counts["learning_runs"] += 1
+            self._learn_lock.release()
+            self._audit({"event": "learning_run", **run.as_dict()})
+        return run
+
+    def restore(self) -> str:
+        """Serve the version before the current one again."""
+        name = self.versions.restore()
+        self._serve(name, self._load(name))
+        self._audit({"event": "restore", "version": name})
+        return name
+
+    def _load(self, name: str) -> SupportsRewrite:
+        from selflearn.rewrite.rewriter import Rewriter, available_layers
+
+        folder = self.versions.path(name)
+        return Rewriter.load(
+            folder, layers=available_layers(folder), budget_s=self.settings.rewrite_budget_s
+        )
+
+    def _serve(self, name: str, rewriter: SupportsRewrite, forgotten_cleared: bool = False) -> None:
+        with self._swap_lock:
+            self._learned, self._version = rewriter, name
+            if forgotten_cleared and self._withheld:
+                self._withheld = set()
+                _write_json(self.settings.data_dir / "withheld.json", [])
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """The figures a report shows: the log, what was served and learned."""
+        with self._store_lock:
+            row = self.store.sql(
+                "SELECT count(*) AS turns, count(DISTINCT user_id) AS users, "
+                "avg(CASE WHEN response.status = 'success' THEN 0.0 ELSE 1.0 END) AS failing, "
+                "avg(CASE WHEN rewrite IS NOT NULL THEN 1.0 ELSE 0.0 END) AS rewritten "
+                "FROM turns"
+            ).to_pylist()[0]
+        return {
+            "turns": row["turns"],
+            "users": row["users"],
+            "failing_share": round(row["failing"] or 0.0, 4),
+            "rewritten_share": round(row["rewritten"] or 0.0, 4),
+            "version": self._version,
+            "versions": self.versions.all(),
+            "learning_runs": [r.as_dict() for r in self.runs[-10:]],
+            "preferences": len(self.preferences),
+            "counts": dict(self.metrics.counts),
+        }
+
+
+def _token(path: Path) -> str:
+    """The token kept in ``path``, made (owner-readable only) on first use."""
+    if path.is_file():
+        token = path.read_text(encoding="utf-8").strip()
+        if len(token) >= 16:
+            return token
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(token, encoding="utf-8")
+    log.warning("no token configured; generated one in %s", path)
+    return token
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _drop_personal_rows(folder: Path, user: str) -> int:
+    """Remove ``user``'s personal rows from a version's rewrite table on disk."""
+    from selflearn.rewrite.rewriter import REWRITES_FILE
+
+    path = folder / REWRITES_FILE
+    if not path.is_file():
+        return 0
+    table = pq.read_table(path)
+    if "user_id" not in table.column_names:
+        return 0
+    keep = [u != user for u in table.column("user_id").to_pylist()]
+    dropped = int(len(keep) - sum(keep))
+    if dropped:
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(table.filter(pa.array(keep)), tmp)
+        tmp.replace(path)
+    return dropped

@@ -1,0 +1,292 @@
+"""The HTTP service (issue 8): routes, auth, limits, forgetting, learning and swapping,
+the client, and durability under SIGKILL of the real server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from selflearn.service import Client, ServiceSettings
+from selflearn.service.app import create_app
+from selflearn.sim import SimConfig, Simulator
+
+TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Routes anyone may call: health, metrics, the API description, and rewrite on loopback.
+OPEN = {("get", "/healthz"), ("get", "/metrics"), ("post", "/v1/rewrite")}
+
+
+def _event(
+    turn_id: str, user: str | None = "u1", text: str = "turn on the light", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "turn_id": turn_id,
+        "user_id": user,
+        "device_id": "satellite.kitchen",
+        "device_type": "speaker",
+        "ts": 1_767_600_000.0 + len(turn_id),
+        "asr": {"text": text, "confidence": 0.9},
+        "response": {"text": "ok", "status": "success"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN, online=False)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_openapi_is_published_and_health_answers(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/events", "/v1/rewrite", "/v1/teach", "/v1/users/{user_id}", "/healthz"} <= set(
+        spec["paths"]
+    )
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_every_write_and_admin_route_needs_the_token(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    checked = 0
+    for path, methods in spec["paths"].items():
+        for method in methods:
+            if (method, path) in OPEN:
+                continue
+            url = path.replace("{user_id}", "someone")
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong-token-but-long-enough"},
+                {"Authorization": TOKEN},
+            ):
+                answer = client.request(method.upper(), url, headers=headers, json={})
+                assert answer.status_code == 401, (method, path, headers, answer.text)
+                assert "token" in answer.json()["error"]
+            checked += 1
+    assert checked >= 6
+
+
+def test_rewrite_needs_the_token_unless_on_loopback(tmp_path: Path) -> None:
+    settings = ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN, host="0.0.0.0")
+    with TestClient(create_app(settings)) as remote:
+        assert remote.post("/v1/rewrite", json={"text": "hi"}).status_code == 401
+        assert remote.post("/v1/rewrite", json={"text": "hi"}, headers=AUTH).status_code == 200
+
+
+def test_events_are_validated_idempotent_and_limited(client: TestClient) -> None:
+    batch = [_event("a1"), _event("a2")]
+    first = client.post("/v1/events", json={"events": batch}, headers=AUTH)
+    assert first.json() == {"accepted": 2, "duplicates": 0}
+    again = client.post("/v1/events", json={"events": batch}, headers=AUTH)
+    assert again.json() == {"accepted": 0, "duplicates": 2}
+    bad = client.post(
+        "/v1/events",
+        json={"events": [_event("a3"), {**_event("a4"), "ts": "yesterday"}]},
+        headers=AUTH,
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "events[1].ts"
+    assert "Traceback" not in bad.text
+    missing = client.post("/v1/events", json={"nothing": []}, headers=AUTH)
+    assert missing.status_code == 422 and "field" in missing.json()
+    too_many = client.post(
+        "/v1/events", json={"events": [_event(f"b{i}") for i in range(1001)]}, headers=AUTH
+    )
+    assert too_many.status_code == 413
+    huge = client.post(
+        "/v1/events", content=b"x" * 2_000_001, headers={**AUTH, "content-type": "application/json"}
+    )
+    assert huge.status_code == 413
+    assert client.get("/v1/report/summary", headers=AUTH).json()["turns"] == 2
+
+
+def test_teach_then_rewrite_then_forget(client: TestClient, tmp_path: Path) -> None:
+    taught = client.post(
+        "/v1/teach",
+        json={"user_id": "u1", "text": "by the big light I mean the desk lamp"},
+        headers=AUTH,
+    )
+    assert taught.status_code == 200 and taught.json()["stored"]["kind"] == "alias"
+    assert (
+        client.post(
+            "/v1/teach", json={"user_id": "u1", "text": "turn on the light"}, headers=AUTH
+        ).status_code
+        == 422
+    )
+    ask = {"text": "turn on the big light", "user_id": "u1"}
+    assert client.post("/v1/rewrite", json=ask).json()["rewrite"] == "turn on the desk lamp"
+    client.post(
+        "/v1/events", json={"events": [_event("c1"), _event("c2", user="u2")]}, headers=AUTH
+    )
+    gone = client.delete("/v1/users/u1", headers=AUTH).json()
+    assert gone["removed"]["turns"] == 1 and gone["removed"]["preferences"] == 1
+    assert client.post("/v1/rewrite", json=ask).json()["rewrite"] is None
+    summary = client.get("/v1/report/summary", headers=AUTH).json()
+    assert summary["turns"] == 1 and summary["users"] == 1
+    data = tmp_path / "svc"
+    assert "u1" not in (data / "preferences.json").read_text()
+    audit = [json.loads(line) for line in (data / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["event"] == "forget_user" and audit[-1]["user"] == "u1"
+
+
+def test_user_ids_can_be_pseudonymised(tmp_path: Path) -> None:
+    settings = ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN, pseudonymise_key="k" * 32)
+    with TestClient(create_app(settings)) as test_client:
+        test_client.post("/v1/events", json={"events": [_event("p1", user="alice")]}, headers=AUTH)
+        summary = test_client.get("/v1/report/summary", headers=AUTH).json()
+        assert summary["users"] == 1
+        assert test_client.delete("/v1/users/alice", headers=AUTH).json()["removed"]["turns"] == 1
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "svc" / "turns.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM turns WHERE user_id = 'alice'").fetchone() == (0,)
+
+
+def test_learning_swaps_a_validated_version_and_restores(
+    client: TestClient, tmp_path: Path
+) -> None:
+    empty = client.post("/v1/admin/learn", headers=AUTH).json()
+    assert empty["version"] is None and "no turns" in empty["error"]
+    runs = Simulator(SimConfig(users=8, days=3, seed=4, real_data=Path("/nonexistent"))).runs()
+    events = [json.loads(line) for run in runs for line in run.events]
+    for start in range(0, len(events), 500):
+        assert (
+            client.post(
+                "/v1/events", json={"events": events[start : start + 500]}, headers=AUTH
+            ).status_code
+            == 200
+        )
+    first = client.post("/v1/admin/learn", headers=AUTH).json()
+    assert first["error"] is None and first["version"] == "v000001"
+    second = client.post("/v1/admin/learn", headers=AUTH).json()
+    assert second["version"] == "v000002"
+    assert (
+        client.post("/v1/rewrite", json={"text": "turn on the kitchen light"}).json()["version"]
+        == "v000002"
+    )
+    assert client.post("/v1/admin/restore", headers=AUTH).json() == {"version": "v000001"}
+    assert client.get("/healthz").json()["version"] == "v000001"
+    metrics = client.get("/metrics").text
+    assert "selflearn_learning_runs_total 3.0" in metrics and "selflearn_requests_total" in metrics
+
+
+# -- the real server process ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SELFLEARN_TOKEN": TOKEN,
+        "SELFLEARN_DATA_DIR": str(data),
+        "SELFLEARN_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "selflearn.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the service did not start")
+
+
+def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
+    """A thread streams events (resending a batch until it is acknowledged) while the
+    server is SIGKILLed at random moments 20 times and restarted: every event acknowledged
+    with 2xx is stored exactly once."""
+    data, port = tmp_path / "svc", _free_port()
+    rng = random.Random(7)
+    acknowledged: set[str] = set()
+    counts = {"sent": 0, "failed_requests": 0}
+    stop = threading.Event()
+
+    def stream() -> None:
+        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH, timeout=2.0)
+        n = 0
+        while not stop.is_set():
+            batch = [_event(f"s{n + i}", user=f"u{i % 3}") for i in range(rng.randint(1, 50))]
+            n += len(batch)
+            counts["sent"] += len(batch)
+            while not stop.is_set():  # the same batch until it is acknowledged
+                try:
+                    answer = http.post("/v1/events", json={"events": batch})
+                except httpx.HTTPError:
+                    counts["failed_requests"] += 1
+                    time.sleep(0.02)
+                    continue
+                if 200 <= answer.status_code < 300:
+                    acknowledged.update(e["turn_id"] for e in batch)
+                    break
+        http.close()
+
+    process = _start(data, port)
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    try:
+        for _ in range(20):
+            time.sleep(rng.uniform(0.1, 0.6))
+            process.send_signal(signal.SIGKILL)  # whatever is in flight
+            process.wait()
+            process = _start(data, port)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        streamer.join(timeout=10)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    import duckdb
+
+    con = duckdb.connect(str(data / "turns.duckdb"), read_only=True)
+    ids = [row[0] for row in con.execute("SELECT turn_id FROM turns").fetchall()]
+    lost = acknowledged - set(ids)
+    print(
+        f"events sent {counts['sent']}, acknowledged {len(acknowledged)}, stored {len(ids)}, "
+        f"lost {len(lost)}; requests cut off by a kill {counts['failed_requests']}"
+    )
+    assert len(ids) == len(set(ids))  # exactly once
+    assert not lost and len(acknowledged) > 500
+
+
+def test_client_batches_retries_and_keeps_its_budget(tmp_path: Path) -> None:
+    data, port = tmp_path / "svc", _free_port()
+    client = Client(f"http://127.0.0.1:{port}", TOKEN, batch_size=50, budget_s=0.05)
+    for i in range(300):
+        assert client.log(_event(f"c{i}"))  # queued while no service is up yet
+    started = time.perf_counter()
+    assert client.rewrite("turn of the light") is None  # nothing listens: fails open fast
+    assert time.perf_counter() - started < 0.5
+    process = _start(data, port)
+    try:
+        assert client.flush(timeout=30)
+        assert client.stats.sent == 300 and client.stats.retries > 0
+        assert client.teach("u1", "I'm a Celtics fan")["stored"]["value"] == "celtics"  # type: ignore[index]
+    finally:
+        client.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
