@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -46,3 +51,54 @@ def sim_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
         out / "turns.jsonl", out / "truth.jsonl"
     )
     return out / "turns.jsonl", out / "truth.jsonl", summary
+
+
+# -- the service as a real process (127.0.0.1 only; started and stopped by the tests) ------
+
+SERVICE_TOKEN = "test-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_service(data: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """``selflearn serve`` on 127.0.0.1:``port`` over ``data``, once it answers /healthz."""
+    import httpx
+
+    environ = {
+        **os.environ,
+        "SELFLEARN_TOKEN": SERVICE_TOKEN,
+        "SELFLEARN_DATA_DIR": str(data),
+        "SELFLEARN_PORT": str(port),
+        "SELFLEARN_HOST": "127.0.0.1",
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "selflearn.cli", "serve"],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the service did not start within 60 s")
+
+
+def stop_service(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

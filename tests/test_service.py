@@ -4,12 +4,9 @@ the client, and durability under SIGKILL of the real server process."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +20,9 @@ from fastapi.testclient import TestClient
 from selflearn.service import Client, ServiceSettings
 from selflearn.service.app import create_app
 from selflearn.sim import SimConfig, Simulator
+from tests.conftest import SERVICE_TOKEN, free_port, start_service, stop_service
 
-TOKEN = "test-token-0123456789abcdef"
+TOKEN = SERVICE_TOKEN
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Routes anyone may call: health, metrics, the API description, and rewrite on loopback.
 OPEN = {("get", "/healthz"), ("get", "/metrics"), ("post", "/v1/rewrite")}
@@ -186,34 +184,11 @@ def test_learning_swaps_a_validated_version_and_restores(
 # -- the real server process ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port
 
 
 def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SELFLEARN_TOKEN": TOKEN,
-        "SELFLEARN_DATA_DIR": str(data),
-        "SELFLEARN_PORT": str(port),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "selflearn.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the service did not start")
+    return start_service(data, port)
 
 
 def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
@@ -258,8 +233,7 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
     finally:
         stop.set()
         streamer.join(timeout=10)
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
+        stop_service(process)
     import duckdb
 
     con = duckdb.connect(str(data / "turns.duckdb"), read_only=True)
@@ -288,5 +262,30 @@ def test_client_batches_retries_and_keeps_its_budget(tmp_path: Path) -> None:
         assert client.teach("u1", "I'm a Celtics fan")["stored"]["value"] == "celtics"  # type: ignore[index]
     finally:
         client.close()
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
+        stop_service(process)
+
+
+def test_a_forgotten_users_requests_never_reach_the_served_personal_layers(tmp_path: Path) -> None:
+    from selflearn.rewrite.base import Rewrite, RewriteRequest
+    from selflearn.service import Service
+
+    class Recording:
+        def __init__(self) -> None:
+            self.asked: list[str | None] = []
+
+        def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+            self.asked.append(request.user_id)
+            return Rewrite(request.text, "turn on the lamp", "personal", 0.9, "online")
+
+    service = Service.open(ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN))
+    served = Recording()
+    service._serve("v000001", served)
+    ask = RewriteRequest("lamp on please", "u1")
+    assert service.rewrite(ask) is not None and served.asked == ["u1"]
+    service.forget_user("u1")
+    service.rewrite(ask)
+    assert served.asked[-1] is None  # asked as an unknown speaker: no personal layer
+    reopened = Service.open(ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN))
+    assert "u1" in reopened._withheld  # until a learning run without them is served
+    service.close()
+    reopened.close()

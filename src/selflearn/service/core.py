@@ -22,7 +22,10 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -92,6 +95,7 @@ class Service:
         self._store_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._learn_lock = threading.Lock()
+        self._teach_lock = threading.Lock()  # the teacher's conversation state
         self._learned: SupportsRewrite | None = None
         self._version: str | None = None
         self._withheld: set[str] = set()  # forgotten users the served artefacts still hold
@@ -215,7 +219,10 @@ class Service:
 
     def teach(self, user_id: str, text: str, turn_id: str | None = None) -> Reply | None:
         """What the teacher makes of ``text`` from ``user_id`` (None: not for the teacher)."""
-        return self.teacher.hear(text, user_id=self.user(user_id), ts=time.time(), turn_id=turn_id)
+        with self._teach_lock:
+            return self.teacher.hear(
+                text, user_id=self.user(user_id), ts=time.time(), turn_id=turn_id
+            )
 
     # -- forgetting -------------------------------------------------------------------------
 
@@ -226,7 +233,8 @@ class Service:
         with self._store_lock:
             turns = self.store.delete_user(user)
             self.store.checkpoint()  # the deleted rows leave the write-ahead log too
-        preferences = self.teacher.forget_user(user)
+        with self._teach_lock:
+            preferences = self.teacher.forget_user(user)
         rows = 0
         if self._version is not None:
             rows = _drop_personal_rows(self.versions.path(self._version), user)
@@ -252,8 +260,6 @@ class Service:
     def learn(self) -> LearningRun:
         """One learning run on a copy of the log; the result served only if it loads and
         answers the smoke requests. Never raises: a failure is in the returned run."""
-        from selflearn.learn import learn
-
         run = LearningRun(started=time.time())
         if not self._learn_lock.acquire(blocking=False):
             run.error = "a learning run is already going"
@@ -267,7 +273,7 @@ class Service:
             if turns.num_rows == 0:
                 raise DataFileError("no turns stored yet")
             folder = self.versions.new()
-            learn(turns, folder, online=self.settings.online, rephrase_model=False)
+            _learn_in_child(turns, folder, online=self.settings.online)
             rewriter = self._load(folder.name)
             for text in SMOKE_REQUESTS:
                 rewriter.rewrite(RewriteRequest(text, "smoke-test", "smoke-device"))
@@ -333,6 +339,27 @@ class Service:
             "preferences": len(self.preferences),
             "counts": dict(self.metrics.counts),
         }
+
+
+def _learn_in_child(turns: pa.Table, folder: Path, *, online: bool) -> None:
+    """``selflearn learn`` on ``turns`` into ``folder``, in a child process at a lower
+    priority: learning is CPU-heavy, and in this process it would hold the interpreter
+    lock against the requests being served."""
+    log_file = folder / "turns.parquet"
+    pq.write_table(turns, log_file)
+    command = [
+        sys.executable, "-m", "selflearn.cli", "learn", str(log_file),
+        "--out", str(folder), "--no-rephrase-model",
+    ]  # fmt: skip
+    if not online:
+        command.append("--no-online")
+    done = subprocess.run(
+        command, capture_output=True, text=True, preexec_fn=lambda: os.nice(10), check=False
+    )
+    log_file.unlink(missing_ok=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DataFileError(f"selflearn learn failed (exit {done.returncode}): {last}")
 
 
 def _token(path: Path) -> str:

@@ -1,0 +1,194 @@
+"""Service load benchmark: rewrites at a steady rate while events stream in and learning runs.
+
+Starts ``selflearn serve`` on 127.0.0.1, fills it with a simulated log and learns once; then
+for ``--seconds`` (60) a separate process asks ``POST /v1/rewrite`` at a steady ``--rps``
+(200) while another posts ``--events`` (1,000) turn events a second, and a learning run
+(``POST /v1/admin/learn``) starts a third of the way in and swaps its version in. Prints the
+rewrite latency p50/p99 (measured by the client, from the scheduled send time), errors,
+the server's resident memory at the start and the end, and the learning run. Targets:
+p99 ≤ 25 ms, no errors, memory flat, no failed request across the swap. Last line: JSON.
+
+    python benchmarks/service_load.py [--seconds 60] [--rps 200] [--events 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from selflearn.sim import SimConfig, Simulator
+
+TOKEN = "benchmark-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _rewrites(base: str, rps: int, seconds: float, texts: list[str], out: Any) -> None:
+    """Open-loop: request i is due at start + i/rps; latency counts from when it was due."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.5
+    total = int(rps * seconds)
+
+    def worker(offset: int, step: int) -> None:
+        nonlocal errors
+        client = httpx.Client(base_url=base, timeout=5.0)
+        for i in range(offset, total, step):
+            due = start + i / rps
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            text = texts[i % len(texts)]
+            try:
+                answer = client.post("/v1/rewrite", json={"text": text, "user_id": f"u{i % 50}"})
+                ok = answer.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            done = time.perf_counter()
+            with lock:
+                latencies.append(done - due)
+                errors += not ok
+        client.close()
+
+    threads = [threading.Thread(target=worker, args=(k, 8)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put({"latencies": latencies, "errors": errors})
+
+
+def _ingest(base: str, per_second: int, seconds: float, events: list[dict[str, Any]], out: Any) -> None:
+    client = httpx.Client(base_url=base, headers=AUTH, timeout=10.0)
+    sent = errors = 0
+    start = time.perf_counter()
+    batch = max(1, per_second // 10)
+    n = 0
+    while time.perf_counter() - start < seconds:
+        due = start + n / 10.0
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        chunk = []
+        for k in range(batch):
+            event = dict(events[(n * batch + k) % len(events)])
+            event["turn_id"] = f"load-{n}-{k}"
+            chunk.append(event)
+        try:
+            ok = client.post("/v1/events", json={"events": chunk}).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        sent += len(chunk)
+        errors += not ok
+        n += 1
+    client.close()
+    out.put({"sent": sent, "errors": errors, "seconds": time.perf_counter() - start})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--rps", type=int, default=200)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=40)
+    args = parser.parse_args()
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "SELFLEARN_TOKEN": TOKEN, "SELFLEARN_DATA_DIR": tmp,
+               "SELFLEARN_PORT": str(port), "SELFLEARN_HOST": "127.0.0.1"}  # fmt: skip
+        server = subprocess.Popen([sys.executable, "-m", "selflearn.cli", "serve"], env=env)
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            say(f"simulating {args.users} users × 7 days for the service to learn from")
+            runs = Simulator(SimConfig(users=args.users, days=7, seed=3)).runs()
+            events = [json.loads(line) for run in runs for line in run.events]
+            with httpx.Client(base_url=base, headers=AUTH, timeout=600.0) as http:
+                for i in range(0, len(events), 1000):
+                    http.post("/v1/events", json={"events": events[i : i + 1000]}).raise_for_status()
+                say(f"stored {len(events):,} turns; first learning run")
+                first = http.post("/v1/admin/learn").json()
+            say(f"serving {first['version']} (learned in {first['seconds']:.0f} s)")
+            texts = [e["asr"]["text"] for e in events[:2000]]
+            rss_start = _rss_mb(server.pid)
+            queue: Any = multiprocessing.get_context("spawn").Queue()
+            rewriter = multiprocessing.get_context("spawn").Process(
+                target=_rewrites, args=(base, args.rps, args.seconds, texts, queue)
+            )
+            ingester = multiprocessing.get_context("spawn").Process(
+                target=_ingest, args=(base, args.events, args.seconds, events, queue)
+            )
+            say(f"load: {args.rps} rewrites/s and {args.events} events/s for {args.seconds:.0f} s")
+            rewriter.start()
+            ingester.start()
+            time.sleep(args.seconds / 3)
+            with httpx.Client(base_url=base, headers=AUTH, timeout=600.0) as http:
+                swap = http.post("/v1/admin/learn").json()
+            say(f"hot swap during the load: {swap}")
+            results = [queue.get(), queue.get()]
+            rewriter.join()
+            ingester.join()
+            rss_end = _rss_mb(server.pid)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=20)
+    rewrite = next(r for r in results if "latencies" in r)
+    ingest = next(r for r in results if "sent" in r)
+    ms = np.array(rewrite["latencies"]) * 1000.0
+    out = {
+        "rewrite_requests": len(ms),
+        "rewrite_errors": rewrite["errors"],
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "max_ms": round(float(ms.max()), 2),
+        "events_sent": ingest["sent"],
+        "events_per_s": round(ingest["sent"] / ingest["seconds"], 1),
+        "event_errors": ingest["errors"],
+        "rss_start_mb": round(rss_start, 1),
+        "rss_end_mb": round(rss_end, 1),
+        "swap": swap,
+    }
+    say(
+        f"rewrite p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms, max {out['max_ms']} ms over "
+        f"{out['rewrite_requests']:,} requests, {out['rewrite_errors']} errors; events "
+        f"{out['events_sent']:,} ({out['events_per_s']}/s), {out['event_errors']} errors; "
+        f"server RSS {out['rss_start_mb']} → {out['rss_end_mb']} MB; swap to {swap.get('version')}"
+    )
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
