@@ -85,7 +85,9 @@ def _rewrites(base: str, rps: int, seconds: float, texts: list[str], out: Any) -
     out.put({"latencies": latencies, "errors": errors})
 
 
-def _ingest(base: str, per_second: int, seconds: float, events: list[dict[str, Any]], out: Any) -> None:
+def _ingest(
+    base: str, per_second: int, seconds: float, events: list[dict[str, Any]], out: Any
+) -> None:
     client = httpx.Client(base_url=base, headers=AUTH, timeout=10.0)
     sent = errors = 0
     start = time.perf_counter()
@@ -118,6 +120,7 @@ def main() -> None:
     parser.add_argument("--rps", type=int, default=200)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--no-swap", action="store_true", help="No learning run during the load.")
     args = parser.parse_args()
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +141,9 @@ def main() -> None:
             events = [json.loads(line) for run in runs for line in run.events]
             with httpx.Client(base_url=base, headers=AUTH, timeout=600.0) as http:
                 for i in range(0, len(events), 1000):
-                    http.post("/v1/events", json={"events": events[i : i + 1000]}).raise_for_status()
+                    http.post(
+                        "/v1/events", json={"events": events[i : i + 1000]}
+                    ).raise_for_status()
                 say(f"stored {len(events):,} turns; first learning run")
                 first = http.post("/v1/admin/learn").json()
             say(f"serving {first['version']} (learned in {first['seconds']:.0f} s)")
@@ -155,9 +160,11 @@ def main() -> None:
             rewriter.start()
             ingester.start()
             time.sleep(args.seconds / 3)
-            with httpx.Client(base_url=base, headers=AUTH, timeout=600.0) as http:
-                swap = http.post("/v1/admin/learn").json()
-            say(f"hot swap during the load: {swap}")
+            swap: dict[str, Any] = {}
+            if not args.no_swap:
+                with httpx.Client(base_url=base, headers=AUTH, timeout=600.0) as http:
+                    swap = http.post("/v1/admin/learn").json()
+                say(f"hot swap during the load: {swap}")
             results = [queue.get(), queue.get()]
             rewriter.join()
             ingester.join()

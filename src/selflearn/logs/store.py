@@ -183,8 +183,8 @@ class TurnStore:
     # -- reading -------------------------------------------------------------
 
     def count(self) -> int:
-        row = self._con.execute("SELECT count(*) FROM turns").fetchone()
-        return int(row[0]) if row else 0
+        rows = self._con.execute("SELECT count(*) FROM turns").fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def table(self, where: str | None = None) -> pa.Table:
         """Stored turns as an Arrow table in :data:`TURN_SCHEMA`, ordered by time."""

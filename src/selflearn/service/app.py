@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,6 +34,7 @@ from selflearn.service.settings import ServiceSettings
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
+SWITCH_INTERVAL_S = 0.0005
 
 
 class ApiError(Exception):
@@ -92,6 +94,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A request thread parsing a batch of events holds the interpreter lock; hand it
+        # over more often than every 5 ms so that rewrites on the event loop wait less.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         service = Service.open(settings)
         holder["service"] = service
         stop = threading.Event()
@@ -202,6 +207,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     def post_rewrite(body: RewriteIn) -> RewriteOut:
         """What to act on instead of ``text``, or null: the original passes through."""
+        # In a worker thread: the encoder (ONNX Runtime) releases the interpreter lock, so
+        # two requests encode at once on two cores.
         if len(body.text) > settings.max_text_chars:
             raise ApiError(422, f"at most {settings.max_text_chars} characters", "text")
         svc = service()
