@@ -21,7 +21,7 @@ from tests.conftest import SERVICE_TOKEN, free_port, start_service, stop_service
 
 AUTH = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 SPEC_EXAMPLES = 300  # per operation and generation mode (positive, negative)
-EVENT_EXAMPLES = 6000
+EVENT_EXAMPLES = 8500
 
 
 def _json_values() -> st.SearchStrategy[Any]:

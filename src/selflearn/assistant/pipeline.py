@@ -328,18 +328,7 @@ class Assistant:
         targets = {t: before[t] for t in (resolution.targets if resolution else ()) if t in before}
         event = TurnEvent.from_dict(
             {
-                "turn_id": turn_id,
-                "session_id": session_id,
-                "user_id": user_id,
-                "device_id": device.id,
-                "device_type": device.type,
-                "ts": ts,
-                "wake": {"word": self.wake.word, "score": wake_score},
-                "asr": {
-                    "text": heard.text,
-                    "confidence": heard.confidence,
-                    "nbest": [{"text": t, "confidence": c} for t, c in heard.nbest],
-                },
+                **self._heard(turn_id, session_id, user_id, device, ts, wake_score, heard),
                 "nlu": {
                     "intent": nlu.intent,
                     "domain": nlu.domain,
@@ -383,6 +372,32 @@ class Assistant:
             question=question,
         )
 
+    def _heard(
+        self,
+        turn_id: str,
+        session_id: str | None,
+        user_id: str | None,
+        device: VoiceDevice,
+        ts: float,
+        wake_score: float,
+        heard: Transcript,
+    ) -> dict[str, Any]:
+        """The turn event's fields up to what was recognised: who, where, when, the words."""
+        return {
+            "turn_id": turn_id,
+            "session_id": session_id,
+            "user_id": user_id,
+            "device_id": device.id,
+            "device_type": device.type,
+            "ts": ts,
+            "wake": {"word": self.wake.word, "score": wake_score},
+            "asr": {
+                "text": heard.text,
+                "confidence": heard.confidence,
+                "nbest": [{"text": t, "confidence": c} for t, c in heard.nbest],
+            },
+        }
+
     def _teaching_turn(
         self,
         reply: Reply,
@@ -401,18 +416,7 @@ class Assistant:
         room = self.home.area(device.area)
         event = TurnEvent.from_dict(
             {
-                "turn_id": turn_id,
-                "session_id": session_id,
-                "user_id": user_id,
-                "device_id": device.id,
-                "device_type": device.type,
-                "ts": ts,
-                "wake": {"word": self.wake.word, "score": wake_score},
-                "asr": {
-                    "text": heard.text,
-                    "confidence": heard.confidence,
-                    "nbest": [{"text": t, "confidence": c} for t, c in heard.nbest],
-                },
+                **self._heard(turn_id, session_id, user_id, device, ts, wake_score, heard),
                 "nlu": {
                     "intent": TEACH_INTENT,
                     "domain": "selflearn",
