@@ -282,7 +282,7 @@ def test_a_forgotten_users_requests_never_reach_the_served_personal_layers(tmp_p
     service._serve("v000001", served)
     ask = RewriteRequest("lamp on please", "u1")
     assert service.rewrite(ask) is not None and served.asked == ["u1"]
-    service.forget_user("u1")
+    service.forget_user("u1", relearn=False)
     service.rewrite(ask)
     assert served.asked[-1] is None  # asked as an unknown speaker: no personal layer
     reopened = Service.open(ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN))

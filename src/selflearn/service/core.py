@@ -226,8 +226,11 @@ class Service:
 
     # -- forgetting -------------------------------------------------------------------------
 
-    def forget_user(self, user_id: str) -> dict[str, Any]:
-        """Remove everything of ``user_id``; what was removed. Recorded in ``audit.jsonl``."""
+    def forget_user(self, user_id: str, *, relearn: bool = True) -> dict[str, Any]:
+        """Remove everything of ``user_id``; what was removed. Recorded in ``audit.jsonl``.
+        ``relearn``: when a learned version is served, start a learning run in the
+        background, so that the served artefacts soon hold nothing learned from the user
+        (until then their requests never reach the personal layers)."""
         user = self.user(user_id)
         assert user is not None
         with self._store_lock:
@@ -244,6 +247,8 @@ class Service:
         removed = {"turns": turns, "preferences": preferences, "personal_rewrite_rows": rows}
         self._audit({"event": "forget_user", "user": user, "removed": removed})
         self.metrics.counts["users_forgotten"] += 1
+        if relearn and self._version is not None:
+            threading.Thread(target=self.learn, name="selflearn-relearn", daemon=True).start()
         return removed
 
     def _audit(self, record: dict[str, Any]) -> None:
