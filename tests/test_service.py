@@ -109,6 +109,8 @@ def test_events_are_validated_idempotent_and_limited(client: TestClient) -> None
     )
     assert huge.status_code == 413
     assert client.get("/v1/report/summary", headers=AUTH).json()["turns"] == 2
+    page = client.get("/v1/report/html", headers=AUTH)
+    assert page.status_code == 200 and "<html" in page.text.lower()
 
 
 def test_teach_then_rewrite_then_forget(client: TestClient, tmp_path: Path) -> None:

@@ -266,10 +266,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         """The HTML report over the stored log."""
         from selflearn.report import build_report
 
-        svc = service()
-        with svc._store_lock:
-            turns = svc.store.table()
-        return HTMLResponse(build_report(turns, title="selflearn service report"))
+        return HTMLResponse(build_report(service().turns(), title="selflearn service report"))
 
     @app.post("/v1/admin/learn", tags=["admin"], dependencies=auth)
     async def admin_learn() -> dict[str, Any]:

@@ -172,6 +172,11 @@ class Service:
         with self._store_lock:
             return self.store.count()
 
+    def turns(self) -> pa.Table:
+        """A copy of every stored turn (for learning and reports)."""
+        with self._store_lock:
+            return self.store.table()
+
     # -- rewrite and teach ----------------------------------------------------------------
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
@@ -271,8 +276,7 @@ class Service:
             return run
         folder: Path | None = None
         try:
-            with self._store_lock:
-                turns = self.store.table()
+            turns = self.turns()
             self._since_learn = 0
             run.turns = turns.num_rows
             if turns.num_rows == 0:
