@@ -342,6 +342,7 @@ def test_teaching_arm_runs_and_reports_what_it_did() -> None:
     assert control["personal_turns"] > 0 and "questions" not in control
     # three days, within one week: at most the weekly budget per user
     assert 0 < teach["questions"] <= teach["users"] * TeachConfig().asks_per_week
+    assert teach["questions_per_user_week"] <= TeachConfig().asks_per_week
     assert teach["guided_questions"] >= 2
     assert (
         teach["before_taught"]["turns"] + teach["after_taught"]["turns"] == teach["personal_turns"]

@@ -163,7 +163,9 @@ class ArmResult:
             },
         }
         if count["users"]:
-            weeks = count["user_days"] / 7.0
+            # user-weeks; a window shorter than a week counts as one (the budget is per
+            # rolling week: 3 questions in 3 days is 3 that week, not 7)
+            weeks = max(count["user_days"] / 7.0, float(count["users"]))
             out.update(
                 {
                     "before_taught": {
