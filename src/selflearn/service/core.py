@@ -363,7 +363,7 @@ def _learn_in_child(turns: pa.Table, folder: Path, *, online: bool) -> None:
     if not online:
         command.append("--no-online")
     done = subprocess.run(
-        command, capture_output=True, text=True, preexec_fn=lambda: os.nice(10), check=False
+        command, capture_output=True, text=True, preexec_fn=lambda: os.nice(19), check=False
     )
     log_file.unlink(missing_ok=True)
     if done.returncode != 0:
