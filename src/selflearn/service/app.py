@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import secrets
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,10 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from selflearn._version import __version__
-from selflearn.errors import SchemaError, SelflearnError
-from selflearn.logs.schema import TurnEvent
+from selflearn.errors import SelflearnError
 from selflearn.rewrite.base import RewriteRequest
 from selflearn.service.core import Service
+from selflearn.service.ingest import BatchError, parse_batch, table_from_ipc, watch_parent
 from selflearn.service.metrics import render_metrics
 from selflearn.service.settings import ServiceSettings
 
@@ -98,6 +102,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         # over more often than every 5 ms so that rewrites on the event loop wait less.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         service = Service.open(settings)
+        # the worker that parses posted events, started (and warmed) before serving
+        holder["pool"] = _parsing_pool()
+        await asyncio.get_running_loop().run_in_executor(
+            holder["pool"], parse_batch, b'{"events": []}', 1, None
+        )
         holder["service"] = service
         stop = threading.Event()
         learner = threading.Thread(
@@ -109,6 +118,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         finally:
             stop.set()
             learner.join(timeout=5.0)
+            pool = holder.pop("pool", None)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             service.close()
 
     app = FastAPI(
@@ -183,20 +195,28 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def selflearn_error(_: Request, exc: SelflearnError) -> JSONResponse:
         return _error(400, str(exc))
 
-    @app.post("/v1/events", response_model=EventsOut, tags=["write"], dependencies=auth)
-    def post_events(body: EventsIn) -> EventsOut:
-        """Store a batch of turn events; answered once they are durable. Idempotent on
-        ``turn_id``: a batch sent again stores nothing twice. Any invalid event rejects the
-        batch, naming the event and the field."""
-        if len(body.events) > settings.max_batch:
-            raise ApiError(413, f"at most {settings.max_batch} events per batch", "events")
-        events = []
-        for i, raw in enumerate(body.events):
-            try:
-                events.append(TurnEvent.from_dict(raw))
-            except SchemaError as exc:
-                raise ApiError(422, str(exc), f"events[{i}].{exc.field}") from None
-        summary = service().ingest(events)
+    @app.post(
+        "/v1/events",
+        response_model=EventsOut,
+        tags=["write"],
+        dependencies=auth,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": EventsIn.model_json_schema()}},
+            }
+        },
+    )
+    async def post_events(request: Request) -> EventsOut:
+        """Store a batch of turn events (``{"events": [...]}``); answered once they are
+        durable. Idempotent on ``turn_id``: a batch sent again stores nothing twice. Any
+        invalid event rejects the batch, naming the event and the field."""
+        body = await request.body()
+        parsed = await _parse(holder, body, settings)
+        if isinstance(parsed, BatchError):
+            raise ApiError(parsed.status, parsed.message, parsed.field)
+        table = table_from_ipc(parsed[0])
+        summary = await asyncio.to_thread(service().ingest_table, table)
         return EventsOut(accepted=summary.accepted, duplicates=summary.duplicates)
 
     @app.post(
@@ -291,6 +311,34 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return PlainTextResponse(body, media_type=content_type)
 
     return app
+
+
+def _parsing_pool() -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=watch_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+async def _parse(
+    holder: dict[str, Any], body: bytes, settings: ServiceSettings
+) -> tuple[bytes, int] | BatchError:
+    """Parse a posted batch in the worker process (started on first use); in a thread of
+    this process if the worker cannot be had."""
+    loop = asyncio.get_running_loop()
+    args = (body, settings.max_batch, settings.pseudonymise_key)
+    pool = holder.get("pool")
+    if pool is None:
+        pool = holder["pool"] = _parsing_pool()
+    try:
+        return await loop.run_in_executor(pool, parse_batch, *args)
+    except BrokenProcessPool:
+        log.error("the parsing worker died; parsing in the server until it is replaced")
+        holder["pool"] = None
+        pool.shutdown(wait=False, cancel_futures=True)
+        return await asyncio.to_thread(parse_batch, *args)
 
 
 def _error(

@@ -18,8 +18,6 @@ rewriter being served. The HTTP app (:mod:`selflearn.service.app`) is a thin she
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -37,9 +35,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from selflearn.errors import DataFileError
+from selflearn.logs.io import Batch
 from selflearn.logs.schema import TurnEvent
 from selflearn.logs.store import IngestSummary, TurnStore
 from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
+from selflearn.service.ingest import pseudonym
 from selflearn.service.settings import ServiceSettings
 from selflearn.service.versions import ArtefactVersions
 from selflearn.teach import PreferenceStore, Reply, TaughtRewriter, Teacher
@@ -149,8 +149,7 @@ class Service:
         key = self.settings.pseudonymise_key
         if user_id is None or not key:
             return user_id
-        digest = hmac.new(key.encode(), user_id.encode(), hashlib.sha256).hexdigest()
-        return f"p-{digest[:32]}"
+        return pseudonym(user_id, key)
 
     # -- ingest ---------------------------------------------------------------------------
 
@@ -163,6 +162,17 @@ class Service:
             ]
         with self._store_lock:
             summary = self.store.ingest_events(events, source="POST /v1/events")
+        self.metrics.counts["events_accepted"] += summary.accepted
+        self.metrics.counts["events_duplicate"] += summary.duplicates
+        self._since_learn += summary.accepted
+        return summary
+
+    def ingest_table(self, table: pa.Table) -> IngestSummary:
+        """Store events already validated and converted (:func:`~selflearn.service.ingest.parse_batch`,
+        user ids already pseudonymised); returns once they are committed."""
+        batch = Batch("POST /v1/events", table, list(range(1, table.num_rows + 1)), [], 0)
+        with self._store_lock:
+            summary = self.store.ingest_batch(batch)
         self.metrics.counts["events_accepted"] += summary.accepted
         self.metrics.counts["events_duplicate"] += summary.duplicates
         self._since_learn += summary.accepted
