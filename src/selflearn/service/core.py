@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from selflearn.errors import DataFileError
+from selflearn.logs.arrow import events_to_table
 from selflearn.logs.io import Batch
 from selflearn.logs.schema import TurnEvent
 from selflearn.logs.store import IngestSummary, TurnStore
@@ -160,12 +161,7 @@ class Service:
                 e.model_copy(update={"user_id": self.user(e.user_id)}) if e.user_id else e
                 for e in events
             ]
-        with self._store_lock:
-            summary = self.store.ingest_events(events, source="POST /v1/events")
-        self.metrics.counts["events_accepted"] += summary.accepted
-        self.metrics.counts["events_duplicate"] += summary.duplicates
-        self._since_learn += summary.accepted
-        return summary
+        return self.ingest_table(events_to_table(events))
 
     def ingest_table(self, table: pa.Table) -> IngestSummary:
         """Store events already validated and converted (:func:`~selflearn.service.ingest.parse_batch`,
