@@ -108,6 +108,18 @@ def test_events_are_validated_idempotent_and_limited(client: TestClient) -> None
         "/v1/events", content=b"x" * 2_000_001, headers={**AUTH, "content-type": "application/json"}
     )
     assert huge.status_code == 413
+    chunked = client.post(  # no length declared: counted while it is read
+        "/v1/events",
+        content=(b"x" * 100_000 for _ in range(21)),
+        headers={**AUTH, "content-type": "application/json"},
+    )
+    assert chunked.status_code == 413 and chunked.json()["field"] == "body"
+    chunked_rewrite = client.post(
+        "/v1/rewrite",
+        content=(b"x" * 100_000 for _ in range(21)),
+        headers={"content-type": "application/json"},
+    )
+    assert chunked_rewrite.status_code == 413
     assert client.get("/v1/report/summary", headers=AUTH).json()["turns"] == 2
     page = client.get("/v1/report/html", headers=AUTH)
     assert page.status_code == 200 and "<html" in page.text.lower()
@@ -288,6 +300,45 @@ def test_a_forgotten_users_requests_never_reach_the_served_personal_layers(tmp_p
     service.rewrite(ask)
     assert served.asked[-1] is None  # asked as an unknown speaker: no personal layer
     reopened = Service.open(ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN))
-    assert "u1" in reopened._withheld  # until a learning run without them is served
+    reopened._serve("v000001", served)
+    assert reopened.withholds("u1")  # the version was learned before u1 was forgotten
+    reopened.rewrite(ask)
+    assert served.asked[-1] is None
     service.close()
     reopened.close()
+
+
+def test_a_version_learned_before_a_user_was_forgotten_never_hears_their_id(
+    tmp_path: Path,
+) -> None:
+    """Also after a restore: an older version still holds what it learned of the user."""
+    import json
+    import time
+
+    from selflearn.rewrite.base import Rewrite, RewriteRequest
+    from selflearn.service import Service
+    from selflearn.service.core import SNAPSHOT_FILE
+
+    class Recording:
+        def __init__(self) -> None:
+            self.asked: list[str | None] = []
+
+        def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+            self.asked.append(request.user_id)
+            return None
+
+    service = Service.open(ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN))
+    older = service.versions.new()
+    (older / SNAPSHOT_FILE).write_text(json.dumps({"turns_read": time.time() - 60}))
+    service.forget_user("u1", relearn=False)
+    newer = service.versions.new()
+    (newer / SNAPSHOT_FILE).write_text(json.dumps({"turns_read": time.time() + 1}))
+    served = Recording()
+    ask = RewriteRequest("lamp on please", "u1")
+    service._serve(newer.name, served)
+    service.rewrite(ask)
+    assert served.asked[-1] == "u1"  # learned after the forget: nothing of theirs in it
+    service._serve(older.name, served)  # as a restore would
+    service.rewrite(ask)
+    assert served.asked[-1] is None
+    service.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from tokenizers import Tokenizer
 
 from selflearn.errors import ConfigError
 
-__all__ = ["DIM", "MAX_TOKENS", "SentenceEncoder", "encoder_path"]
+__all__ = ["DIM", "MAX_TOKENS", "SentenceEncoder", "encoder_path", "shared_encoder"]
 
 DIM = 384
 MAX_TOKENS = 48  # requests are short; longer ones are cut
@@ -118,3 +119,11 @@ class SentenceEncoder:
             if len(self._recent) > RECENT:
                 self._recent.popitem(last=False)
         return vector
+
+
+@lru_cache(maxsize=1)
+def shared_encoder() -> SentenceEncoder:
+    """The process's request-time encoder (one thread), shared by every loaded rewriter:
+    a new artefact version then costs no second model in memory, and the vectors of recent
+    requests (which depend on the model only) stay warm across versions."""
+    return SentenceEncoder()

@@ -18,7 +18,7 @@ import numpy as np
 from selflearn.errors import DataFileError
 from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance
 from selflearn.rewrite.candidates import FEATURES, Candidate, Query, candidates, features
-from selflearn.rewrite.encoder import SentenceEncoder
+from selflearn.rewrite.encoder import SentenceEncoder, shared_encoder
 from selflearn.rewrite.guards import Guard, load_guard
 from selflearn.rewrite.index import GLOBAL, RetrievalIndex, request_owner
 from selflearn.rewrite.ranker import RankerModel
@@ -72,9 +72,7 @@ class OnlineRewriter:
             for layer in ("global", "personal")
         }
         guard = load_guard(folder.parent)
-        return cls(
-            RetrievalIndex.load(folder), encoder or SentenceEncoder(), rankers, config, guard
-        )
+        return cls(RetrievalIndex.load(folder), encoder or shared_encoder(), rankers, config, guard)
 
     def save(self, folder: Path) -> None:
         self.index.save(folder)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,12 @@ __all__ = ["LAYERS", "Rewriter", "available_layers"]
 log = logging.getLogger(__name__)
 LAYERS = ("offline", "global", "personal")
 REWRITES_FILE = "rewrites.parquet"
-_LOADED: dict[
+# Folders loaded in this process, the most recent last; a long-running service loads a new
+# version after every learning run, so only the last few are kept.
+_LOADED: OrderedDict[
     tuple[str, tuple[str, ...], str], tuple[SupportsRewrite | None, OnlineRewriter | None]
-] = {}
+] = OrderedDict()
+_KEEP_LOADED = 3
 _LOCK = threading.Lock()
 
 
@@ -168,7 +171,7 @@ def available_layers(artefacts: Path | str) -> tuple[str, ...]:
 def _load(
     folder: Path, layers: tuple[str, ...], config: OnlineConfig
 ) -> tuple[SupportsRewrite | None, OnlineRewriter | None]:
-    """Each (folder, layers, config) once per process."""
+    """Each (folder, layers, config) loaded once per process (the last few kept)."""
     key = (str(folder.resolve()), layers, repr(config))
     with _LOCK:
         if key not in _LOADED:
@@ -186,4 +189,7 @@ def _load(
             if "global" in layers or ("personal" in layers and (folder / ONLINE_DIR).is_dir()):
                 online = OnlineRewriter.load(folder / ONLINE_DIR, config)
             _LOADED[key] = (table, online)
+            while len(_LOADED) > _KEEP_LOADED:
+                _LOADED.popitem(last=False)
+        _LOADED.move_to_end(key)
         return _LOADED[key]
