@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import httpx
@@ -174,13 +175,26 @@ def main() -> None:
             say(f"load: {args.rps} rewrites/s and {args.events} events/s for {args.seconds:.0f} s")
             rewriter.start()
             ingester.start()
-            time.sleep(args.seconds / 3)
             swap: dict[str, Any] = {}
-            if not args.no_swap:
+
+            def learn_during_the_load() -> None:
+                time.sleep(args.seconds / 3)
                 with httpx.Client(base_url=base, headers=AUTH, timeout=600.0) as http:
-                    swap = http.post("/v1/admin/learn").json()
+                    swap.update(http.post("/v1/admin/learn").json())
                 say(f"hot swap during the load: {swap}")
-            results = [queue.get(), queue.get()]
+
+            learning = threading.Thread(target=learn_during_the_load)
+            if not args.no_swap:
+                learning.start()
+            rss, results = [rss_start], []
+            while len(results) < 2:  # the processes end once their results are read
+                try:
+                    results.append(queue.get(timeout=min(10.0, args.seconds / 6)))
+                except Empty:
+                    rss.append(_rss_mb(server.pid))
+                    say(f"  server RSS {rss[-1]:.0f} MB")
+            if not args.no_swap:
+                learning.join()
             rewriter.join()
             ingester.join()
             rss_end = _rss_mb(server.pid)
@@ -209,6 +223,7 @@ def main() -> None:
         "event_errors": ingest["errors"],
         "rss_start_mb": round(rss_start, 1),
         "rss_end_mb": round(rss_end, 1),
+        "rss_samples_mb": [round(r) for r in rss],
         "swap": swap,
     }
     say(

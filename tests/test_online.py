@@ -65,6 +65,10 @@ def test_index_holds_global_rows_only_for_several_users(learned: tuple[Path, Pat
     assert found[0][0] == start and abs(found[0][1] - 1.0) < 1e-3
     assert all(start <= row < end for row, _ in found)
     assert index.personal_search(query, "someone-else", 3) == []
+    # a text some personal row holds needs no encoding: its stored vector is the encoder's
+    known = index.known_vector(index.text[start])
+    assert known is not None and float(known @ query) > 0.99999
+    assert index.known_vector("a request nobody ever made") is None
 
 
 def test_online_rewrites_failures_to_what_was_meant(learned: tuple[Path, Path]) -> None:

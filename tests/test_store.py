@@ -100,3 +100,23 @@ def test_store_survives_reopen_and_reads_back_arrow(tmp_path: Path) -> None:
         assert isinstance(table, pa.Table)
         assert table.num_rows == 20
         assert store.events() == events
+
+
+def test_export_writes_a_parquet_log_that_reads_back_the_same(tmp_path: Path) -> None:
+    from selflearn.logs.io import read_events
+
+    events = [
+        TurnEvent.from_dict(_event(i, feedback="negative" if i % 3 else None)) for i in range(30)
+    ]
+    with TurnStore.open(tmp_path / "s.duckdb", threads=1) as store:
+        store.ingest_events(reversed(events))
+        assert store.export(tmp_path / "out.parquet") == 30
+    assert read_events(tmp_path / "out.parquet") == events  # in time order
+
+
+def test_a_checked_batch_skips_the_sql_checks_but_still_deduplicates(tmp_path: Path) -> None:
+    events = [TurnEvent.from_dict(_event(i)) for i in range(10)]
+    with TurnStore.open(tmp_path / "s.duckdb") as store:
+        assert store.ingest_events(events).accepted == 10
+        again = store.ingest_events(events[5:] + [TurnEvent.from_dict(_event(10))])
+        assert (again.accepted, again.duplicates) == (1, 5)

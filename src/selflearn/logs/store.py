@@ -62,14 +62,20 @@ class TurnStore:
         self._con = connection
 
     @classmethod
-    def open(cls, path: Path | str = DEFAULT_STORE_PATH, *, read_only: bool = False) -> TurnStore:
-        """Open (creating if needed) the store at ``path``."""
+    def open(
+        cls, path: Path | str = DEFAULT_STORE_PATH, *, read_only: bool = False, threads: int = 0
+    ) -> TurnStore:
+        """Open (creating if needed) the store at ``path``. ``threads``: how many the
+        database may use (0: one per core)."""
         path = Path(path)
         if read_only and not path.exists():
             raise DataFileError(f"{path}: no turn store here; run `selflearn ingest` first")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            config: dict[str, str | bool | int | float | list[str]] = (
+                {"threads": threads} if threads else {}
+            )
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:
             raise DataFileError(f"{path}: cannot open the turn store ({exc})") from exc
         if not read_only:
@@ -197,6 +203,15 @@ class TurnStore:
         """Stored turns as an Arrow table in :data:`TURN_SCHEMA`, ordered by time."""
         sql = "SELECT * FROM turns" + (f" WHERE {where}" if where else "") + " ORDER BY ts, turn_id"
         return self._con.sql(sql).to_arrow_table().cast(TURN_SCHEMA)
+
+    def export(self, path: Path) -> int:
+        """Write every stored turn, ordered by time, to a Parquet log at ``path`` (streamed
+        by the database, never whole in this process's memory); how many."""
+        target = str(path).replace("'", "''")
+        row = self._con.execute(
+            f"COPY (SELECT * FROM turns ORDER BY ts, turn_id) TO '{target}' (FORMAT parquet)"
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     def events(self, where: str | None = None) -> list[TurnEvent]:
         return table_to_events(self.table(where))

@@ -263,6 +263,8 @@ class RetrievalIndex:
         self._own_row = {
             (s, t): i for i, (s, t) in enumerate(zip(scope, self.text, strict=True)) if s != GLOBAL
         }
+        # any personal row of each text: its stored vector is the text's own, exactly
+        self._text_row = {t: i for (_, t), i in self._own_row.items()}
         n_own = entries.num_rows - (g1 - g0)
         if len(vectors) == entries.num_rows:
             own = np.ones(entries.num_rows, dtype=bool)
@@ -294,6 +296,12 @@ class RetrievalIndex:
             return np.asarray(stored, dtype=np.float32)
         own: np.ndarray = self.own_vectors[self._own_position(row)]
         return own
+
+    def known_vector(self, text: str) -> np.ndarray | None:
+        """``text``'s sentence vector when some personal row holds it (stored at full
+        precision, as the encoder makes it), so a familiar request needs no encoding."""
+        row = self._text_row.get(text)
+        return None if row is None else self.own_vectors[self._own_position(row)]
 
     def _build_ann(self, data: np.ndarray) -> Any:
         import faiss

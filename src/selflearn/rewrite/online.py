@@ -116,7 +116,9 @@ class OnlineRewriter:
         query = Query.from_context(
             text, owner, request.area, request.device_type, request.context, request.confidence
         )
-        vector = self.encoder.encode_one(text)
+        vector = self.index.known_vector(text)
+        if vector is None:
+            vector = self.encoder.encode_one(text)
         personal = cfg.use_personal and owner in self.index.scopes
         cands = candidates(self.index, query, vector, personal=personal, k=cfg.k, guard=self.guard)
         if personal:

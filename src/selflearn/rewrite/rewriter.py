@@ -79,9 +79,12 @@ class Rewriter:
         layers: tuple[str, ...] | list[str] = LAYERS,
         online: OnlineConfig | None = None,
         budget_s: float = 0.03,
+        cache: bool = True,
     ) -> Rewriter:
         """The layers named (``offline``, ``global``, ``personal``) from a ``selflearn
-        learn`` folder. The online layers need its ``online/`` index."""
+        learn`` folder. The online layers need its ``online/`` index. ``cache``: keep what
+        was loaded for the next load of the same folder in this process (a service that
+        swaps versions loads each once and wants the old one gone with its last user)."""
         layers = tuple(layers)
         unknown = sorted(set(layers) - set(LAYERS))
         if unknown:
@@ -96,7 +99,7 @@ class Rewriter:
                 "use_personal": "personal" in layers,
             }
         )
-        table, model = _load(folder, layers, config)
+        table, model = _load(folder, layers, config, cache)
         rewriter = cls(table=table, online=model, budget_s=budget_s)
         rewriter._source = _Source(str(folder.resolve()), layers, config)
         return rewriter
@@ -169,27 +172,37 @@ def available_layers(artefacts: Path | str) -> tuple[str, ...]:
 
 
 def _load(
-    folder: Path, layers: tuple[str, ...], config: OnlineConfig
+    folder: Path, layers: tuple[str, ...], config: OnlineConfig, cache: bool = True
 ) -> tuple[SupportsRewrite | None, OnlineRewriter | None]:
     """Each (folder, layers, config) loaded once per process (the last few kept)."""
     key = (str(folder.resolve()), layers, repr(config))
+    if not cache:
+        return _read(folder, layers, config)
     with _LOCK:
         if key not in _LOADED:
-            table = None
-            if "offline" in layers:
-                path = folder / REWRITES_FILE
-                if not path.is_file():
-                    raise DataFileError(f"{path}: no offline rewrite table (run selflearn learn)")
-                table = RewriteTable.load(path)
-                table.guard = load_guard(folder)
-                table.personal = "personal" in layers
-            online = None
-            # The personal layer is the speaker's own table rows and, where ``learn`` built
-            # one, their own index; the global online layer needs the index.
-            if "global" in layers or ("personal" in layers and (folder / ONLINE_DIR).is_dir()):
-                online = OnlineRewriter.load(folder / ONLINE_DIR, config)
-            _LOADED[key] = (table, online)
+            _LOADED[key] = _read(folder, layers, config)
             while len(_LOADED) > _KEEP_LOADED:
                 _LOADED.popitem(last=False)
         _LOADED.move_to_end(key)
         return _LOADED[key]
+
+
+def _read(
+    folder: Path, layers: tuple[str, ...], config: OnlineConfig
+) -> tuple[SupportsRewrite | None, OnlineRewriter | None]:
+    """The offline table and the online rewriter of ``folder`` (either None when the
+    layers do not need it)."""
+    table = None
+    if "offline" in layers:
+        path = folder / REWRITES_FILE
+        if not path.is_file():
+            raise DataFileError(f"{path}: no offline rewrite table (run selflearn learn)")
+        table = RewriteTable.load(path)
+        table.guard = load_guard(folder)
+        table.personal = "personal" in layers
+    online = None
+    # The personal layer is the speaker's own table rows and, where ``learn`` built
+    # one, their own index; the global online layer needs the index.
+    if "global" in layers or ("personal" in layers and (folder / ONLINE_DIR).is_dir()):
+        online = OnlineRewriter.load(folder / ONLINE_DIR, config)
+    return table, online

@@ -122,7 +122,8 @@ class Service:
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         service.token = settings.token or _token(data / "token")
-        service._store = TurnStore.open(data / "turns.duckdb")
+        # one thread: the other core stays free for the requests being answered
+        service._store = TurnStore.open(data / "turns.duckdb", threads=1)
         service.preferences = PreferenceStore.open(data / "preferences.json")
         service.teacher = Teacher(service.preferences)
         forgotten = data / FORGOTTEN_FILE
@@ -300,15 +301,15 @@ class Service:
             return run
         folder: Path | None = None
         try:
+            folder = self.versions.new()
+            log_file = folder / "turns.parquet"
             with self._store_lock:
-                turns = self.store.table()
+                run.turns = self.store.export(log_file)
                 snapshot = time.time()
             self._since_learn = 0
-            run.turns = turns.num_rows
-            if turns.num_rows == 0:
+            if run.turns == 0:
                 raise DataFileError("no turns stored yet")
-            folder = self.versions.new()
-            _learn_in_child(turns, folder, online=self.settings.online)
+            _learn_in_child(log_file, folder, online=self.settings.online)
             _write_json(folder / SNAPSHOT_FILE, {"turns_read": snapshot, "turns": run.turns})
             rewriter = self._load(folder.name)
             for text in SMOKE_REQUESTS:
@@ -343,7 +344,10 @@ class Service:
 
         folder = self.versions.path(name)
         return Rewriter.load(
-            folder, layers=available_layers(folder), budget_s=self.settings.rewrite_budget_s
+            folder,
+            layers=available_layers(folder),
+            budget_s=self.settings.rewrite_budget_s,
+            cache=False,  # the version replaced is dropped, not kept in memory
         )
 
     def _serve(self, name: str, rewriter: SupportsRewrite) -> None:
@@ -393,12 +397,10 @@ class Service:
         }
 
 
-def _learn_in_child(turns: pa.Table, folder: Path, *, online: bool) -> None:
-    """``selflearn learn`` on ``turns`` into ``folder``, in a child process on idle CPU
+def _learn_in_child(log_file: Path, folder: Path, *, online: bool) -> None:
+    """``selflearn learn`` on ``log_file`` (removed after) into ``folder``, in a child process on idle CPU
     time only: learning is CPU-heavy, and in this process it would hold the interpreter
     lock against the requests being served."""
-    log_file = folder / "turns.parquet"
-    pq.write_table(turns, log_file)
     command = [
         sys.executable, "-m", "selflearn.cli", "learn", str(log_file),
         "--out", str(folder), "--no-rephrase-model",
