@@ -298,6 +298,9 @@ def learn(
         Path | None,
         typer.Option(help="Labelled turns (selflearn annotate): trains the dialogue model."),
     ] = None,
+    threads: Annotated[
+        int, typer.Option(help="Online learning: threads for encoding and the rankers.")
+    ] = 2,
 ) -> None:
     """Read the turn log and write what is learned from it (signals and every learner)."""
     from selflearn.learn import learn as run_learn
@@ -306,6 +309,8 @@ def learn(
 
     if not 0.5 <= target_precision < 1.0:
         raise SelflearnError(f"--target-precision must be in [0.5, 1); got {target_precision}")
+    if threads < 1:
+        raise SelflearnError(f"--threads must be at least 1; got {threads}")
 
     config = MarkovConfig(
         min_support=min_support,
@@ -328,7 +333,7 @@ def learn(
             markov=config,
             rephrase_model=rephrase_model,
             online=online,
-            ranker=RankerConfig(target_precision=target_precision),
+            ranker=RankerConfig(target_precision=target_precision, threads=threads),
             progress=status.update,
             annotations=labels,
         )

@@ -178,7 +178,7 @@ def learn_online(
     started = time.perf_counter()
     index = index or IndexConfig()
     try:
-        encoder = SentenceEncoder(threads=2)
+        encoder = SentenceEncoder(threads=(ranker or RankerConfig()).threads)
         guard = guard or guard_vocabulary(turns)
         rankers = train_rankers(turns, signals, encoder, ranker, index, guard=guard, progress=say)
     except ConfigError as exc:

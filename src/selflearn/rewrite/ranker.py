@@ -63,6 +63,7 @@ class RankerConfig:
     min_judged: int = 10  # rewrites judged before a precision counts
     personal_min_support: int = 2  # own successes before the personal layer may act
     seed: int = 0
+    threads: int = 2  # for training and for encoding the log
 
 
 @dataclass
@@ -247,7 +248,7 @@ def _fit(x: np.ndarray, y: np.ndarray, config: RankerConfig) -> Any:
         "bagging_fraction": 0.8,
         "bagging_freq": 1,
         "seed": config.seed,
-        "num_threads": 2,
+        "num_threads": config.threads,
         "verbose": -1,
         "deterministic": True,
     }

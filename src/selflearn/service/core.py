@@ -398,30 +398,33 @@ class Service:
 
 
 def _learn_in_child(log_file: Path, folder: Path, *, online: bool) -> None:
-    """``selflearn learn`` on ``log_file`` (removed after) into ``folder``, in a child process on idle CPU
-    time only: learning is CPU-heavy, and in this process it would hold the interpreter
-    lock against the requests being served."""
+    """``selflearn learn`` on ``log_file`` (removed after) into ``folder``, in a child
+    process on idle CPU time only: learning is CPU-heavy, and in this process it would hold
+    the interpreter lock against the requests being served."""
     command = [
         sys.executable, "-m", "selflearn.cli", "learn", str(log_file),
-        "--out", str(folder), "--no-rephrase-model",
+        "--out", str(folder), "--no-rephrase-model", "--threads", "1",
     ]  # fmt: skip
     if not online:
         command.append("--no-online")
-    done = subprocess.run(
-        command, capture_output=True, text=True, preexec_fn=_in_background, check=False
-    )
+    # Started without a pre-exec hook (which would fork this large process and stall it),
+    # then moved to the background before it has loaded anything.
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _to_background(child.pid)
+    _, stderr = child.communicate()
     log_file.unlink(missing_ok=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise DataFileError(f"selflearn learn failed (exit {done.returncode}): {last}")
+    if child.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise DataFileError(f"selflearn learn failed (exit {child.returncode}): {last}")
 
 
-def _in_background() -> None:
-    """In the learning child, before it starts: run only on CPU time the server leaves
-    idle (``SCHED_IDLE``, where the platform has it; else the lowest priority)."""
-    os.nice(19)
+def _to_background(pid: int) -> None:
+    """Let process ``pid`` run only on CPU time the server leaves idle (``SCHED_IDLE``,
+    where the platform has it; else the lowest priority)."""
     with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
 def _token(path: Path) -> str:
