@@ -69,6 +69,10 @@ def test_index_holds_global_rows_only_for_several_users(learned: tuple[Path, Pat
     known = index.known_vector(index.text[start])
     assert known is not None and float(known @ query) > 0.99999
     assert index.known_vector("a request nobody ever made") is None
+    # the personal rows' sound vectors load as saved, the same as made afresh
+    g0, g1 = index.scopes.get(GLOBAL, (0, 0))
+    own_texts = index.text[:g0] + index.text[g1:]
+    assert np.allclose(index.own_sound, sound_vectors(own_texts))
 
 
 def test_online_rewrites_failures_to_what_was_meant(learned: tuple[Path, Path]) -> None:

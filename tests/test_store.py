@@ -118,5 +118,5 @@ def test_a_checked_batch_skips_the_sql_checks_but_still_deduplicates(tmp_path: P
     events = [TurnEvent.from_dict(_event(i)) for i in range(10)]
     with TurnStore.open(tmp_path / "s.duckdb") as store:
         assert store.ingest_events(events).accepted == 10
-        again = store.ingest_events(events[5:] + [TurnEvent.from_dict(_event(10))])
+        again = store.ingest_events([*events[5:], TurnEvent.from_dict(_event(10))])
         assert (again.accepted, again.duplicates) == (1, 5)

@@ -49,6 +49,7 @@ ENTRIES_FILE = "entries.parquet"
 VECTORS_FILE = "vectors.npy"
 ANN_FILE = "global.faiss"
 SOUND_FILE = "global_sound.faiss"
+OWN_SOUND_FILE = "own_sound.npy"  # the personal rows' sound vectors (else made at load)
 SOUND_DIM = 256
 
 
@@ -229,8 +230,10 @@ class RetrievalIndex:
         config: IndexConfig | None = None,
         ann: Any = None,
         sound_ann: Any = None,
+        own_sound: np.ndarray | None = None,
     ) -> None:
-        """``vectors``: one per row, or (loading) one per personal row only."""
+        """``vectors``: one per row, or (loading) one per personal row only; ``own_sound``
+        (loading): the personal rows' sound vectors, as saved."""
         import faiss
 
         self.config = config or IndexConfig()
@@ -276,7 +279,9 @@ class RetrievalIndex:
             raise DataFileError(f"index: {n_own} personal rows but {len(vectors)} vectors")
         self.own_vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         own_texts = self.text[:g0] + self.text[g1:]
-        self.own_sound = sound_vectors(own_texts)
+        if own_sound is None or own_sound.shape != (n_own, SOUND_DIM):
+            own_sound = sound_vectors(own_texts)  # pure Python: a saved copy loads faster
+        self.own_sound = own_sound
         if sound_ann is None and g1 > g0:
             sound_ann = self._build_ann(sound_vectors(self.text[g0:g1]))
         self.ann, self.sound_ann = ann, sound_ann
@@ -385,6 +390,7 @@ class RetrievalIndex:
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(self.entries, folder / ENTRIES_FILE)
         np.save(folder / VECTORS_FILE, self.own_vectors)
+        np.save(folder / OWN_SOUND_FILE, self.own_sound)
         if self.ann is not None:
             faiss.write_index(self.ann, str(folder / ANN_FILE))
             faiss.write_index(self.sound_ann, str(folder / SOUND_FILE))
@@ -396,10 +402,13 @@ class RetrievalIndex:
         try:
             entries = pq.read_table(folder / ENTRIES_FILE)
             vectors = np.load(folder / VECTORS_FILE)
+            own_sound = None
+            if (folder / OWN_SOUND_FILE).is_file():
+                own_sound = np.load(folder / OWN_SOUND_FILE)
             ann = sound = None
             if (folder / ANN_FILE).is_file():
                 ann = faiss.read_index(str(folder / ANN_FILE))
                 sound = faiss.read_index(str(folder / SOUND_FILE))
         except (OSError, ValueError, RuntimeError, pa.ArrowInvalid) as exc:
             raise DataFileError(f"{folder}: not a readable rewrite index ({exc})") from exc
-        return cls(entries, vectors, config, ann, sound)
+        return cls(entries, vectors, config, ann, sound, own_sound)
