@@ -306,7 +306,7 @@ class RetrievalIndex:
         """``text``'s sentence vector when some personal row holds it (stored at full
         precision, as the encoder makes it), so a familiar request needs no encoding."""
         row = self._text_row.get(text)
-        return None if row is None else self.own_vectors[self._own_position(row)]
+        return None if row is None else self.vector(row)
 
     def _build_ann(self, data: np.ndarray) -> Any:
         import faiss
