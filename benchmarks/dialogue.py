@@ -22,7 +22,7 @@ from typing import Any
 from selflearn.dialogue import flat_turns, pick_for_annotation, simulated_annotations
 from selflearn.dialogue.features import turn_features
 from selflearn.dialogue.learner import DialogueConfig, ablated, encode_turns, train_dialogue
-from selflearn.dialogue.metrics import against_truth
+from selflearn.dialogue.metrics import against_truth, silent_failures
 from selflearn.logs import read_turns
 from selflearn.rewrite.encoder import SentenceEncoder
 from selflearn.signals import compute_signals, read_truth
@@ -36,12 +36,12 @@ def simulated(folder: Path, users: int, days: int, seed: int) -> tuple[Path, Pat
     return turns, truth
 
 
-def score(model: Any, test: tuple[Any, Any, dict[str, Any]]) -> dict[str, Any]:
-    features, vectors, truth = test
+def score(model: Any, test: tuple[Any, Any, dict[str, Any], set[str]]) -> dict[str, Any]:
+    features, vectors, truth, silent = test
     started = time.perf_counter()
     predictions = model.predict(features, vectors)
     seconds = time.perf_counter() - started
-    scores = against_truth(predictions, truth)
+    scores = against_truth(predictions, truth, silent=silent)
     fp = scores["failure_point"]
     return {
         "accuracy": fp["accuracy"],
@@ -93,7 +93,9 @@ def main() -> None:
     started = time.perf_counter()
     test_vectors = encode_turns(test_features, encoder)
     encode_rate = len(test_features) / (time.perf_counter() - started)
-    test = (test_features, test_vectors, read_truth(test_truth))
+    test_truth_records = read_truth(test_truth)
+    silent = silent_failures(test_features.rows, test_truth_records)
+    test = (test_features, test_vectors, test_truth_records, silent)
     prepared = (features, vocabulary, vectors)
 
     def labels(n: int) -> dict[str, dict[str, Any]]:
@@ -129,6 +131,18 @@ def main() -> None:
     matrix = full["scores"]["failure_point"]["matrix"]
     for gold, row in matrix.items():
         print(f"  {gold:10s} " + " ".join(f"{v:6d}" for v in row.values()))
+    traced = full["scores"]["failure_point_traced"]["recall"]
+    reacted = full["scores"]["reacted_share"]
+    print(
+        f"failures the user let pass ({len(silent)} turns: the assistant said it succeeded, no "
+        "barge-in, no 'no', no second try) — share of each class the user reacted to, and "
+        "recall without the others:\n  "
+        + ", ".join(
+            f"{c} {reacted[c]:.3f} → recall {traced[c]:.3f}"
+            for c in reacted
+            if reacted[c] is not None and traced[c] is not None and c != "none"
+        )
+    )
     print("learning curve:")
     for n, result in curve.items():
         print("  " + line(f"{n} labels", result))
@@ -168,6 +182,9 @@ def main() -> None:
         "pretrain_s": round(pretrain_s),
         "train_s": round(pretrain_s + full["finetune_s"]),
         "goals": {k: full["scores"][k] for k in ("goal_start", "goal_success")},
+        "silent_failures": len(silent),
+        "reacted_share": full["scores"]["reacted_share"],
+        "recall_where_reacted": full["scores"]["failure_point_traced"]["recall"],
     }
     print(json.dumps(out))
 

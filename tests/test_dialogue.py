@@ -199,3 +199,65 @@ def test_a_missing_model_is_a_clear_error(
     )
     assert done.returncode == 2
     assert "no dialogue model" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_alternatives_that_disagree_with_the_best_guess_are_counted() -> None:
+    from selflearn.dialogue.features import NUMERIC, turn_features
+
+    heard = "set an the work lamp brightness to 90 percent"
+    alternatives = ["set the work lamp brightness 90 percent", "set thus worked camp to 90 percent"]
+    row = _row("t1", heard, alternatives)
+    clean = _row("t2", "ceiling light turn on", ["light turn on", "ceiling line turn on"])
+    dropped = _row(
+        "t3", "you set the temp to 23", ["can you set the temp to 23", "can you set temp to 23"]
+    )
+    features, _ = turn_features([row, clean, dropped])
+    doubted = features.numeric[:, NUMERIC.index("nbest_doubted")]
+    lacking = features.numeric[:, NUMERIC.index("nbest_dropped")]
+    # "an" survives in no alternative; every word of a request heard right survives in one
+    assert doubted[0] > 0 and doubted[1] == 0
+    # both alternatives hear a "can" the best guess lacks
+    assert lacking[2] > 0 and lacking[0] == 0 and lacking[1] == 0
+
+
+def test_failures_the_user_let_pass_are_told_apart() -> None:
+    from selflearn.dialogue.metrics import silent_failures
+
+    rows = [
+        _row("g1-1", "play summer nights", [], status="success"),
+        _row("g2-1", "play summer nights", [], status="success", barge_in=900),
+        _row("g3-1", "play blue morning", [], status="success"),
+        _row("g3-2", "play blue morning by marlow", [], status="success"),
+        _row("g4-1", "turn on the kitchen light", [], status="no_valid_targets"),
+    ]
+    truth = {
+        "g1-1": {"failure_point": "result", "goal_id": "g1", "attempt": 1},
+        "g2-1": {"failure_point": "result", "goal_id": "g2", "attempt": 1},
+        "g3-1": {"failure_point": "result", "goal_id": "g3", "attempt": 1},
+        "g3-2": {"failure_point": "none", "goal_id": "g3", "attempt": 2},
+        "g4-1": {"failure_point": "entity", "goal_id": "g4", "attempt": 1},
+    }
+    # only the first: said to have worked, not interrupted, not tried again
+    assert silent_failures(rows, truth) == {"g1-1"}
+
+
+def _row(
+    turn_id: str,
+    text: str,
+    nbest: list[str],
+    *,
+    status: str = "success",
+    barge_in: int | None = None,
+) -> dict:
+    """One flat turn as ``flat_turns`` gives it, each in a session of its own."""
+    return {
+        "turn_id": turn_id, "session": turn_id, "device_rank": 0, "ts": 0.0, "end_ts": 1.0,
+        "text": text, "response_text": "Done", "asr_confidence": 0.9, "intent": "HassTurnOn",
+        "nlu_confidence": 0.9, "status": status, "duration_ms": 800, "barge_in_ms": barge_in,
+        "feedback": None, "wake_score": 0.95, "device_type": "speaker", "user_id": "u1",
+        "device_id": "d1", "domain": "light", "slots": {}, "nbest_count": len(nbest),
+        "nbest_top": 0.8 if nbest else None, "nbest_texts": nbest, "resolution": "ok",
+        "entity_score_min": 1.0, "entities_unmatched": 0, "unmatched_values": [],
+        "matched_values": [], "matched_ids": [],
+        "media_score": None, "rewritten": False, "rewrite_score": None,
+    }  # fmt: skip

@@ -71,7 +71,13 @@ NUMERIC = (
     "nearest_ratio",
     "nearest_sound",
     "nbest_worked",
+    "nbest_nearer",  # how much nearer an alternative comes to a request that worked
     "nbest_unseen_drop",
+    # where the recogniser's alternatives disagree with its best guess: words of it most
+    # alternatives do not keep, and places where most alternatives hear a word it lacks
+    # (a misheard word seldom survives in the alternatives; a word heard right does)
+    "nbest_doubted",
+    "nbest_dropped",
     # how many other people said each pair of adjacent words (a phrasing people use recurs;
     # a mishearing seldom does)
     "lone_pairs",
@@ -337,6 +343,31 @@ def _unseen_drop(words: list[str], nbest: list[str] | None, vocabulary: Vocabula
     return vocabulary.unseen(words) - min(vocabulary.unseen(str(t).split()) for t in nbest)
 
 
+def _doubt(words: list[str], nbest: list[str] | None) -> tuple[float, float]:
+    """How many words of the best hypothesis fewer than half the alternatives keep, and at
+    how many places more than half of them hear a word it lacks (log-scaled)."""
+    alternatives = [str(t).split() for t in nbest or () if t is not None]
+    if not alternatives or not words:
+        return 0.0, 0.0
+    kept = [0] * len(words)
+    added = [0] * (len(words) + 1)
+    for other in alternatives:
+        gaps = set()
+        matcher = SequenceMatcher(None, words, other, autojunk=False)
+        for op, i1, i2, _, _ in matcher.get_opcodes():
+            if op == "equal":
+                for i in range(i1, i2):
+                    kept[i] += 1
+            elif op == "insert":
+                gaps.add(i1)
+        for i in gaps:
+            added[i] += 1
+    half = len(alternatives) / 2.0
+    doubted = sum(k < half for k in kept)
+    dropped = sum(a > half for a in added)
+    return math.log1p(doubted), math.log1p(dropped)
+
+
 def _numbers(row: dict[str, Any], vocabulary: Vocabulary, counted: bool) -> list[float]:
     words = (row["text"] or "").split()
     zipfs = [_zipf(w) for w in words] or [8.0]
@@ -371,7 +402,9 @@ def _numbers(row: dict[str, Any], vocabulary: Vocabulary, counted: bool) -> list
         0.0,
         0.0,
         0.0,
+        0.0,
         _unseen_drop(words, row["nbest_texts"], vocabulary),
+        *_doubt(words, row["nbest_texts"]),
         *vocabulary.pair_spread(row["text"], counted=counted),
         0.0,  # filled by nearest_working
         0.0,
@@ -487,8 +520,20 @@ def nearest_working(
             own = int(counted[i]) if counted is not None else 0
             before = float(known.get(text, 0) - own > 0)
             features.numeric[i, _NEAREST : _NEAREST + 4] = (before, *best)
-            alternatives = features.rows[i]["nbest_texts"] or ()
-            features.numeric[i, _NBEST] = float(any(t in known for t in alternatives))
+            alternatives = [t for t in features.rows[i]["nbest_texts"] or () if t]
+            nearer = max(
+                (
+                    fuzz.ratio(t, texts[j]) / 100.0
+                    for t in alternatives
+                    for j in top[row]
+                    if texts[j] != text
+                ),
+                default=0.0,
+            )
+            features.numeric[i, _NBEST : _NBEST + 2] = (
+                float(any(t in known for t in alternatives)),
+                max(0.0, nearer - best[1]),
+            )
 
 
 def working_requests(features: TurnFeatures) -> tuple[dict[str, int], np.ndarray]:

@@ -65,8 +65,8 @@ class DialogueConfig:
     swap_share: float = 0.15  # turns whose response is swapped in pre-training
     splice_share: float = 0.3  # pre-training dialogues spliced to another
     weak_weight: float = 0.3  # the weak targets' weight while fine-tuning
-    class_balance: float = 0.25  # failure points weighted by (1 / their label count) ** this
-    members: int = 3  # fine-tuned copies of the pre-trained net, their probabilities averaged
+    class_balance: float = 0.5  # failure points weighted by (1 / their label count) ** this
+    members: int = 5  # fine-tuned copies of the pre-trained net, their probabilities averaged
     numeric: bool = True  # False: the numbers are withheld (the ablation)
     threads: int = 2
     seed: int = 0

@@ -20,7 +20,7 @@ from selflearn.errors import DataFileError
 if TYPE_CHECKING:
     from selflearn.dialogue.learner import Predictions
 
-__all__ = ["against_truth", "binary_f1", "confusion", "precision_coverage"]
+__all__ = ["against_truth", "binary_f1", "confusion", "precision_coverage", "silent_failures"]
 
 
 def confusion(
@@ -85,16 +85,52 @@ def precision_coverage(
     return out
 
 
+def silent_failures(
+    rows: Sequence[Mapping[str, Any]], truth: Mapping[str, Mapping[str, Any]]
+) -> set[str]:
+    """The failed turns the user let pass: the assistant said it succeeded, and the user
+    neither talked over it nor said "no", and never tried that goal again (they got the
+    wrong song and let it play). Only what the turn itself shows can give these away;
+    where it shows nothing either (a title said as its near twin's), no reader of the log
+    can tell them from turns that worked. False wakes are left out: the user was not
+    talking to the assistant, and the wake itself is their trace.
+
+    ``rows``: the flat turns (:func:`~selflearn.dialogue.features.flat_turns`)."""
+    last: dict[str, int] = {}
+    for each in truth.values():
+        goal = each.get("goal_id")
+        if goal is not None:
+            last[str(goal)] = max(last.get(str(goal), 0), int(each.get("attempt") or 0))
+    out = set()
+    for row in rows:
+        record = truth.get(str(row["turn_id"]))
+        if record is None or record["failure_point"] in ("none", "false_wake"):
+            continue
+        tried_again = int(record.get("attempt") or 0) < last.get(str(record.get("goal_id")), 0)
+        if (
+            row["status"] == "success"
+            and row["barge_in_ms"] is None
+            and row["feedback"] != "negative"
+            and not tried_again
+        ):
+            out.add(str(row["turn_id"]))
+    return out
+
+
 def against_truth(
     predictions: Predictions,
     truth: Mapping[str, Mapping[str, Any]],
     *,
     error_rate: float = ANNOTATOR_ERROR,
     seed: int = 0,
+    silent: set[str] | None = None,
 ) -> dict[str, Any]:
     """The model's failure points, goal starts and goal successes scored against the
     simulator's truth, beside a single annotator's (the truth through ``error_rate``) on
-    the same turns, with the model's precision as its confidence threshold rises."""
+    the same turns, with the model's precision as its confidence threshold rises.
+
+    ``silent`` (:func:`silent_failures`): failure points are also scored without these
+    turns, and each class's share of turns the user reacted to is given."""
     ids = [t for t in predictions.turn_ids if t in truth]
     if not ids:
         raise DataFileError("the truth file has none of the log's turns")
@@ -123,6 +159,18 @@ def against_truth(
             np.array([p == g["failure_point"] for p, g in zip(predicted, gold, strict=True)]),
         ),
     }
+    if silent is not None:
+        traced = [k for k, t in enumerate(ids) if t not in silent]
+        out["failure_point_traced"] = confusion(
+            [gold[k]["failure_point"] for k in traced],
+            [predicted[k] for k in traced],
+            FAILURE_POINTS,
+        )
+        classes = Counter(g["failure_point"] for g in gold)
+        quiet = Counter(gold[k]["failure_point"] for k, t in enumerate(ids) if t in silent)
+        out["reacted_share"] = {
+            c: round(1.0 - quiet[c] / classes[c], 4) if classes[c] else None for c in FAILURE_POINTS
+        }
     for name in ("goal_start", "goal_success"):
         known = np.array([g[name] is not None for g in gold])
         truly = np.array([bool(g[name]) for g in gold])[known]
