@@ -33,7 +33,7 @@ from selflearn._version import __version__
 from selflearn.errors import SelflearnError
 from selflearn.rewrite.base import RewriteRequest
 from selflearn.service.core import Service
-from selflearn.service.ingest import BatchError, parse_batch, table_from_ipc, watch_parent
+from selflearn.service.ingest import BatchError, parse_batch, start_worker, table_from_ipc
 from selflearn.service.metrics import render_metrics
 from selflearn.service.settings import ServiceSettings
 
@@ -362,7 +362,7 @@ def _parsing_pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=watch_parent,
+        initializer=start_worker,
         initargs=(os.getpid(),),
     )
 

@@ -8,6 +8,7 @@ Arrow IPC bytes (or the first thing wrong with it), which the server stores.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -23,7 +24,14 @@ from selflearn.errors import SchemaError
 from selflearn.logs.arrow import events_to_table
 from selflearn.logs.schema import TurnEvent
 
-__all__ = ["BatchError", "parse_batch", "pseudonym", "table_from_ipc", "watch_parent"]
+__all__ = [
+    "BatchError",
+    "parse_batch",
+    "pseudonym",
+    "start_worker",
+    "table_from_ipc",
+    "watch_parent",
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,18 @@ def parse_batch(body: bytes, max_batch: int, key: str | None) -> tuple[bytes, in
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes(), len(events)
+
+
+WORKER_NICENESS = 5  # the parsing worker's priority below the server's
+
+
+def start_worker(parent: int) -> None:
+    """In the parsing worker, on start: events may wait a moment, the rewrite an assistant
+    is waiting on may not, so the worker runs a few steps below the server's priority; and
+    it exits with the server."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS)
+    watch_parent(parent)
 
 
 def watch_parent(parent: int) -> None:
