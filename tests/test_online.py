@@ -135,6 +135,48 @@ def test_personal_layer_never_serves_another_user(learned: tuple[Path, Path]) ->
         assert answer is None or answer.target != text
 
 
+def test_a_forgotten_owner_leaves_the_saved_index_and_the_loaded_rewriter(
+    learned: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from selflearn.rewrite.index import remove_saved_scope
+    from selflearn.rewrite.table import RewriteRow
+
+    _, artefacts = learned
+    copy = tmp_path / "artefacts"
+    shutil.copytree(artefacts, copy)
+    before = RetrievalIndex.load(copy / ONLINE_DIR)
+    owner, (start, end) = max(
+        ((o, span) for o, span in before.scopes.items() if o != GLOBAL),
+        key=lambda item: item[1][1] - item[1][0],
+    )
+    others = {o: b - a for o, (a, b) in before.scopes.items() if o != owner}
+    theirs = [before.text[row] for row in range(start, end)]
+    # in memory: a loaded rewriter stops using the owner's table rows and index entries
+    table = RewriteTable()
+    table.add(RewriteRow(theirs[0], "turn on the lamp", 0.9, 5, "personal", owner))
+    rewriter = Rewriter.load(copy, layers=("global", "personal"), cache=False)
+    rewriter.table = table
+    ask = RewriteRequest(theirs[0], user_id=owner)
+    assert table.rewrite(ask) is not None
+    assert rewriter.forget(owner) == 1 + (end - start)
+    assert table.rewrite(ask) is None and not table.rows_
+    assert owner not in rewriter.online.index.scopes  # type: ignore[union-attr]
+    # on disk: the entries, vectors and sound vectors go; everyone else's stay, in order
+    assert remove_saved_scope(copy / ONLINE_DIR, owner) == end - start
+    assert remove_saved_scope(copy / ONLINE_DIR, owner) == 0
+    after = RetrievalIndex.load(copy / ONLINE_DIR)
+    assert owner not in after.scopes
+    assert {o: b - a for o, (a, b) in after.scopes.items()} == others
+    other, (a, _) = next((o, span) for o, span in after.scopes.items() if o != GLOBAL)
+    b0 = before.scopes[other][0]
+    assert after.text[a] == before.text[b0]
+    assert np.allclose(after.vector(a), before.vector(b0))
+    assert np.allclose(
+        after.own_sound[after._own_position(a)], before.own_sound[before._own_position(b0)]
+    )
+    assert not list(tmp_path.glob("artefacts/online.*"))  # nothing left beside it
+
+
 class _Exploding:
     def __getattr__(self, name: str) -> object:
         raise RuntimeError("index on fire")

@@ -286,17 +286,24 @@ def test_a_forgotten_users_requests_never_reach_the_served_personal_layers(tmp_p
     class Recording:
         def __init__(self) -> None:
             self.asked: list[str | None] = []
+            self.forgot: list[str] = []
 
         def rewrite(self, request: RewriteRequest) -> Rewrite | None:
             self.asked.append(request.user_id)
             return Rewrite(request.text, "turn on the lamp", "personal", 0.9, "online")
+
+        def forget(self, owner: str) -> int:
+            self.forgot.append(owner)
+            return 1
 
     service = Service.open(ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN))
     served = Recording()
     service._serve("v000001", served)
     ask = RewriteRequest("lamp on please", "u1")
     assert service.rewrite(ask) is not None and served.asked == ["u1"]
-    service.forget_user("u1", relearn=False)
+    removed = service.forget_user("u1", relearn=False)
+    assert served.forgot == ["u1"]  # the served version dropped their rows in memory too
+    assert removed["personal_index_entries"] == 0  # no version on disk held any
     service.rewrite(ask)
     assert served.asked[-1] is None  # asked as an unknown speaker: no personal layer
     reopened = Service.open(ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN))

@@ -15,6 +15,7 @@ assistant answered with success and its defect score stayed low.
 from __future__ import annotations
 
 import json
+import shutil
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = [
     "build_entries",
     "guard_vocabulary",
     "load_turn_facts",
+    "remove_saved_scope",
     "request_owner",
     "sound_vectors",
 ]
@@ -412,3 +414,45 @@ class RetrievalIndex:
         except (OSError, ValueError, RuntimeError, pa.ArrowInvalid) as exc:
             raise DataFileError(f"{folder}: not a readable rewrite index ({exc})") from exc
         return cls(entries, vectors, config, ann, sound, own_sound)
+
+
+def remove_saved_scope(folder: Path, owner: str) -> int:
+    """Remove one personal scope's rows (their texts, vectors and sound vectors) from the
+    index saved in ``folder``; how many rows. The other files are kept as they are. The
+    new files are written beside the old ones and the folder is swapped in whole (two
+    renames), so a crash leaves the old index or the new one, never a mix of the two; a
+    crash between the renames leaves the old one at ``<folder>.old``."""
+    try:
+        entries = pq.read_table(folder / ENTRIES_FILE)
+        vectors = np.load(folder / VECTORS_FILE)
+        own_sound = (
+            np.load(folder / OWN_SOUND_FILE) if (folder / OWN_SOUND_FILE).is_file() else None
+        )
+    except (OSError, ValueError, pa.ArrowInvalid) as exc:
+        raise DataFileError(f"{folder}: not a readable rewrite index ({exc})") from exc
+    scope = np.array(entries.column("scope").to_pylist(), dtype=object)
+    drop = scope == owner
+    if not drop.any():
+        return 0
+    personal = scope != GLOBAL
+    if len(vectors) != int(personal.sum()):
+        raise DataFileError(
+            f"{folder}: {int(personal.sum())} personal rows but {len(vectors)} vectors"
+        )
+    keep_own = ~drop[personal]
+    fresh = folder.with_name(folder.name + ".forgetting")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir()
+    for path in folder.iterdir():
+        if path.name not in (ENTRIES_FILE, VECTORS_FILE, OWN_SOUND_FILE) and path.is_file():
+            shutil.copy2(path, fresh / path.name)
+    pq.write_table(entries.filter(pa.array(~drop)), fresh / ENTRIES_FILE)
+    np.save(fresh / VECTORS_FILE, vectors[keep_own])
+    if own_sound is not None and len(own_sound) == len(vectors):
+        np.save(fresh / OWN_SOUND_FILE, own_sound[keep_own])
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    folder.rename(old)
+    fresh.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return int(drop.sum())

@@ -141,6 +141,17 @@ class Rewriter:
             self.metrics[f"rewrites:{answer.layer}"] += 1
         return answer
 
+    def forget(self, owner: str) -> int:
+        """Stop using ``owner``'s personal rows (a user id, or ``device:<id>``), in the
+        table and in the index, in memory; how many rows. The files are left as they are
+        (:func:`~selflearn.rewrite.index.remove_saved_scope` rewrites the index's)."""
+        dropped = 0
+        if isinstance(self.table, RewriteTable):
+            dropped += self.table.forget(owner)
+        if self.online is not None:
+            dropped += self.online.forget(owner)
+        return dropped
+
     @property
     def fail_opens(self) -> int:
         return self.metrics["fail_open:error"] + self.metrics["fail_open:timeout"]

@@ -147,6 +147,17 @@ class RewriteTable:
     def __len__(self) -> int:
         return len(self.rows_)
 
+    def forget(self, owner: str) -> int:
+        """Drop the personal rows of ``owner`` (a user id, or ``device:<id>``); how many."""
+        mine = [r for r in self.rows_ if r.layer == "personal" and r.user_id == owner]
+        if mine:
+            self.rows_ = [
+                r for r in self.rows_ if not (r.layer == "personal" and r.user_id == owner)
+            ]
+            self._personal = {k: r for k, r in self._personal.items() if k[0] != owner}
+            self._templates.pop(owner, None)
+        return len(mine)
+
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         key = normalize_utterance(request.text)
         # Personal rows belong to the speaker, or, when the speaker is unknown, to the

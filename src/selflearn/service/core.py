@@ -268,7 +268,16 @@ class Service:
         with self._teach_lock:
             preferences = self.teacher.forget_user(user)
         rows = sum(_drop_personal_rows(self.versions.path(v), user) for v in self.versions.all())
-        removed = {"turns": turns, "preferences": preferences, "personal_rewrite_rows": rows}
+        entries = sum(_drop_index_scope(self.versions.path(v), user) for v in self.versions.all())
+        forget = getattr(self._learned, "forget", None)  # the served version, in memory
+        if forget is not None:
+            forget(user)
+        removed = {
+            "turns": turns,
+            "preferences": preferences,
+            "personal_rewrite_rows": rows,
+            "personal_index_entries": entries,
+        }
         self._audit({"event": "forget_user", "user": user, "removed": removed})
         self.metrics.counts["users_forgotten"] += 1
         if relearn and self._version is not None:
@@ -445,6 +454,21 @@ def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.replace(path)
+
+
+def _drop_index_scope(folder: Path, user: str) -> int:
+    """Remove ``user``'s personal entries from a version's online index on disk."""
+    from selflearn.rewrite.index import ENTRIES_FILE, remove_saved_scope
+    from selflearn.rewrite.online import ONLINE_DIR
+
+    index = folder / ONLINE_DIR
+    if not (index / ENTRIES_FILE).is_file():
+        return 0
+    try:
+        return remove_saved_scope(index, user)
+    except (OSError, DataFileError) as exc:  # a version still being written
+        log.warning("%s: cannot remove a forgotten user's entries yet (%s)", index, exc)
+        return 0
 
 
 def _drop_personal_rows(folder: Path, user: str) -> int:
