@@ -349,3 +349,39 @@ def test_a_version_learned_before_a_user_was_forgotten_never_hears_their_id(
     service.rewrite(ask)
     assert served.asked[-1] is None
     service.close()
+
+
+def test_a_user_forgotten_while_a_version_is_learned_is_scrubbed_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forgetting skips a version still being learned; the run removes the user's rows
+    from it when it ends, before it is loaded and served."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from selflearn.logs.schema import TurnEvent
+    from selflearn.rewrite.rewriter import REWRITES_FILE
+    from selflearn.service import Service, core
+
+    rows = pa.Table.from_pylist(
+        [
+            {"source": "lamp on", "rewrite": "turn on the lamp", "score": 0.9, "support": 4,
+             "layer": "personal", "user_id": user, "method": "markov"}
+            for user in ("u1", "u2")
+        ]
+    )  # fmt: skip
+    service = Service.open(ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN))
+    service.ingest([TurnEvent.from_dict(_event("t1")), TurnEvent.from_dict(_event("t2", "u2"))])
+    removed: dict[str, Any] = {}
+
+    def learning(log_file: Path, folder: Path, *, online: bool) -> None:
+        pq.write_table(rows, folder / REWRITES_FILE)
+        removed.update(service.forget_user("u1", relearn=False))  # while it is being learned
+
+    monkeypatch.setattr(core, "_learn_in_child", learning)
+    run = service.learn()
+    assert run.error is None and run.version == "v000001"
+    assert removed["personal_rewrite_rows"] == 0  # the unfinished version was left alone
+    kept = pq.read_table(service.versions.path("v000001") / REWRITES_FILE)
+    assert kept.column("user_id").to_pylist() == ["u2"]
+    service.close()

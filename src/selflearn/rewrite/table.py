@@ -149,14 +149,13 @@ class RewriteTable:
 
     def forget(self, owner: str) -> int:
         """Drop the personal rows of ``owner`` (a user id, or ``device:<id>``); how many."""
-        mine = [r for r in self.rows_ if r.layer == "personal" and r.user_id == owner]
-        if mine:
-            self.rows_ = [
-                r for r in self.rows_ if not (r.layer == "personal" and r.user_id == owner)
-            ]
+        kept = [r for r in self.rows_ if r.layer != "personal" or r.user_id != owner]
+        dropped = len(self.rows_) - len(kept)
+        if dropped:
+            self.rows_ = kept
             self._personal = {k: r for k, r in self._personal.items() if k[0] != owner}
             self._templates.pop(owner, None)
-        return len(mine)
+        return dropped
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         key = normalize_utterance(request.text)

@@ -105,6 +105,7 @@ class Service:
         self._swap_lock = threading.Lock()
         self._learn_lock = threading.Lock()
         self._teach_lock = threading.Lock()  # the teacher's conversation state
+        self._scrub_lock = threading.Lock()  # one rewrite of a version's files at a time
         self._learned: SupportsRewrite | None = None
         self._version: str | None = None
         # forgotten users → when; versions learned from turns read before then still hold them
@@ -267,8 +268,13 @@ class Service:
             _write_json(self.settings.data_dir / FORGOTTEN_FILE, self._forgotten)
         with self._teach_lock:
             preferences = self.teacher.forget_user(user)
-        rows = sum(_drop_personal_rows(self.versions.path(v), user) for v in self.versions.all())
-        entries = sum(_drop_index_scope(self.versions.path(v), user) for v in self.versions.all())
+        # every finished version on disk (one still being learned is scrubbed when it ends)
+        rows = entries = 0
+        for name in self.versions.all():
+            folder = self.versions.path(name)
+            if (folder / SNAPSHOT_FILE).is_file():
+                dropped = self._scrub(folder, user)
+                rows, entries = rows + dropped[0], entries + dropped[1]
         forget = getattr(self._learned, "forget", None)  # the served version, in memory
         if forget is not None:
             forget(user)
@@ -283,6 +289,11 @@ class Service:
         if relearn and self._version is not None:
             threading.Thread(target=self.learn, name="selflearn-relearn", daemon=True).start()
         return removed
+
+    def _scrub(self, folder: Path, user: str) -> tuple[int, int]:
+        """Remove ``user``'s personal rewrite rows and index entries from a version on disk."""
+        with self._scrub_lock:
+            return _drop_personal_rows(folder, user), _drop_index_scope(folder, user)
 
     def withholds(self, user: str | None) -> bool:
         """Whether the served version was learned from turns of ``user`` (a stored id)
@@ -320,6 +331,10 @@ class Service:
                 raise DataFileError("no turns stored yet")
             _learn_in_child(log_file, folder, online=self.settings.online)
             _write_json(folder / SNAPSHOT_FILE, {"turns_read": snapshot, "turns": run.turns})
+            with self._swap_lock:
+                since = [u for u, when in self._forgotten.items() if when >= snapshot]
+            for user in since:  # forgotten while this version was being learned
+                self._scrub(folder, user)
             rewriter = self._load(folder.name)
             for text in SMOKE_REQUESTS:
                 rewriter.rewrite(RewriteRequest(text, "smoke-test", "smoke-device"))
@@ -466,8 +481,8 @@ def _drop_index_scope(folder: Path, user: str) -> int:
         return 0
     try:
         return remove_saved_scope(index, user)
-    except (OSError, DataFileError) as exc:  # a version still being written
-        log.warning("%s: cannot remove a forgotten user's entries yet (%s)", index, exc)
+    except (OSError, DataFileError) as exc:
+        log.warning("%s: cannot remove a forgotten user's entries (%s)", index, exc)
         return 0
 
 
@@ -480,8 +495,8 @@ def _drop_personal_rows(folder: Path, user: str) -> int:
         return 0
     try:
         table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as exc:  # a version still being written
-        log.warning("%s: cannot remove a forgotten user's rows yet (%s)", path, exc)
+    except (OSError, pa.ArrowInvalid) as exc:
+        log.warning("%s: cannot remove a forgotten user's rows (%s)", path, exc)
         return 0
     if "user_id" not in table.column_names:
         return 0
