@@ -290,3 +290,35 @@ def test_a_fallback_matcher_draws_no_other_goals() -> None:
         assert sampler.expect(goal, ts=0.0) is None
         working = Goal("lights", "HassTurnOn", "turn on the kitchen lights", "satellite.kitchen")
         assert sampler.expect(working, ts=0.0) is not None
+
+
+def test_a_crash_while_forgetting_is_undone_when_the_service_opens(
+    learned: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The index swap was cut between its two renames: the old index (with the forgotten
+    user's entries) sits beside its folder. Opening the service puts it back and forgets
+    the user again."""
+    import json
+    import time
+
+    from selflearn.service import Service, ServiceSettings
+    from selflearn.service.core import FORGOTTEN_FILE, SNAPSHOT_FILE
+
+    _, artefacts = learned
+    data = tmp_path / "svc"
+    version = data / "artefacts" / "v000001"
+    shutil.copytree(artefacts, version)
+    (version / SNAPSHOT_FILE).write_text(json.dumps({"turns_read": time.time() - 60}))
+    index = RetrievalIndex.load(version / ONLINE_DIR)
+    owner = next(o for o in index.scopes if o != GLOBAL and not o.startswith("device:"))
+    (data / FORGOTTEN_FILE).write_text(json.dumps({owner: time.time()}))
+    (version / ONLINE_DIR).rename(version / f"{ONLINE_DIR}.old")
+    (version / f"{ONLINE_DIR}.forgetting").mkdir()  # half written when the crash came
+    service = Service.open(ServiceSettings(data_dir=data, token="t" * 24))
+    try:
+        assert owner not in RetrievalIndex.load(version / ONLINE_DIR).scopes
+        assert sorted(p.name for p in version.iterdir() if p.name.startswith(ONLINE_DIR)) == [
+            ONLINE_DIR
+        ]
+    finally:
+        service.close()

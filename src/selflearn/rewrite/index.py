@@ -41,6 +41,7 @@ __all__ = [
     "build_entries",
     "guard_vocabulary",
     "load_turn_facts",
+    "recover_saved_index",
     "remove_saved_scope",
     "request_owner",
     "sound_vectors",
@@ -421,7 +422,8 @@ def remove_saved_scope(folder: Path, owner: str) -> int:
     index saved in ``folder``; how many rows. The other files are kept as they are. The
     new files are written beside the old ones and the folder is swapped in whole (two
     renames), so a crash leaves the old index or the new one, never a mix of the two; a
-    crash between the renames leaves the old one at ``<folder>.old``."""
+    crash between the renames leaves the old one at ``<folder>.old``, where
+    :func:`recover_saved_index` finds it."""
     try:
         entries = pq.read_table(folder / ENTRIES_FILE)
         vectors = np.load(folder / VECTORS_FILE)
@@ -456,3 +458,14 @@ def remove_saved_scope(folder: Path, owner: str) -> int:
     fresh.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
     return int(drop.sum())
+
+
+def recover_saved_index(folder: Path) -> bool:
+    """After a crash inside :func:`remove_saved_scope`: put the old index back where the
+    swap left it at ``<folder>.old`` (True), and drop a half-written ``<folder>.forgetting``."""
+    shutil.rmtree(folder.with_name(folder.name + ".forgetting"), ignore_errors=True)
+    old = folder.with_name(folder.name + ".old")
+    if folder.exists() or not old.is_dir():
+        return False
+    old.rename(folder)
+    return True

@@ -133,6 +133,7 @@ class Service:
                 str(k): float(v)
                 for k, v in json.loads(forgotten.read_text(encoding="utf-8")).items()
             }
+        service._recover()
         current = service.versions.current()
         if current is not None:
             try:
@@ -289,6 +290,19 @@ class Service:
         if relearn and self._version is not None:
             threading.Thread(target=self.learn, name="selflearn-relearn", daemon=True).start()
         return removed
+
+    def _recover(self) -> None:
+        """Undo what a crash while forgetting left half done: an index put back from
+        beside its folder holds the forgotten users' entries again, so they are removed."""
+        from selflearn.rewrite.index import recover_saved_index
+        from selflearn.rewrite.online import ONLINE_DIR
+
+        for name in self.versions.all():
+            folder = self.versions.path(name)
+            if recover_saved_index(folder / ONLINE_DIR):
+                log.warning("%s: index put back after a crash; forgetting again", folder)
+                for user in self._forgotten:
+                    self._scrub(folder, user)
 
     def _scrub(self, folder: Path, user: str) -> tuple[int, int]:
         """Remove ``user``'s personal rewrite rows and index entries from a version on disk."""
