@@ -402,19 +402,29 @@ class RetrievalIndex:
     def load(cls, folder: Path, config: IndexConfig | None = None) -> RetrievalIndex:
         import faiss
 
+        entries, vectors, own_sound = _read_rows(folder)
         try:
-            entries = pq.read_table(folder / ENTRIES_FILE)
-            vectors = np.load(folder / VECTORS_FILE)
-            own_sound = None
-            if (folder / OWN_SOUND_FILE).is_file():
-                own_sound = np.load(folder / OWN_SOUND_FILE)
             ann = sound = None
             if (folder / ANN_FILE).is_file():
                 ann = faiss.read_index(str(folder / ANN_FILE))
                 sound = faiss.read_index(str(folder / SOUND_FILE))
-        except (OSError, ValueError, RuntimeError, pa.ArrowInvalid) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:
             raise DataFileError(f"{folder}: not a readable rewrite index ({exc})") from exc
         return cls(entries, vectors, config, ann, sound, own_sound)
+
+
+def _read_rows(folder: Path) -> tuple[pa.Table, np.ndarray, np.ndarray | None]:
+    """A saved index's rows, personal vectors and personal sound vectors (None when the
+    index was saved without them)."""
+    try:
+        entries = pq.read_table(folder / ENTRIES_FILE)
+        vectors = np.load(folder / VECTORS_FILE)
+        own_sound = (
+            np.load(folder / OWN_SOUND_FILE) if (folder / OWN_SOUND_FILE).is_file() else None
+        )
+    except (OSError, ValueError, RuntimeError, pa.ArrowInvalid) as exc:
+        raise DataFileError(f"{folder}: not a readable rewrite index ({exc})") from exc
+    return entries, vectors, own_sound
 
 
 def remove_saved_scope(folder: Path, owner: str) -> int:
@@ -424,14 +434,7 @@ def remove_saved_scope(folder: Path, owner: str) -> int:
     renames), so a crash leaves the old index or the new one, never a mix of the two; a
     crash between the renames leaves the old one at ``<folder>.old``, where
     :func:`recover_saved_index` finds it."""
-    try:
-        entries = pq.read_table(folder / ENTRIES_FILE)
-        vectors = np.load(folder / VECTORS_FILE)
-        own_sound = (
-            np.load(folder / OWN_SOUND_FILE) if (folder / OWN_SOUND_FILE).is_file() else None
-        )
-    except (OSError, ValueError, pa.ArrowInvalid) as exc:
-        raise DataFileError(f"{folder}: not a readable rewrite index ({exc})") from exc
+    entries, vectors, own_sound = _read_rows(folder)
     scope = np.array(entries.column("scope").to_pylist(), dtype=object)
     drop = scope == owner
     if not drop.any():
