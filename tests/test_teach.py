@@ -4,6 +4,7 @@ forgetting (issue 7)."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -169,6 +170,34 @@ def test_an_alias_never_takes_over_a_known_name_or_a_bare_word() -> None:
     teacher = Teacher(PreferenceStore(), names=["Desk Lamp", "Lamp"])
     reply = teacher.hear("by the lamp I mean the desk lamp", user_id="u1", ts=T0)
     assert reply is not None and reply.kind == "unclear" and len(teacher.store) == 0
+
+
+def test_readers_do_not_wait_for_a_change_to_reach_the_disk(tmp_path: Path) -> None:
+    """The service rewrites on its event loop: a teach writing the file must not hold it."""
+    store = PreferenceStore.open(tmp_path / "preferences.json")
+    store.add("u1", Statement("artist", "marlow"))
+    writing, release = threading.Event(), threading.Event()
+    real_write = PreferenceStore._write
+
+    def slow_write(path: Path, rows: list[dict[str, object]]) -> None:
+        writing.set()
+        assert release.wait(10.0)
+        real_write(path, rows)
+
+    store._write = slow_write  # type: ignore[method-assign]
+    teaching = threading.Thread(target=store.add, args=("u1", Statement("genre", "jazz")))
+    teaching.start()
+    assert writing.wait(10.0)
+    read: list[int] = []
+    reader = threading.Thread(target=lambda: read.append(len(store.of("u1"))))
+    reader.start()
+    reader.join(10.0)
+    finished_while_writing = not reader.is_alive()
+    release.set()
+    teaching.join(10.0)
+    assert finished_while_writing and read == [2]  # the change is visible before it is written
+    stored = json.loads((tmp_path / "preferences.json").read_text(encoding="utf-8"))
+    assert sorted(row["value"] for row in stored) == ["jazz", "marlow"]
 
 
 def test_taught_layer_fails_open() -> None:

@@ -61,7 +61,8 @@ class PreferenceStore:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self._by_user: dict[str, list[Preference]] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the preferences in memory; held for no I/O
+        self._file_lock = threading.Lock()  # one write of the file at a time
         self.version = 0  # grows with every change: readers cache against it
 
     @classmethod
@@ -108,7 +109,8 @@ class PreferenceStore:
             mine = self._by_user.setdefault(user_id, [])
             mine[:] = [p for p in mine if not _replaces(preference, p)]
             mine.append(preference)
-            self._changed()
+            self.version += 1
+        self._save()
         return preference
 
     def of(self, user_id: str | None, kind: str | None = None) -> list[Preference]:
@@ -140,25 +142,35 @@ class PreferenceStore:
                 return None
             newest = max(range(len(mine)), key=lambda i: mine[i].ts)
             gone = mine.pop(newest)
-            self._changed()
-            return gone
+            self.version += 1
+        self._save()
+        return gone
 
     def forget_user(self, user_id: str) -> int:
         """Forget everything ``user_id`` taught; how many preferences went."""
         with self._lock:
             gone = len(self._by_user.pop(user_id, []))
             if gone:
-                self._changed()
-            return gone
+                self.version += 1
+        if gone:
+            self._save()
+        return gone
 
-    def _changed(self) -> None:
-        self.version += 1
-        if self.path is not None:
-            self._write(self.path)
+    def _save(self) -> None:
+        """Write the file (when there is one) after a change, and return once it is on
+        disk. Readers never wait on the disk: the rows are copied under the lock and
+        written outside it; a writer copies after taking the file lock, so the last
+        write holds every change made before it."""
+        if self.path is None:
+            return
+        with self._file_lock:
+            with self._lock:
+                rows = [p.to_dict() for prefs in self._by_user.values() for p in prefs]
+            self._write(self.path, rows)
 
-    def _write(self, path: Path) -> None:
+    @staticmethod
+    def _write(path: Path, rows: list[dict[str, Any]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        rows = [p.to_dict() for prefs in self._by_user.values() for p in prefs]
         handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
