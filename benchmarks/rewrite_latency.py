@@ -21,7 +21,6 @@ import argparse
 import json
 import multiprocessing
 import random
-import resource
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from _memory import rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 SLURP = ROOT.parent / "shared" / "data" / "slurp" / "lm_sentences.txt"
@@ -51,13 +52,6 @@ SUFFIXES = ("", "please", "now", "for me", "thanks", "right now", "again", "than
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _learn(out: Path) -> None:
@@ -183,7 +177,7 @@ def _measure(out: Path, requests: int) -> dict[str, float]:
     from selflearn.logs.io import read_events
     from selflearn.rewrite import Rewriter, RewriteRequest
 
-    start_rss = _rss_mb()
+    start_rss = rss_mb()
     started = time.perf_counter()
     rewriter = Rewriter.load(out / "artefacts-1m", budget_s=10.0)
     load_s = time.perf_counter() - started
@@ -223,7 +217,7 @@ def _measure(out: Path, requests: int) -> dict[str, float]:
         "p90_ms": round(float(np.percentile(ms, 90)), 3),
         "p99_ms": round(float(np.percentile(ms, 99)), 3),
         "max_ms": round(float(ms.max()), 3),
-        "rss_mb": round(_rss_mb(), 1),
+        "rss_mb": round(rss_mb(), 1),
         "rss_before_load_mb": round(start_rss, 1),
         "fail_opens": rewriter.fail_opens,
     }

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from _memory import rss_mb
 from selflearn.sim import SimConfig, Simulator
 
 TOKEN = "benchmark-token-0123456789"
@@ -42,13 +43,6 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 class _Connection:
@@ -174,7 +168,7 @@ def main() -> None:
                 first = http.post("/v1/admin/learn").json()
             say(f"serving {first['version']} (learned in {first['seconds']:.0f} s)")
             texts = [e["asr"]["text"] for e in events[:2000]]
-            rss_start = _rss_mb(server.pid)
+            rss_start = rss_mb(server.pid)
             ticks_start = _cpu_ticks()
             queue: Any = multiprocessing.get_context("spawn").Queue()
             rewriter = multiprocessing.get_context("spawn").Process(
@@ -202,13 +196,13 @@ def main() -> None:
                 try:
                     results.append(queue.get(timeout=min(10.0, args.seconds / 6)))
                 except Empty:
-                    rss.append(_rss_mb(server.pid))
+                    rss.append(rss_mb(server.pid))
                     say(f"  server RSS {rss[-1]:.0f} MB")
             if not args.no_swap:
                 learning.join()
             rewriter.join()
             ingester.join()
-            rss_end = _rss_mb(server.pid)
+            rss_end = rss_mb(server.pid)
             ticks_end = _cpu_ticks()
         finally:
             server.send_signal(signal.SIGTERM)

@@ -427,6 +427,12 @@ def _read_rows(folder: Path) -> tuple[pa.Table, np.ndarray, np.ndarray | None]:
     return entries, vectors, own_sound
 
 
+def _beside(folder: Path, role: str) -> Path:
+    """A folder next to a saved index during its swap: ``<folder>.forgetting`` (the new
+    one being written) or ``<folder>.old`` (the one it replaces)."""
+    return folder.with_name(f"{folder.name}.{role}")
+
+
 def remove_saved_scope(folder: Path, owner: str) -> int:
     """Remove one personal scope's rows (their texts, vectors and sound vectors) from the
     index saved in ``folder``; how many rows. The other files are kept as they are. The
@@ -445,7 +451,7 @@ def remove_saved_scope(folder: Path, owner: str) -> int:
             f"{folder}: {int(personal.sum())} personal rows but {len(vectors)} vectors"
         )
     keep_own = ~drop[personal]
-    fresh = folder.with_name(folder.name + ".forgetting")
+    fresh = _beside(folder, "forgetting")
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir()
     for path in folder.iterdir():
@@ -455,7 +461,7 @@ def remove_saved_scope(folder: Path, owner: str) -> int:
     np.save(fresh / VECTORS_FILE, vectors[keep_own])
     if own_sound is not None and len(own_sound) == len(vectors):
         np.save(fresh / OWN_SOUND_FILE, own_sound[keep_own])
-    old = folder.with_name(folder.name + ".old")
+    old = _beside(folder, "old")
     shutil.rmtree(old, ignore_errors=True)
     folder.rename(old)
     fresh.rename(folder)
@@ -466,8 +472,8 @@ def remove_saved_scope(folder: Path, owner: str) -> int:
 def recover_saved_index(folder: Path) -> bool:
     """After a crash inside :func:`remove_saved_scope`: put the old index back where the
     swap left it at ``<folder>.old`` (True), and drop a half-written ``<folder>.forgetting``."""
-    shutil.rmtree(folder.with_name(folder.name + ".forgetting"), ignore_errors=True)
-    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(_beside(folder, "forgetting"), ignore_errors=True)
+    old = _beside(folder, "old")
     if folder.exists() or not old.is_dir():
         return False
     old.rename(folder)

@@ -296,8 +296,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 class _BodyTooLarge(StarletteHTTPException):
     """Raised while reading a body past the limit (one sent without a length)."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the body is over {limit} bytes")
+    def __init__(self, message: str) -> None:
+        super().__init__(413, message)
 
 
 class _LimitsAndMetrics:
@@ -309,6 +309,7 @@ class _LimitsAndMetrics:
 
     def __init__(self, app: ASGIApp, holder: dict[str, Any], max_body: int) -> None:
         self.app, self.holder, self.max_body = app, holder, max_body
+        self.too_large = f"the body is over {max_body} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -317,9 +318,8 @@ class _LimitsAndMetrics:
         started = time.perf_counter()
         status = 0
         declared = dict(scope["headers"]).get(b"content-length")
-        too_large = f"the body is over {self.max_body} bytes"
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await _error(413, too_large, "body")(scope, receive, send)
+            await _error(413, self.too_large, "body")(scope, receive, send)
             self._observe(scope, 413, started)
             return
         received = 0
@@ -329,7 +329,7 @@ class _LimitsAndMetrics:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_body:
-                raise _BodyTooLarge(self.max_body)
+                raise _BodyTooLarge(self.too_large)
             return message
 
         async def observed_send(message: Message) -> None:
@@ -342,7 +342,7 @@ class _LimitsAndMetrics:
             await self.app(scope, limited_receive, observed_send)
         except _BodyTooLarge:
             if not status:
-                await _error(413, too_large, "body")(scope, receive, observed_send)
+                await _error(413, self.too_large, "body")(scope, receive, observed_send)
         except Exception:  # never a stack trace to the caller
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if not status:

@@ -190,10 +190,6 @@ class Service:
         self._since_learn += summary.accepted
         return summary
 
-    def count(self) -> int:
-        with self._store_lock:
-            return self.store.count()
-
     def turns(self) -> pa.Table:
         """A copy of every stored turn (for learning and reports)."""
         with self._store_lock:
