@@ -104,12 +104,18 @@ def test_loop_commands_in_process(tmp_path: Path) -> None:
             }
         ]
     ).save(hand / "rewrites.parquet")
-    shown = runner.invoke(app, ["rewrite", "Kill the porch light", "--artefacts", str(hand)])
+    shown = runner.invoke(
+        app, ["rewrite", "Kill the porch light", "--artefacts", str(hand), "--home", "default"]
+    )
     assert shown.exit_code == 0, shown.output
     decision = json.loads(shown.stdout.splitlines()[-1])
     assert decision["rewrite"]["to"] == "turn off the porch light"
     assert decision["before"]["status"] == "no_intent_match"
     assert decision["after"]["status"] == "success"
+    alone = runner.invoke(app, ["rewrite", "Kill the porch light", "--artefacts", str(hand)])
+    assert alone.exit_code == 0, alone.output
+    plain = json.loads(alone.stdout.splitlines()[-1])  # no home: the rewrite alone
+    assert plain["rewrite"]["to"] == "turn off the porch light" and plain["before"] is None
     passes = runner.invoke(app, ["rewrite", "turn off the porch light", "--artefacts", str(hand)])
     assert json.loads(passes.stdout.splitlines()[-1])["rewrite"] is None
     missing = _cli("rewrite", "hello", "--artefacts", str(tmp_path / "nowhere"))

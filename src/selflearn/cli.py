@@ -509,9 +509,17 @@ def rewrite(
         "selflearn-data/artefacts"
     ),
     device: Annotated[
-        str, typer.Option(help="The voice device (its room and type are the context).")
-    ] = "satellite.kitchen",
-    home: Annotated[Path | None, typer.Option(help="A home YAML file (default: shipped).")] = None,
+        str | None,
+        typer.Option(help="The voice device that heard it (with --home: its room and states)."),
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="A home YAML file: also show what the reference assistant does before and "
+            "after (`default` for the shipped home)."
+        ),
+    ] = None,
+    area: Annotated[str | None, typer.Option(help="The room it was said in.")] = None,
     layer: Annotated[
         list[str] | None,
         typer.Option(help="Layers to use: offline, global, personal (repeatable; default all)."),
@@ -521,9 +529,8 @@ def rewrite(
         typer.Option(help="What users taught (`selflearn teach`): applied first, if it exists."),
     ] = DEFAULT_PREFERENCES,
 ) -> None:
-    """Show what the learned rewriter does with one utterance (in the device's room, with its
-    devices' states), and what the assistant then does."""
-    from selflearn.assistant import Assistant, Home
+    """Show what the learned rewriter does with one utterance. Works on artefacts learned
+    from any assistant's log; with --home, also what the reference assistant then does."""
     from selflearn.rewrite import Rewriter, RewriteRequest
     from selflearn.teach import PreferenceStore, with_preferences
 
@@ -533,24 +540,36 @@ def rewrite(
         if preferences.is_file()
         else learned
     )
-    bot = Assistant.create(Home.from_yaml(home) if home else None)
-    spoken_to = bot.home.device(device)
-    if spoken_to is None:
-        known = ", ".join(d.id for d in bot.home.devices)
-        raise SelflearnError(f"--device {device!r}: not in the home; one of {known}")
-    area = bot.home.area_name(spoken_to.area)
     now = datetime.now()
-    context = {
+    context: dict[str, object] = {
         "area": area,
-        "device_states": {e.id: e.state for e in bot.home.entities if e.area == spoken_to.area},
         "local_time": f"{now:%H:%M}",
         "weekday": now.weekday(),
     }
-    request = RewriteRequest(text, user, device, spoken_to.type, area, context)
+    bot = None
+    device_type = None
+    if home is not None:
+        from selflearn.assistant import Assistant, Home
+
+        bot = Assistant.create(None if str(home) == "default" else Home.from_yaml(home))
+        device = device or "satellite.kitchen"
+        spoken_to = bot.home.device(device)
+        if spoken_to is None:
+            known = ", ".join(d.id for d in bot.home.devices)
+            raise SelflearnError(f"--device {device!r}: not in the home; one of {known}")
+        area = bot.home.area_name(spoken_to.area)
+        device_type = spoken_to.type
+        context["area"] = area
+        context["device_states"] = {
+            e.id: e.state for e in bot.home.entities if e.area == spoken_to.area
+        }
+    request = RewriteRequest(text, user, device, device_type, area, context)
     decision = rewriter.rewrite(request)
 
-    def outcome(utterance: str) -> dict[str, object]:
-        done = bot.preview(utterance, device_id=device, ts=time.time())
+    def outcome(utterance: str) -> dict[str, object] | None:
+        if bot is None:
+            return None
+        done = bot.preview(utterance, device_id=device or "", ts=time.time())
         return {
             "text": utterance,
             "intent": done.nlu.intent,

@@ -76,20 +76,22 @@ class Rewriter:
         cls,
         artefacts: Path | str,
         *,
-        layers: tuple[str, ...] | list[str] = LAYERS,
+        layers: tuple[str, ...] | list[str] | None = None,
         online: OnlineConfig | None = None,
         budget_s: float = 0.03,
         cache: bool = True,
     ) -> Rewriter:
         """The layers named (``offline``, ``global``, ``personal``) from a ``selflearn
-        learn`` folder. The online layers need its ``online/`` index. ``cache``: keep what
+        learn`` folder; by default every layer the folder has (a small log may leave no
+        ``online/`` index: then the offline table and the speaker's own rows serve). Naming
+        the global layer needs the ``online/`` index. ``cache``: keep what
         was loaded for the next load of the same folder in this process (a service that
         swaps versions loads each once and wants the old one gone with its last user)."""
-        layers = tuple(layers)
+        folder = Path(artefacts)
+        layers = tuple(layers) if layers is not None else available_layers(folder)
         unknown = sorted(set(layers) - set(LAYERS))
         if unknown:
             raise ConfigError("Rewriter.load", "layers", unknown, f"some of {LAYERS}")
-        folder = Path(artefacts)
         if not folder.is_dir():
             raise DataFileError(f"{folder}: no such artefacts folder (run selflearn learn)")
         config = OnlineConfig(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,13 @@ from selflearn._version import __version__
 from selflearn.errors import DataFileError
 from selflearn.signals.defect import defect_score
 from selflearn.signals.rephrase import FAILED_STATUSES, HeuristicRephraseDetector
+from selflearn.signals.said import read_feedback
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
 from selflearn.signals.span import PairText, SpanRephraseModel
 
 __all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals", "pair_text"]
 
+_BARE_ANSWER = re.compile(r"^(no+|nope|nah|yes|yeah|yep|sure|ok(ay)?)\W*$")
 FALSE_WAKE_SCORE = 0.8  # below this, a detection is more likely background speech
 
 SIGNALS_SCHEMA = pa.schema(
@@ -106,6 +109,27 @@ def _scores(
     ]
 
 
+def _said_feedback(flat: list[dict[str, Any]], window_s: float) -> dict[str, tuple[str, bool]]:
+    """turn_id → (feedback, gave up) read in the words said next in its session, within
+    ``window_s`` of its answer, by the same speaker. A bare "no" to an answer that asked a
+    question answers it rather than judging it ("Shall I?" — "no")."""
+    out: dict[str, tuple[str, bool]] = {}
+    for turn, after in zip(flat, flat[1:], strict=False):
+        if (
+            after["session"] != turn["session"]
+            or after["ts"] - turn["end_ts"] > window_s
+            or (turn["user_id"] and after["user_id"] and turn["user_id"] != after["user_id"])
+        ):
+            continue
+        asked = (turn["response_text"] or "").rstrip().endswith("?")
+        if asked and _BARE_ANSWER.match((after["text"] or "").strip().lower()):
+            continue
+        said = read_feedback(after["text"])
+        if said.feedback is not None:
+            out[turn["turn_id"]] = (said.feedback, said.gave_up)
+    return out
+
+
 def compute_signals(
     turns: pa.Table,
     *,
@@ -140,8 +164,12 @@ def compute_signals(
         if score >= detector.threshold:
             followed[earlier] = max(followed.get(earlier, 0.0), score)
 
+    said = _said_feedback(flat, sessions.window_s)
     rows = []
     for turn in flat:
+        if turn["feedback"] is None and turn["turn_id"] in said:
+            turn = {**turn, "feedback": said[turn["turn_id"]][0]}
+        gave_up = turn["turn_id"] in said and said[turn["turn_id"]][1]
         barge_in = turn["barge_in_ms"] is not None
         score, earlier = best.get(turn["turn_id"], (0.0, ""))
         is_rephrase = score >= detector.threshold
@@ -150,10 +178,10 @@ def compute_signals(
         # impatience) and nothing restated it. A marginal wake score means nobody was
         # talking to the assistant (a false wake), so nobody gave up.
         abandoned = (
-            (turn["status"] in FAILED_STATUSES or turn["feedback"] == "negative")
+            gave_up
+            or (turn["status"] in FAILED_STATUSES or turn["feedback"] == "negative")
             and turn["turn_id"] not in followed
-            and (turn["wake_score"] is None or turn["wake_score"] >= FALSE_WAKE_SCORE)
-        )
+        ) and (turn["wake_score"] is None or turn["wake_score"] >= FALSE_WAKE_SCORE)
         rows.append(
             {
                 "turn_id": turn["turn_id"],
@@ -199,5 +227,6 @@ def compute_signals(
         "barge_ins": sum(r["barge_in"] for r in rows),
         "abandoned": sum(r["abandoned"] for r in rows),
         "feedback": sum(r["feedback"] is not None for r in rows),
+        "feedback_said": len(said),
     }
     return Signals(table, counts)

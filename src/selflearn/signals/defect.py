@@ -42,7 +42,7 @@ def defect_score(
     z = -2.4 + STATUS_WEIGHT.get(status or "unknown", 1.5)
     z += 1.4 * barge_in
     z += {"negative": 3.0, "positive": -2.5}.get(feedback or "", 0.0)
-    z += 2.2 * rephrased
+    z += 3.2 * rephrased  # said again: the plainest sign it failed, whatever its status
     z += 0.6 * abandoned
     if asr_confidence is not None:
         z += 2.0 * max(0.0, 0.85 - asr_confidence)
