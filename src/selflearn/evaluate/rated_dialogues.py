@@ -19,7 +19,7 @@ from selflearn.errors import DataFileError
 from selflearn.logs import events_to_table
 from selflearn.logs.schema import TurnEvent
 
-__all__ = ["defect_auc", "read_rated_dialogues", "roc_auc", "rated_log"]
+__all__ = ["defect_auc", "rated_log", "read_rated_dialogues", "roc_auc"]
 
 UNHAPPY_AT_MOST = 2.5
 _START = 1_767_225_600.0

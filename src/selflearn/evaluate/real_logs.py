@@ -42,11 +42,13 @@ from selflearn.rewrite.base import RewriteRequest, normalize_utterance
 
 __all__ = [
     "SHAPES",
-    "FuzzyPeer",
     "ExactPeer",
+    "FuzzyPeer",
     "Split",
     "build_log",
     "judge_rewrites",
+    "learn_log",
+    "served",
     "split_records",
 ]
 
@@ -258,31 +260,35 @@ def judge_rewrites(
     out: dict[str, Any] = {k: counts[k] for k in keys}
     out["fixed_of_reachable"] = round(counts["fixed"] / max(counts["reachable"], 1), 4)
     out["moved_of_working"] = round(counts["moved"] / max(counts["working"], 1), 4)
-    acted = counts["fixed"] + counts["wrong"] + counts["moved"]
-    out["wrong_share"] = round((counts["wrong"] + counts["moved"]) / max(acted, 1), 4)
+    out["wrong_of_rewrites"] = round(counts["wrong"] / max(counts["rewritten"], 1), 4)
     out["examples"] = examples
     return out
 
 
-def learn_and_serve(
-    events: Sequence[TurnEvent],
-    progress: Callable[[str], None] | None = None,
-    *,
-    layers: tuple[str, ...] | None = None,
-) -> tuple[Callable[[dict[str, Any]], str | None], dict[str, Any]]:
-    """``selflearn learn`` with its defaults on the log, then the rewriter it serves."""
+def learn_log(
+    events: Sequence[TurnEvent], progress: Callable[[str], None] | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """``selflearn learn`` with its defaults on the log: the artefacts folder and summary."""
     from selflearn.learn import learn
-    from selflearn.rewrite.rewriter import Rewriter, available_layers
 
     folder = Path(tempfile.mkdtemp(prefix="selflearn-real-"))
-    summary = learn(events_to_table(events), folder, progress=progress)
-    rewriter = Rewriter.load(folder, layers=layers or available_layers(folder), budget_s=10.0)
+    return folder, learn(events_to_table(events), folder, progress=progress)
+
+
+def served(
+    folder: Path, layers: tuple[str, ...] | None = None
+) -> Callable[[dict[str, Any]], str | None]:
+    """What the rewriter loaded from ``folder`` (the layers it has, by default) does with a
+    held-out recording's transcript: its rewrite, or None."""
+    from selflearn.rewrite.rewriter import Rewriter
+
+    rewriter = Rewriter.load(folder, layers=layers, budget_s=10.0, cache=False)
 
     def rewrite(record: dict[str, Any]) -> str | None:
-        found = rewriter.rewrite(RewriteRequest(record["heard"], user_id=None))
+        found = rewriter.rewrite(RewriteRequest(record["heard"]))
         return None if found is None else found.target
 
-    return rewrite, summary
+    return rewrite
 
 
 def sample_sessions(events: Sequence[TurnEvent], share: float, seed: int) -> list[TurnEvent]:
@@ -354,9 +360,12 @@ def other_slot_pairs(
         others = sorted(values[kind] - {value.strip()})
         if not others:
             continue
-        swapped = _SLOT.sub(
-            lambda m, v=value, o=rng.choice(others): o if m.group(2) == v else m.group(2), text
-        )
+        other = rng.choice(others)
+
+        def swap(m: re.Match[str], v: str = value, o: str = other) -> str:
+            return o if m.group(2) == v else m.group(2)
+
+        swapped = _SLOT.sub(swap, text)
         plain = _SLOT.sub(lambda m: m.group(2), text)
         out.append((normalize_utterance(plain), normalize_utterance(swapped), intent))
     return out
@@ -401,12 +410,12 @@ def rephrase_pairs(
     for _ in range(per_kind * 4):
         s = rng.choice(sentences)
         intent = by_sentence[s][0]["gold_intent"]
-        for kind, pool in (
+        for kind, among in (
             ("same_intent", by_intent[intent]),
             ("same_scenario", by_scenario[intent.split("_", 1)[0]]),
             ("any", sentences),
         ):
-            others = [o for o in pool if o != s]
+            others = [o for o in among if o != s]
             if others:
                 o = rng.choice(others)
                 pools[kind].append((rng.choice(by_sentence[s]), rng.choice(by_sentence[o])))
@@ -424,9 +433,9 @@ def rephrase_pairs(
         for a, b, intent in slot_pairs
     ]
     for kind in PAIR_KINDS:
-        pool = pools[kind]
-        rng.shuffle(pool)
-        for earlier, later in pool[:per_kind]:
+        chosen = pools[kind]
+        rng.shuffle(chosen)
+        for earlier, later in chosen[:per_kind]:
             out.append(
                 {
                     "kind": kind,
@@ -441,7 +450,9 @@ def rephrase_pairs(
     return out
 
 
-def pair_scores(pairs: Sequence[dict[str, Any]], scores: Sequence[float], threshold: float) -> dict[str, Any]:
+def pair_scores(
+    pairs: Sequence[dict[str, Any]], scores: Sequence[float], threshold: float
+) -> dict[str, Any]:
     """Precision, recall and F1 of ``scores >= threshold`` against the pairs' truth, and the
     share called a restatement per kind."""
     tp = fp = fn = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ def _said_feedback(flat: list[dict[str, Any]], window_s: float) -> dict[str, tup
     ``window_s`` of its answer, by the same speaker. A bare "no" to an answer that asked a
     question answers it rather than judging it ("Shall I?" — "no")."""
     out: dict[str, tuple[str, bool]] = {}
-    for turn, after in zip(flat, flat[1:], strict=False):
+    for turn, after in itertools.pairwise(flat):
         if (
             after["session"] != turn["session"]
             or after["ts"] - turn["end_ts"] > window_s
@@ -179,8 +180,10 @@ def compute_signals(
         # talking to the assistant (a false wake), so nobody gave up.
         abandoned = (
             gave_up
-            or (turn["status"] in FAILED_STATUSES or turn["feedback"] == "negative")
-            and turn["turn_id"] not in followed
+            or (
+                (turn["status"] in FAILED_STATUSES or turn["feedback"] == "negative")
+                and turn["turn_id"] not in followed
+            )
         ) and (turn["wake_score"] is None or turn["wake_score"] >= FALSE_WAKE_SCORE)
         rows.append(
             {

@@ -109,7 +109,6 @@ class HeuristicRephraseDetector:
     close_from: float = 0.5  # similarity above which a pair is a close restatement
     w_close: float = 6.0
     w_swap: float = 9.0
-    w_repeat: float = 8.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -137,17 +136,22 @@ class HeuristicRephraseDetector:
         # nothing like it is another request ("for six" → "for seven"); after a failure the
         # user may be correcting it, and read as another intent it is a mishearing's mark.
         swap = cues.swap * (not earlier_failed) * (not cues.contained) * (same_intent or not both)
-        close = (1.0 - swap) * max(0.0, cues.similarity - self.close_from) / (1.0 - self.close_from)
+        # closeness in letters or sound (shared words alone make "play jazz" ~ "play the news");
+        # two short requests read alike by chance, so closeness grows with length
+        alike = max(cues.text, cues.sound)
+        short = min(1.0, min(len(earlier.split()), len(later.split())) / 4.0)
+        close = short * (1.0 - swap) * max(0.0, alike - self.close_from) / (1.0 - self.close_from)
         if same_intent:
             intent = 1.0
         elif both and not earlier_failed:
             # a different intent after a success: a new request, unless it is close enough
             # to be the same words misheard (then the success was the mishearing's)
-            intent = -1.0 + 1.5 * close
+            intent = -2.0 + 3.0 * close
         else:
             intent = 0.0  # a failed turn's intent is a guess
         # the same words after a request that worked: said again on purpose
-        repeat = cues.identical and not earlier_failed and (same_intent or not both)
+        if cues.identical and not earlier_failed and (same_intent or not both):
+            return 0.0
         z = (
             self.bias
             + self.w_similarity * cues.similarity
@@ -157,7 +161,6 @@ class HeuristicRephraseDetector:
             + self.w_recovered * (earlier_failed and later_succeeded)
             + self.w_close * close
             - self.w_swap * swap
-            - self.w_repeat * repeat
             - self.w_gap * max(gap_s, 0.0)
         )
         return 1.0 / (1.0 + math.exp(-z))

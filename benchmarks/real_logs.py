@@ -1,0 +1,142 @@
+"""Learning from logs shaped like real assistants' logs, on real recogniser errors, with the
+simplest peers in the same run.
+
+From ``slurp/asr_pairs_dev.jsonl``: per sentence, 60 % of its recordings build the mining
+log and 40 % are held out. Two log shapes (silent: a misrecognition answered ``success``,
+then said again; interrupted: the same with a barge-in). Rows: an exact-match table,
+rapidfuzz nearest working request at ratio 80 / 85 / 90, selflearn offline, selflearn with
+all layers; the learning curve at 25 / 50 / 100 % of the mining log. Then rephrase
+detection on real utterance pairs (heuristic), and the defect score against real users'
+ratings (``uss_dev``). Progress on stderr; the last line is JSON.
+
+    python benchmarks/real_logs.py [--data ../shared/data] [--seed 1] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from selflearn.evaluate.rated_dialogues import defect_auc
+from selflearn.evaluate.real_logs import (
+    SHAPES,
+    ExactPeer,
+    FuzzyPeer,
+    build_log,
+    judge_rewrites,
+    learn_log,
+    load_records,
+    pair_scores,
+    read_annotated,
+    rephrase_pairs,
+    sample_sessions,
+    served,
+    split_records,
+)
+from selflearn.signals.rephrase import HeuristicRephraseDetector
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def row(name: str, judged: dict[str, Any]) -> str:
+    return (
+        f"  {name:<28} fixed {judged['fixed']:>4} of {judged['reachable']} reachable "
+        f"({judged['fixed_of_reachable']:.1%}), wrong {judged['wrong']:>3}, "
+        f"unchanged {judged['unchanged']:>3}, moved {judged['moved']:>3} of {judged['working']} "
+        f"({judged['moved_of_working']:.2%}); intent: fixed {judged['intent_fixed']}, "
+        f"broken {judged['intent_broken']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    parser.add_argument("--data", type=Path, default=default)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--held-out", type=float, default=0.4)
+    parser.add_argument("--quick", action="store_true", help="one shape, no learning curve")
+    args = parser.parse_args()
+    path = args.data / "slurp" / "asr_pairs_dev.jsonl"
+    if not path.is_file():
+        sys.exit(f"needs {path} (the shared data folder beside the repository)")
+    started = time.perf_counter()
+    records = load_records(path)
+    split = split_records(records, args.held_out, args.seed)
+    say(
+        f"{len(records):,} recordings of {len({r['sentence_id'] for r in records}):,} sentences: "
+        f"{len(split.mining):,} mined, {len(split.held):,} held out (seed {args.seed})"
+    )
+    result: dict[str, Any] = {"seed": args.seed, "shapes": {}}
+    for shape in SHAPES[:1] if args.quick else SHAPES:
+        events = build_log(split.mining, shape, seed=args.seed)
+        say(f"{shape}: a log of {len(events):,} turns")
+        rows: dict[str, Any] = {}
+        peers: list[Any] = [ExactPeer(events)] + [FuzzyPeer(events, r) for r in (80, 85, 90)]
+        for peer in peers:
+            rows[peer.name] = judge_rewrites(
+                split.held, split.mining, records, lambda r, p=peer: p.rewrite(r["heard"])
+            )
+            say(row(peer.name, rows[peer.name]))
+        curve: dict[str, Any] = {}
+        for share in (1.0,) if args.quick else (0.25, 0.5, 1.0):
+            log = events if share == 1.0 else sample_sessions(events, share, args.seed)
+            say(f"{shape}: selflearn learn on {share:.0%} of the log ({len(log):,} turns)")
+            folder, summary = learn_log(log, progress=lambda s: say(f"    {s}"))
+            for layers in (("offline",), None):
+                name = "selflearn offline" if layers else "selflearn all layers"
+                judged = judge_rewrites(split.held, split.mining, records, served(folder, layers))
+                if share == 1.0:
+                    rows[name] = judged
+                    rows[name]["learned"] = {
+                        "rephrases": summary["signals"]["rephrases"],
+                        "rewrite_rows": summary["rewrites"]["global"]
+                        + summary["rewrites"]["personal"],
+                        "online": summary["online"].get("used", False),
+                        "why_not": summary["online"].get("why_not"),
+                    }
+                curve.setdefault(name, {})[f"{share:.0%}"] = {
+                    k: judged[k] for k in ("fixed", "wrong", "moved", "fixed_of_reachable")
+                }
+                say(row(f"{name} ({share:.0%})", judged))
+        result["shapes"][shape] = {"turns": len(events), "rows": rows, "learning_curve": curve}
+
+    say("rephrase detection on real utterance pairs")
+    annotated_path = args.data / "slurp" / "devel.jsonl"
+    annotated = read_annotated(annotated_path) if annotated_path.is_file() else []
+    pairs = rephrase_pairs(records, annotated=annotated, seed=args.seed)
+    heuristic = HeuristicRephraseDetector()
+    scores = [
+        heuristic.score(
+            p["earlier"],
+            p["later"],
+            p["earlier_intent"],
+            p["later_intent"],
+            False,
+            p["gap_s"],
+            True,
+        )
+        for p in pairs
+    ]
+    result["rephrase_pairs"] = {
+        "pairs": len(pairs),
+        "heuristic": pair_scores(pairs, scores, heuristic.threshold),
+    }
+    say(f"  heuristic: {result['rephrase_pairs']['heuristic']}")
+
+    uss = [args.data / "uss_dev" / f"{name}.txt" for name in ("ReDial", "CCPE")]
+    if all(p.is_file() for p in uss):
+        say("defect score against real users' ratings (uss_dev)")
+        result["rated_dialogues"] = defect_auc(uss)
+        say(f"  {result['rated_dialogues']}")
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
