@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/rephrase.py
 	$(PY) benchmarks/mine.py
 	$(PY) benchmarks/slurp_rewrites.py
+	$(PY) benchmarks/real_logs.py
 	$(PY) benchmarks/encoder.py
 	$(PY) benchmarks/rewrite_latency.py
 	$(PY) benchmarks/ingest.py
