@@ -27,9 +27,9 @@ from selflearn.evaluate.real_logs import (
     ExactPeer,
     FuzzyPeer,
     build_log,
+    heuristic_scores,
     judge_rewrites,
     learn_log,
-    load_records,
     pair_scores,
     read_annotated,
     rephrase_pairs,
@@ -37,6 +37,7 @@ from selflearn.evaluate.real_logs import (
     served,
     split_records,
 )
+from selflearn.evaluate.speech_errors import read_asr_pairs
 from selflearn.signals.rephrase import HeuristicRephraseDetector
 
 
@@ -66,7 +67,7 @@ def main() -> None:
     if not path.is_file():
         sys.exit(f"needs {path} (the shared data folder beside the repository)")
     started = time.perf_counter()
-    records = load_records(path)
+    records = read_asr_pairs(path)
     split = split_records(records, args.held_out, args.seed)
     say(
         f"{len(records):,} recordings of {len({r['sentence_id'] for r in records}):,} sentences: "
@@ -111,18 +112,7 @@ def main() -> None:
     annotated = read_annotated(annotated_path) if annotated_path.is_file() else []
     pairs = rephrase_pairs(records, annotated=annotated, seed=args.seed)
     heuristic = HeuristicRephraseDetector()
-    scores = [
-        heuristic.score(
-            p["earlier"],
-            p["later"],
-            p["earlier_intent"],
-            p["later_intent"],
-            False,
-            p["gap_s"],
-            True,
-        )
-        for p in pairs
-    ]
+    scores = heuristic_scores(pairs, heuristic)
     result["rephrase_pairs"] = {
         "pairs": len(pairs),
         "heuristic": pair_scores(pairs, scores, heuristic.threshold),

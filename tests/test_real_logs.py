@@ -13,13 +13,14 @@ from selflearn.evaluate.real_logs import (
     ExactPeer,
     FuzzyPeer,
     build_log,
+    heuristic_scores,
     judge_rewrites,
-    load_records,
     pair_scores,
     read_annotated,
     rephrase_pairs,
     split_records,
 )
+from selflearn.evaluate.speech_errors import read_asr_pairs
 from selflearn.logs import events_to_table
 from selflearn.logs.schema import TurnEvent
 from selflearn.signals import HeuristicRephraseDetector, compute_signals
@@ -174,7 +175,7 @@ def test_rated_dialogue_labels_judge_the_answer_before(tmp_path: Path) -> None:
 
 @needs_data
 def test_real_log_shapes_and_peers() -> None:
-    records = load_records(SLURP)
+    records = read_asr_pairs(SLURP)
     split = split_records(records, 0.4, seed=1)
     assert {r["file"] for r in split.mining}.isdisjoint(r["file"] for r in split.held)
     silent = build_log(split.mining, "silent", seed=1)
@@ -194,21 +195,10 @@ def test_real_log_shapes_and_peers() -> None:
 
 @needs_data
 def test_heuristic_on_real_utterance_pairs() -> None:
-    records = load_records(SLURP)
+    records = read_asr_pairs(SLURP)
     pairs = rephrase_pairs(records, annotated=read_annotated(DATA / "slurp" / "devel.jsonl"))
     detector = HeuristicRephraseDetector()
-    scores = [
-        detector.score(
-            p["earlier"],
-            p["later"],
-            p["earlier_intent"],
-            p["later_intent"],
-            False,
-            p["gap_s"],
-            True,
-        )
-        for p in pairs
-    ]
+    scores = heuristic_scores(pairs, detector)
     quality = pair_scores(pairs, scores, detector.threshold)
     print("\nreal utterance pairs:", quality)
     assert quality["precision"] >= 0.8 and quality["f1"] >= 0.75

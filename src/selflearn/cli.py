@@ -540,14 +540,9 @@ def rewrite(
         if preferences.is_file()
         else learned
     )
-    now = datetime.now()
-    context: dict[str, object] = {
-        "area": area,
-        "local_time": f"{now:%H:%M}",
-        "weekday": now.weekday(),
-    }
     bot = None
     device_type = None
+    states: dict[str, str] = {}
     if home is not None:
         from selflearn.assistant import Assistant, Home
 
@@ -559,10 +554,14 @@ def rewrite(
             raise SelflearnError(f"--device {device!r}: not in the home; one of {known}")
         area = bot.home.area_name(spoken_to.area)
         device_type = spoken_to.type
-        context["area"] = area
-        context["device_states"] = {
-            e.id: e.state for e in bot.home.entities if e.area == spoken_to.area
-        }
+        states = {e.id: e.state for e in bot.home.entities if e.area == spoken_to.area}
+    now = datetime.now()
+    context: dict[str, object] = {
+        "area": area,
+        "local_time": f"{now:%H:%M}",
+        "weekday": now.weekday(),
+        **({"device_states": states} if bot is not None else {}),
+    }
     request = RewriteRequest(text, user, device, device_type, area, context)
     decision = rewriter.rewrite(request)
 

@@ -35,19 +35,26 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from selflearn.evaluate.speech_errors import read_asr_pairs
 from selflearn.logs import events_to_table
 from selflearn.logs.schema import TurnEvent
 from selflearn.rewrite.base import RewriteRequest, normalize_utterance
+from selflearn.signals.rephrase import HeuristicRephraseDetector
 
 __all__ = [
+    "PAIR_KINDS",
     "SHAPES",
     "ExactPeer",
     "FuzzyPeer",
     "Split",
     "build_log",
+    "heuristic_scores",
     "judge_rewrites",
     "learn_log",
+    "other_slot_pairs",
+    "pair_scores",
+    "read_annotated",
+    "rephrase_pairs",
+    "sample_sessions",
     "served",
     "split_records",
 ]
@@ -63,12 +70,17 @@ class Split:
     held: list[dict[str, Any]]
 
 
-def split_records(records: Sequence[dict[str, Any]], held_share: float, seed: int) -> Split:
-    """Per sentence, ``held_share`` of its recordings (rounded) held out, the rest mined."""
-    rng = random.Random(seed)
+def _by_sentence(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     by_sentence: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_sentence[record["sentence_id"]].append(record)
+    return by_sentence
+
+
+def split_records(records: Sequence[dict[str, Any]], held_share: float, seed: int) -> Split:
+    """Per sentence, ``held_share`` of its recordings (rounded) held out, the rest mined."""
+    rng = random.Random(seed)
+    by_sentence = _by_sentence(records)
     mining: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     for sentence in sorted(by_sentence, key=lambda s: (len(s), s)):
@@ -117,9 +129,7 @@ def build_log(
     if shape not in SHAPES:
         raise ValueError(f"The 'shape' of a real log must be one of {SHAPES}. Got {shape!r}.")
     rng = random.Random(seed)
-    by_sentence: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        by_sentence[record["sentence_id"]].append(record)
+    by_sentence = _by_sentence(records)
     sessions: list[list[tuple[dict[str, Any], int | None]]] = []
     for sentence in sorted(by_sentence):
         group = by_sentence[sentence]
@@ -217,7 +227,8 @@ def judge_rewrites(
     read_as: dict[str, str | None] = {}
     for r in everything:
         sentences[r["heard"]].add(r["sentence_id"])
-        sentences[normalize_utterance(r["gold_sentence"])].add(r["sentence_id"])
+        if r.get("gold_sentence"):
+            sentences[normalize_utterance(r["gold_sentence"])].add(r["sentence_id"])
         read_as.setdefault(r["heard"], r["read_intent"])
     reachable_sentences = {r["sentence_id"] for r in mining if _worked(r)}
     counts: Counter[str] = Counter()
@@ -302,18 +313,6 @@ def sample_sessions(events: Sequence[TurnEvent], share: float, seed: int) -> lis
     return [e for k in sorted(kept) for e in by_session[k]]
 
 
-def load_records(path: Path) -> list[dict[str, Any]]:
-    """SLURP recordings with the gold sentence kept for judging."""
-    import json
-
-    records = read_asr_pairs(path)
-    with path.open(encoding="utf-8") as handle:
-        gold = [json.loads(line)["gold_sentence"] for line in handle if line.strip()]
-    for record, sentence in zip(records, gold, strict=True):
-        record["gold_sentence"] = str(sentence)
-    return records
-
-
 # -- rephrase detection on real utterance pairs -------------------------------------------
 
 PAIR_KINDS = (
@@ -385,9 +384,7 @@ def rephrase_pairs(
     scenario, any). Word-for-word equal transcripts that both worked are left out: no log
     can tell them from a deliberate repeat."""
     rng = random.Random(seed)
-    by_sentence: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        by_sentence[record["sentence_id"]].append(record)
+    by_sentence = _by_sentence(records)
     sentences = sorted(by_sentence)
     pools: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     for s in sentences:
@@ -448,6 +445,25 @@ def rephrase_pairs(
                 }
             )
     return out
+
+
+def heuristic_scores(
+    pairs: Sequence[dict[str, Any]], detector: HeuristicRephraseDetector
+) -> list[float]:
+    """The detector's score per pair, read as a log would show it: the earlier request
+    answered ``success`` (no visible failure), the later one working."""
+    return [
+        detector.score(
+            p["earlier"],
+            p["later"],
+            p["earlier_intent"],
+            p["later_intent"],
+            False,
+            p["gap_s"],
+            True,
+        )
+        for p in pairs
+    ]
 
 
 def pair_scores(

@@ -44,6 +44,7 @@ def read_asr_pairs(path: Path) -> list[dict[str, Any]]:
                     {
                         "file": str(row["file"]),
                         "sentence_id": str(row["slurp_id"]),
+                        "gold_sentence": str(row.get("gold_sentence", "")),
                         "heard": normalize_utterance(str(row["asr_text"])),
                         "gold_intent": str(row["gold_intent"]),
                         "read_intent": row.get("pred_intent"),

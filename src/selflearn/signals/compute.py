@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from selflearn.signals.span import PairText, SpanRephraseModel
 
 __all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals", "pair_text"]
 
-_BARE_ANSWER = re.compile(r"^(no+|nope|nah|yes|yeah|yep|sure|ok(ay)?)\W*$")
 FALSE_WAKE_SCORE = 0.8  # below this, a detection is more likely background speech
 
 SIGNALS_SCHEMA = pa.schema(
@@ -123,9 +121,7 @@ def _said_feedback(flat: list[dict[str, Any]], window_s: float) -> dict[str, tup
         ):
             continue
         asked = (turn["response_text"] or "").rstrip().endswith("?")
-        if asked and _BARE_ANSWER.match((after["text"] or "").strip().lower()):
-            continue
-        said = read_feedback(after["text"])
+        said = read_feedback(after["text"], asked=asked)
         if said.feedback is not None:
             out[turn["turn_id"]] = (said.feedback, said.gave_up)
     return out
@@ -168,9 +164,9 @@ def compute_signals(
     said = _said_feedback(flat, sessions.window_s)
     rows = []
     for turn in flat:
-        if turn["feedback"] is None and turn["turn_id"] in said:
-            turn = {**turn, "feedback": said[turn["turn_id"]][0]}
-        gave_up = turn["turn_id"] in said and said[turn["turn_id"]][1]
+        words_said, gave_up = said.get(turn["turn_id"], (None, False))
+        if turn["feedback"] is None and words_said is not None:
+            turn = {**turn, "feedback": words_said}
         barge_in = turn["barge_in_ms"] is not None
         score, earlier = best.get(turn["turn_id"], (0.0, ""))
         is_rephrase = score >= detector.threshold

@@ -49,20 +49,25 @@ def phonetic_key(text: str) -> str:
 class PairCues:
     """How two utterances compare, word by word and sound by sound.
 
-    ``similarity``: the best of letters, sound and shared words (0–1); ``identical``: the
-    same words; ``swap``: how unlike in sound the least alike pair of swapped words is (0
-    when every swapped word sounds like its replacement, as a mishearing does; near 1 for
-    "six" → "seven" or "kitchen" → "bedroom"); ``contained``: one holds all of the other's
-    words.
+    ``text``, ``sound``, ``subset``: alike in letters, in sound, in shared words (0–1);
+    ``identical``: the same words; ``swap``: how unlike in sound the least alike pair of
+    swapped words is (0 when every swapped word sounds like its replacement, as a mishearing
+    does; near 1 for "six" → "seven" or "kitchen" → "bedroom"); ``contained``: one holds all
+    of the other's words; ``fewest_words``: the shorter one's length.
     """
 
-    similarity: float
     text: float
     sound: float
     subset: float
     identical: bool
     swap: float
     contained: bool
+    fewest_words: int
+
+    @property
+    def similarity(self) -> float:
+        """The best of letters, sound and shared words."""
+        return max(self.text, self.sound, 0.9 * self.subset)
 
 
 def _segment_sound(a: list[str], b: list[str]) -> float:
@@ -84,13 +89,13 @@ def pair_cues(earlier: str, later: str) -> PairCues:
             swap = max(swap, 1.0 - _segment_sound(a[i1:i2], b[j1:j2]))
     contained = bool(a and b) and (set(a) <= set(b) or set(b) <= set(a))
     return PairCues(
-        similarity=max(text, sound, 0.9 * subset),
         text=text,
         sound=sound,
         subset=subset,
         identical=a == b,
         swap=swap,
         contained=contained,
+        fewest_words=min(len(a), len(b)),
     )
 
 
@@ -132,6 +137,9 @@ class HeuristicRephraseDetector:
         cues = pair_cues(earlier, later)
         both = bool(earlier_intent and later_intent)
         same_intent = both and earlier_intent == later_intent
+        # the same words after a request that worked: said again on purpose
+        if cues.identical and not earlier_failed and (same_intent or not both):
+            return 0.0
         # Read as the same intent after a success, a word swapped for one that sounds
         # nothing like it is another request ("for six" → "for seven"); after a failure the
         # user may be correcting it, and read as another intent it is a mishearing's mark.
@@ -139,7 +147,7 @@ class HeuristicRephraseDetector:
         # closeness in letters or sound (shared words alone make "play jazz" ~ "play the news");
         # two short requests read alike by chance, so closeness grows with length
         alike = max(cues.text, cues.sound)
-        short = min(1.0, min(len(earlier.split()), len(later.split())) / 4.0)
+        short = min(1.0, cues.fewest_words / 4.0)
         close = short * (1.0 - swap) * max(0.0, alike - self.close_from) / (1.0 - self.close_from)
         if same_intent:
             intent = 1.0
@@ -149,9 +157,6 @@ class HeuristicRephraseDetector:
             intent = -2.0 + 3.0 * close
         else:
             intent = 0.0  # a failed turn's intent is a guess
-        # the same words after a request that worked: said again on purpose
-        if cues.identical and not earlier_failed and (same_intent or not both):
-            return 0.0
         z = (
             self.bias
             + self.w_similarity * cues.similarity

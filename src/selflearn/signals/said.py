@@ -49,6 +49,7 @@ def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _NEG, _STOP, _POS = _compile(_NEGATIVE), _compile(_GIVE_UP), _compile(_POSITIVE)
+_BARE_ANSWER = re.compile(r"^(no+|nope|nah|yes|yeah|yep|sure|ok(ay)?)$")
 _WORDS = re.compile(r"[a-z0-9']+|\?")
 
 
@@ -62,8 +63,9 @@ class SaidFeedback:
 
 
 @lru_cache(maxsize=50_000)
-def read_feedback(text: str | None) -> SaidFeedback:
-    """The verdict in ``text`` on the answer before it.
+def read_feedback(text: str | None, *, asked: bool = False) -> SaidFeedback:
+    """The verdict in ``text`` on the answer before it. ``asked``: that answer asked a
+    question, and a bare "yes" or "no" answers it rather than judging it.
 
     >>> read_feedback("No, I said the kitchen").feedback
     'negative'
@@ -73,12 +75,16 @@ def read_feedback(text: str | None) -> SaidFeedback:
     'positive'
     >>> read_feedback("play no doubt").feedback is None
     True
+    >>> read_feedback("no", asked=True).feedback is None
+    True
     """
     if not text:
         return SaidFeedback(None, False)
     words = " ".join(_WORDS.findall(text.lower().replace("’", "'")))
     words = words.replace(" ?", "?").strip()
     plain = words.rstrip("?").strip()
+    if asked and _BARE_ANSWER.match(plain):
+        return SaidFeedback(None, False)
     if _STOP.match(plain):
         return SaidFeedback("negative", True)
     if _POS.match(plain):
