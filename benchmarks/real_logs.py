@@ -100,6 +100,10 @@ def main() -> None:
                         + summary["rewrites"]["personal"],
                         "online": summary["online"].get("used", False),
                         "why_not": summary["online"].get("why_not"),
+                        "restated": {
+                            k: summary["restated"].get(k)
+                            for k in ("failures", "threshold", "held_out", "why_not")
+                        },
                     }
                 curve.setdefault(name, {})[f"{share:.0%}"] = {
                     k: judged[k] for k in ("fixed", "wrong", "moved", "fixed_of_reachable")

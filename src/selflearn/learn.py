@@ -2,9 +2,10 @@
 
 The steps: the heuristic signals; the contextual rephrase model trained on them (when the
 ``train`` extra, i.e. torch, is installed) and the signals recomputed with it; the offline
-rewrite table mined from those signals; the online rewriter's index of what works and its
-rankers. The artefacts folder holds what serving and evaluation load: ``signals.parquet``
+rewrite table mined from those signals; the restatement memory; the online rewriter's index
+of what works and its rankers. The artefacts folder holds what serving and evaluation load: ``signals.parquet``
 (DESIGN §3.3), ``rephrase_span.onnx`` with its JSON, ``rewrites.parquet`` (§3.2),
+``restated.parquet`` (restated failures and what worked, with the memory's threshold),
 ``online/`` (index and rankers) and ``learn.json`` (what each learner did, with its
 configuration and timings).
 """
@@ -27,6 +28,7 @@ from selflearn.rewrite.index import IndexConfig, guard_vocabulary
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner
 from selflearn.rewrite.online import ONLINE_DIR
 from selflearn.rewrite.ranker import RankerConfig
+from selflearn.rewrite.restated import RestatedConfig
 from selflearn.signals import Signals, compute_signals
 from selflearn.signals.span import SpanRephraseModel
 
@@ -41,6 +43,7 @@ __all__ = [
     "learn",
     "learn_dialogue",
     "learn_online",
+    "learn_restated",
 ]
 
 SIGNALS_FILE = "signals.parquet"
@@ -64,6 +67,7 @@ def learn(
     span: SpanTrainConfig | None = None,
     rephrase_model: bool = True,
     online: bool = True,
+    restated: RestatedConfig | None = None,
     ranker: RankerConfig | None = None,
     index: IndexConfig | None = None,
     progress: Callable[[str], None] | None = None,
@@ -99,6 +103,9 @@ def learn(
     table_path = mined.table.save(out / REWRITES_FILE)
     guard = guard_vocabulary(turns)  # what no rewrite may contradict, for every layer
     guard.save(out)
+    restated_summary = learn_restated(
+        turns, signals.table, out, restated, index, guard=guard, progress=say
+    )
     mined_s = time.perf_counter() - started
     online_summary: dict[str, Any] = {"used": False}
     if online:
@@ -126,6 +133,7 @@ def learn(
             "chains": mined.stats,
             "config": dataclasses.asdict(markov),
         },
+        "restated": restated_summary,
         "online": online_summary,
         "dialogue": dialogue_summary,
         "seconds": {
@@ -155,6 +163,38 @@ def learn_dialogue(
     model = train_dialogue(turns, annotations, signals=signals, config=config, progress=progress)
     path = model.save(out / DIALOGUE_DIR)
     return {"used": True, "path": str(path), **model.info}
+
+
+def learn_restated(
+    turns: pa.Table,
+    signals: pa.Table,
+    out: Path,
+    config: RestatedConfig | None = None,
+    index: IndexConfig | None = None,
+    *,
+    guard: Guard | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The restatement memory in ``out/restated.parquet``, its threshold by leave-one-out
+    on the log; a summary, with why not where the log has no restated failure."""
+    from selflearn.rewrite.restated import RESTATED_FILE, RestatementMemory
+
+    try:
+        memory = RestatementMemory.build(
+            turns, signals, config, index, guard=guard, progress=progress
+        )
+    except ConfigError as exc:
+        (out / RESTATED_FILE).unlink(missing_ok=True)  # an older log's must not serve
+        return {"used": False, "why_not": str(exc)}
+    path = memory.save(out)
+    return {
+        "used": True,
+        "path": str(path),
+        "failures": int((memory.failed > 0).sum()),
+        "rows": len(memory.text),
+        "threshold": round(memory.threshold, 4),
+        "held_out": memory.info,
+    }
 
 
 def learn_online(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from selflearn.assistant.speech import tokenize
 
-__all__ = ["Rewrite", "RewriteRequest", "SupportsRewrite", "normalize_utterance"]
+__all__ = [
+    "Rewrite",
+    "RewriteRequest",
+    "SupportsRewrite",
+    "normalize_utterance",
+    "precision_floor",
+]
 
 
 def normalize_utterance(text: str) -> str:
@@ -17,6 +24,23 @@ def normalize_utterance(text: str) -> str:
     'turn on the kitchen light'
     """
     return " ".join(tokenize(text))
+
+
+def precision_floor(right: float, judged: float, z: float = 1.0) -> float:
+    """The Wilson lower bound of a precision of ``right`` in ``judged``: what a threshold
+    may be trusted to keep, not what a few lucky rewrites showed (39 of 42 right is 0.93
+    measured, 0.88 trusted at ``z`` = 1; 930 of 1,000 is 0.92).
+
+    >>> round(precision_floor(39, 42), 3), round(precision_floor(930, 1000), 3)
+    (0.878, 0.921)
+    """
+    if judged <= 0:
+        return 0.0
+    p = right / judged
+    z2 = z * z
+    centre = p + z2 / (2 * judged)
+    spread = z * math.sqrt(p * (1 - p) / judged + z2 / (4 * judged * judged))
+    return (centre - spread) / (1 + z2 / judged)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""selflearn's rewriter: the offline table, then the personal layer, then the global one.
+"""selflearn's rewriter: the offline table, then the personal layer, then the global one
+(the learned rankers over what works, then the restatement memory).
 
 It never raises and never makes the assistant wait past its budget: an error in any layer,
 or an answer later than ``budget_s``, lets the original utterance pass through, and is
@@ -20,6 +21,7 @@ from selflearn.errors import ConfigError, DataFileError
 from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
 from selflearn.rewrite.guards import load_guard
 from selflearn.rewrite.online import ONLINE_DIR, OnlineConfig, OnlineRewriter
+from selflearn.rewrite.restated import RESTATED_FILE, RestatementMemory
 from selflearn.rewrite.table import RewriteTable
 
 __all__ = ["LAYERS", "Rewriter", "available_layers"]
@@ -29,9 +31,8 @@ LAYERS = ("offline", "global", "personal")
 REWRITES_FILE = "rewrites.parquet"
 # Folders loaded in this process, the most recent last; a long-running service loads a new
 # version after every learning run, so only the last few are kept.
-_LOADED: OrderedDict[
-    tuple[str, tuple[str, ...], str], tuple[SupportsRewrite | None, OnlineRewriter | None]
-] = OrderedDict()
+_Loaded = tuple[SupportsRewrite | None, OnlineRewriter | None, RestatementMemory | None]
+_LOADED: OrderedDict[tuple[str, tuple[str, ...], str], _Loaded] = OrderedDict()
 _KEEP_LOADED = 3
 _LOCK = threading.Lock()
 
@@ -63,10 +64,12 @@ class Rewriter:
         *,
         table: SupportsRewrite | None = None,
         online: OnlineRewriter | None = None,
+        restated: RestatementMemory | None = None,
         budget_s: float = 0.03,
     ) -> None:
         self.table = table
         self.online = online
+        self.restated = restated
         self.budget_s = budget_s
         self.metrics: Counter[str] = Counter()
         self._source: _Source | None = None
@@ -83,8 +86,9 @@ class Rewriter:
     ) -> Rewriter:
         """The layers named (``offline``, ``global``, ``personal``) from a ``selflearn
         learn`` folder; by default every layer the folder has (a small log may leave no
-        ``online/`` index: then the offline table and the speaker's own rows serve). Naming
-        the global layer needs the ``online/`` index. ``cache``: keep what
+        ``online/`` index: then the offline table, the restatement memory and the speaker's
+        own rows serve). Naming the global layer needs the ``online/`` index or the
+        restatement memory. ``cache``: keep what
         was loaded for the next load of the same folder in this process (a service that
         swaps versions loads each once and wants the old one gone with its last user)."""
         folder = Path(artefacts)
@@ -101,8 +105,8 @@ class Rewriter:
                 "use_personal": "personal" in layers,
             }
         )
-        table, model = _load(folder, layers, config, cache)
-        rewriter = cls(table=table, online=model, budget_s=budget_s)
+        table, model, restated = _load(folder, layers, config, cache)
+        rewriter = cls(table=table, online=model, restated=restated, budget_s=budget_s)
         rewriter._source = _Source(str(folder.resolve()), layers, config)
         return rewriter
 
@@ -111,6 +115,8 @@ class Rewriter:
         if self._source:
             return self._source.layers
         out: tuple[str, ...] = ("offline",) if self.table else ()
+        if self.restated and not (self.online and self.online.config.use_global):
+            out += ("global",)
         if self.online:
             out += tuple(
                 name
@@ -132,6 +138,8 @@ class Rewriter:
                 answer = self.table.rewrite(request)
             if answer is None and self.online is not None:
                 answer = self.online.rewrite(request)
+            if answer is None and self.restated is not None:
+                answer = self.restated.rewrite(request)
         except Exception:  # fail open: whatever went wrong, the original passes through
             log.warning("rewriter failed; the original utterance passes through", exc_info=True)
             self.metrics["fail_open:error"] += 1
@@ -170,23 +178,26 @@ class Rewriter:
         if source is None or "table" in state:
             self.__dict__.update(state)
             return
-        table, online = _load(Path(source.artefacts), source.layers, source.online)
-        self.table, self.online, self.budget_s = table, online, state["budget_s"]
+        table, online, restated = _load(Path(source.artefacts), source.layers, source.online)
+        self.table, self.online, self.restated = table, online, restated
+        self.budget_s = state["budget_s"]
         self.metrics = Counter()
         self._source = source
 
 
 def available_layers(artefacts: Path | str) -> tuple[str, ...]:
-    """Every layer a ``selflearn learn`` folder has: the global online one only where
-    ``learn`` built the index (the personal layer is at least the speaker's own table rows)."""
-    if (Path(artefacts) / ONLINE_DIR).is_dir():
+    """Every layer a ``selflearn learn`` folder has: the global one where ``learn`` built
+    the online index or the restatement memory (the personal layer is at least the
+    speaker's own table rows)."""
+    folder = Path(artefacts)
+    if (folder / ONLINE_DIR).is_dir() or (folder / RESTATED_FILE).is_file():
         return LAYERS
     return ("offline", "personal")
 
 
 def _load(
     folder: Path, layers: tuple[str, ...], config: OnlineConfig, cache: bool = True
-) -> tuple[SupportsRewrite | None, OnlineRewriter | None]:
+) -> _Loaded:
     """Each (folder, layers, config) loaded once per process (the last few kept)."""
     key = (str(folder.resolve()), layers, repr(config))
     if not cache:
@@ -200,11 +211,9 @@ def _load(
         return _LOADED[key]
 
 
-def _read(
-    folder: Path, layers: tuple[str, ...], config: OnlineConfig
-) -> tuple[SupportsRewrite | None, OnlineRewriter | None]:
-    """The offline table and the online rewriter of ``folder`` (either None when the
-    layers do not need it)."""
+def _read(folder: Path, layers: tuple[str, ...], config: OnlineConfig) -> _Loaded:
+    """The offline table, the online rewriter and the restatement memory of ``folder``
+    (None where the layers do not need it, or the folder has no memory)."""
     table = None
     if "offline" in layers:
         path = folder / REWRITES_FILE
@@ -213,9 +222,14 @@ def _read(
         table = RewriteTable.load(path)
         table.guard = load_guard(folder)
         table.personal = "personal" in layers
-    online = None
+    online = restated = None
+    has_index = (folder / ONLINE_DIR).is_dir()
+    if "global" in layers and (folder / RESTATED_FILE).is_file():
+        restated = RestatementMemory.load(folder, load_guard(folder))
     # The personal layer is the speaker's own table rows and, where ``learn`` built
-    # one, their own index; the global online layer needs the index.
-    if "global" in layers or ("personal" in layers and (folder / ONLINE_DIR).is_dir()):
+    # one, their own index; the global layer needs the index or the memory.
+    if ("global" in layers and (has_index or restated is None)) or (
+        "personal" in layers and has_index
+    ):
         online = OnlineRewriter.load(folder / ONLINE_DIR, config)
-    return table, online
+    return table, online, restated

@@ -1,0 +1,341 @@
+"""The restatement memory: a request like one that failed and was said again is rewritten
+to what the restatement said (DESIGN §2 items 5, 9).
+
+Real logs teach by restatements: a request misheard and acted on wrongly, answered
+``success``, then said again and understood. A later request that is *nearer* to such a
+failure than to anything that worked for another meaning is most likely the same
+misrecognition, and gets the restatement's words. Word for word, that is the exact-match
+table every log supports from its first restatement; by closeness in letters and sound it
+reaches the misrecognitions no one made twice.
+
+Small logs are its purpose: it needs no training split, so its threshold comes from the
+log itself by leave-one-out — each restated failure asked without its own occurrence (is it
+rewritten to what its restatement meant?) and each request that worked once asked without
+itself (is it left alone?). The threshold is the lowest margin whose rewrites keep the
+target precision there; with too few judged rewrites to tell, a conservative prior serves.
+
+The score of a rewrite is its *margin*: how much nearer (rapidfuzz ratio, 0–100) the request
+is to the failure than to the nearest request that worked meaning something else. Requests
+known to work are never rewritten; the guard (opposite actions, questions vs commands,
+names and places) applies as in every layer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from rapidfuzz import fuzz
+
+from selflearn.errors import ConfigError, DataFileError
+from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance, precision_floor
+from selflearn.rewrite.guards import Guard
+from selflearn.rewrite.index import IndexConfig, load_turn_facts, sound_vectors
+
+__all__ = ["RESTATED_FILE", "RestatedConfig", "RestatementMemory"]
+
+RESTATED_FILE = "restated.parquet"
+_NUMBER = re.compile(r"\d+")
+
+# Each restated failure (its first working restatement, in the same session) and every
+# request that worked, with what it meant.
+_OCCURRENCES_SQL = """
+WITH fixes AS (
+    SELECT e.turn_id, e.owner, e.text, l.text AS target, l.intent AS target_intent
+    FROM signals s
+    JOIN idx_turns l ON l.turn_id = s.turn_id
+    JOIN idx_turns e ON e.turn_id = s.rephrase_of
+    WHERE NOT e.worked AND l.worked AND e.text <> '' AND l.text <> '' AND e.text <> l.text
+    QUALIFY row_number() OVER (PARTITION BY e.turn_id ORDER BY l.ts) = 1
+)
+SELECT 'failed' AS kind, turn_id, owner, text, target, target_intent AS intent FROM fixes
+UNION ALL
+SELECT 'worked' AS kind, turn_id, owner, text, text AS target, intent
+FROM idx_turns WHERE worked AND text <> ''
+ORDER BY kind, turn_id
+"""
+
+
+@dataclass(frozen=True)
+class RestatedConfig:
+    floor: float = 60.0  # the request is at least this close (ratio) to the failure
+    prior_margin: float = 20.0  # the threshold while the log is too small to tell
+    target_precision: float = 0.92  # leave-one-out precision the threshold must keep,
+    precision_z: float = 1.0  # by its Wilson lower bound
+    min_judged: int = 10  # judged rewrites before a leave-one-out precision counts
+    sound_k: int = 24  # candidates by sound before the letters decide
+    max_rows: int = 100_000  # the most-said requests kept (failures always kept)
+    max_checks: int = 3_000  # leave-one-out queries of each kind, sampled
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class _Found:
+    key: int
+    target: str
+    score: float  # the margin
+    closeness: float
+
+
+class RestatementMemory:
+    """Restated failures and requests that worked; ``rewrite`` by nearest failure."""
+
+    def __init__(
+        self,
+        rows: pa.Table,
+        threshold: float,
+        info: dict[str, Any] | None = None,
+        config: RestatedConfig | None = None,
+        guard: Guard | None = None,
+    ) -> None:
+        self.config = config or RestatedConfig()
+        self.threshold = threshold
+        self.info = info or {}
+        self.guard = guard or Guard()
+        self.rows = rows
+        self.text: list[str] = rows.column("text").to_pylist()
+        self.target: list[str] = rows.column("target").to_pylist()
+        self.failed = rows.column("failed").to_numpy().astype(np.int64)
+        self.worked = rows.column("worked").to_numpy().astype(np.int64)
+        self.intent: list[str | None] = rows.column("intent").to_pylist()
+        self._row = {t: i for i, t in enumerate(self.text)}
+        self._sound = sound_vectors(self.text)
+
+    # -- building ------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        turns: pa.Table,
+        signals: pa.Table,
+        config: RestatedConfig | None = None,
+        index_config: IndexConfig | None = None,
+        *,
+        guard: Guard | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> RestatementMemory:
+        """The memory of a turn log and its signals, its threshold by leave-one-out."""
+        config = config or RestatedConfig()
+        say = progress or (lambda _s: None)
+        con = duckdb.connect()
+        load_turn_facts(con, turns, signals, index_config or IndexConfig())
+        occurrences = con.sql(_OCCURRENCES_SQL).to_arrow_table().to_pylist()
+        con.close()
+        failures = [o for o in occurrences if o["kind"] == "failed"]
+        if not failures:
+            raise ConfigError(
+                "restatement memory", "log", "no restated failures", "a log with restatements"
+            )
+        rows = _rows(occurrences, config.max_rows)
+        memory = cls(rows, config.prior_margin, config=config, guard=guard)
+        say(f"restatement memory: {len(failures):,} restated failures; leave-one-out")
+        threshold, info = memory._leave_one_out(occurrences)
+        memory.threshold, memory.info = threshold, info
+        say(
+            f"restatement memory: threshold {threshold:g} "
+            f"(leave-one-out precision {info['precision']}, {info['judged']} judged)"
+        )
+        return memory
+
+    def _leave_one_out(self, occurrences: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+        """Each sampled restated failure asked without its own occurrence, each sampled
+        request that worked once (and never failed) asked without itself: the margin and
+        verdict (right / wrong / neutral) of every rewrite the memory would make."""
+        cfg = self.config
+        rng = random.Random(cfg.seed)
+        failed = [o for o in occurrences if o["kind"] == "failed"]
+        once = [
+            o
+            for o in occurrences
+            if o["kind"] == "worked"
+            and (row := self._row.get(o["text"])) is not None
+            and self.worked[row] == 1
+            and self.failed[row] == 0
+        ]
+        weights = {}
+        for name, group in (("failed", failed), ("worked", once)):
+            weights[name] = max(len(group) / cfg.max_checks, 1.0)
+            if len(group) > cfg.max_checks:
+                group[:] = rng.sample(group, cfg.max_checks)
+        verdicts: list[tuple[float, int, float]] = []  # (margin, +1/-1/0, weight)
+        for o in failed + once:
+            row = self._row[o["text"]]
+            alone = o["kind"] == "worked" or (self.failed[row] <= 1 and self.worked[row] == 0)
+            found = self._nearest(o["text"], None, exclude=row if alone else None)
+            if found is None:
+                continue
+            verdict = self._verdict(o, found.target)
+            verdicts.append((found.score, verdict, weights[o["kind"]]))
+        verdicts.sort(key=lambda v: -v[0])
+        threshold, source = None, "leave-one-out"
+        right = wrong = 0.0
+        at_prior = [0.0, 0.0]  # right, wrong at the prior's margin and above
+        for margin, verdict, weight in verdicts:
+            right += weight * (verdict == 1)
+            wrong += weight * (verdict == -1)
+            judged = right + wrong
+            if margin >= cfg.prior_margin:
+                at_prior = [right, wrong]
+            if (
+                judged >= cfg.min_judged
+                and precision_floor(right, judged, cfg.precision_z) >= cfg.target_precision
+            ):
+                threshold = margin
+        judged_all = sum(w for _, v, w in verdicts if v != 0)
+        if threshold is None:
+            # Too little to certify a margin: the prior, unless what the log shows above it
+            # already misses the target (then off).
+            prior_judged = sum(at_prior)
+            precise = prior_judged == 0 or at_prior[0] / prior_judged >= cfg.target_precision
+            threshold, source = (cfg.prior_margin, "prior") if precise else (101.0, "off")
+        kept = [(v, w) for m, v, w in verdicts if m >= threshold]
+        right = sum(w for v, w in kept if v == 1)
+        judged = right + sum(w for v, w in kept if v == -1)
+        return float(threshold), {
+            "precision": round(right / judged, 4) if judged else None,
+            "precision_floor": round(precision_floor(right, judged, cfg.precision_z), 4),
+            "recall": round(right / max(len(failed) * weights["failed"], 1), 4),
+            "judged": round(judged_all),
+            "failures_checked": len(failed),
+            "working_checked": len(once),
+            "threshold": threshold,
+            "from": source,
+        }
+
+    def _verdict(self, occurrence: dict[str, Any], target: str) -> int:
+        """+1: a failure rewritten to what its restatement meant; -1: a change of meaning;
+        0: a working request rewritten to words that mean the same (neither)."""
+        meant = occurrence["target"] if occurrence["kind"] == "failed" else occurrence["text"]
+        if target == meant:
+            return 1 if occurrence["kind"] == "failed" else 0
+        row = self._row.get(target)
+        same = (
+            row is not None
+            and occurrence["intent"] is not None
+            and self.intent[row] == occurrence["intent"]
+            and _NUMBER.findall(target) == _NUMBER.findall(meant)
+            and fuzz.token_set_ratio(target, meant) >= 80
+        )
+        if occurrence["kind"] == "failed":
+            return 1 if same else -1
+        return 0 if same else -1
+
+    # -- serving -------------------------------------------------------------------
+
+    def _nearest(self, text: str, area: str | None, exclude: int | None = None) -> _Found | None:
+        """The nearest known request; a failure's restatement with its margin over the
+        nearest that means something else, or None."""
+        if not self.text:
+            return None
+        probe = sound_vectors([text])[0]
+        k = min(self.config.sound_k + 1, len(self.text))
+        near = np.argpartition(-(self._sound @ probe), k - 1)[:k]
+        # nearest first; at a tie, what worked wins (precision first)
+        scored = sorted(
+            (
+                (fuzz.ratio(text, self.text[i]), self.failed[i] <= self.worked[i], int(i))
+                for i in near.tolist()
+                if i != exclude
+            ),
+            reverse=True,
+        )
+        if not scored:
+            return None
+        closeness, worked, key = scored[0]
+        if worked or closeness < self.config.floor:
+            return None  # nearest to something that worked: leave it
+        target = self.target[key]
+        if target == text or self.guard.reason(text, target, area) is not None:
+            return None
+        other = max((s for s, _, i in scored[1:] if self.target[i] != target), default=0.0)
+        return _Found(key, target, float(closeness - other), float(closeness))
+
+    def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        text = normalize_utterance(request.text)
+        row = self._row.get(text)
+        if not text or (row is not None and self.worked[row] >= self.failed[row]):
+            return None  # known to work (as often as not): leave it
+        found = self._nearest(text, request.area)
+        if found is None or found.score < self.threshold:
+            return None
+        support = int(self.failed[found.key])
+        return Rewrite(
+            text, found.target, "global", round(found.score / 100.0, 4), "restated", support
+        )
+
+    # -- files ---------------------------------------------------------------------
+
+    def save(self, folder: Path) -> Path:
+        path = folder / RESTATED_FILE
+        meta = {
+            "threshold": self.threshold,
+            "info": self.info,
+            "config": asdict(self.config),
+        }
+        table = self.rows.replace_schema_metadata({"selflearn": json.dumps(meta)})
+        pq.write_table(table, path)
+        return path
+
+    @classmethod
+    def load(cls, folder: Path, guard: Guard | None = None) -> RestatementMemory:
+        path = folder / RESTATED_FILE
+        try:
+            table = pq.read_table(path)
+            meta = json.loads((table.schema.metadata or {})[b"selflearn"])
+            config = RestatedConfig(**meta["config"])
+            return cls(table, float(meta["threshold"]), meta.get("info"), config, guard)
+        except (OSError, KeyError, TypeError, ValueError, pa.ArrowInvalid) as exc:
+            raise DataFileError(f"{path}: not a readable restatement memory ({exc})") from exc
+
+
+def _rows(occurrences: list[dict[str, Any]], max_rows: int) -> pa.Table:
+    """One row per request: how often it failed and was restated (and to what, the most
+    said), how often it worked, for how many people, what it meant."""
+    failed: Counter[str] = Counter()
+    worked: Counter[str] = Counter()
+    targets: dict[str, Counter[str]] = {}
+    intents: dict[str, Counter[str]] = {}
+    users: dict[str, set[str]] = {}
+    for o in occurrences:
+        text = o["text"]
+        (failed if o["kind"] == "failed" else worked)[text] += 1
+        targets.setdefault(text, Counter())[o["target"]] += o["kind"] == "failed"
+        if o["kind"] == "worked" and o["intent"]:
+            intents.setdefault(text, Counter())[o["intent"]] += 1
+        users.setdefault(text, set()).add(o["owner"] or "")
+    texts = sorted(set(failed) | set(worked))
+    kept = [t for t in texts if failed[t]] + sorted(
+        (t for t in texts if not failed[t]), key=lambda t: (-worked[t], t)
+    )[: max(max_rows - sum(1 for t in texts if failed[t]), 0)]
+    kept.sort()
+
+    def target(text: str) -> str:
+        counts = targets[text]
+        if failed[text]:
+            return max(sorted(counts), key=lambda t: counts[t])
+        return text
+
+    def intent(text: str) -> str | None:
+        counts = intents.get(text)
+        return max(sorted(counts), key=lambda i: counts[i]) if counts else None
+
+    return pa.table(
+        {
+            "text": kept,
+            "target": [target(t) for t in kept],
+            "failed": pa.array([failed[t] for t in kept], pa.int64()),
+            "worked": pa.array([worked[t] for t in kept], pa.int64()),
+            "users": pa.array([len(users[t]) for t in kept], pa.int64()),
+            "intent": pa.array([intent(t) for t in kept], pa.string()),
+        }
+    )
