@@ -30,9 +30,9 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
     turns, _ = read_turns([out / "turns.jsonl"])
     signals = compute_signals(turns).table
-    # A small log: fewer lone failures per restated one than the default. Its global ranker
-    # (rightly) certifies no threshold — 27 judged rewrites cannot show 92 % precision —
-    # so the restatement memory is what the global layer serves from it.
+    # A small log: fewer lone failures per restated one than the default, or the global
+    # ranker (rightly) finds no threshold that keeps its precision and abstains; the
+    # restatement memory serves beside it, as `selflearn learn` builds them.
     config = RankerConfig(trees=120, folds=3, unfixed_per_failure=0.5)
     summary = learn_online(turns, signals, out / "artefacts", config)
     assert summary["used"], summary

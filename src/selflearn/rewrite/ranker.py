@@ -59,7 +59,7 @@ class RankerConfig:
     min_child: int = 20
     folds: int = 4
     target_precision: float = 0.92  # held-out precision each layer's threshold must keep
-    precision_z: float = 1.0  # kept by the Wilson lower bound: a few lucky rewrites are not enough
+    precision_z: float = 0.0  # > 0: kept by the Wilson lower bound (0: as measured)
     min_threshold: float = 0.3
     min_judged: int = 10  # rewrites judged before a precision counts
     personal_min_support: int = 2  # own successes before the personal layer may act
@@ -268,17 +268,13 @@ def _held_out_threshold(
     owners: list[str],
     config: RankerConfig,
     eligible: np.ndarray,
-    weights: dict[str, float] | None = None,
 ) -> tuple[float, dict[str, Any]]:
     """Predictions for each fold's users from a model that never saw them; the threshold
     is the lowest top score at which the rewrites kept reach the target precision.
 
     Precision counts a failed request's rewrite to what its restatement meant as right and
     any rewrite that changes what a request meant as wrong; a working request rewritten to
-    something that means the same is neutral (neither). ``weights`` (per kind of request)
-    put the sampled requests back in the log's proportions: working requests are sampled
-    a few per failure, but a deployment meets them ten times as often."""
-    weights = weights or {}
+    something that means the same is neutral (neither)."""
     fold_of_owner = {o: zlib.crc32(o.encode()) % config.folds for o in set(owners)}
     fold = np.array([fold_of_owner[owners[g]] for g in groups])
     scores = np.zeros(len(y))
@@ -289,21 +285,21 @@ def _held_out_threshold(
         scores[test] = _fit(x[train], y[train], config).predict(x[test])
     scores = np.where(eligible, scores, 0.0)
     # each request's top candidate: right, wrong or neutral?
-    tops: dict[int, tuple[float, int, float]] = {}
+    tops: dict[int, tuple[float, int]] = {}
     for score, label, alike, g in zip(scores.tolist(), y, same, groups.tolist(), strict=True):
         if g not in tops or score > tops[g][0]:
-            tops[g] = (score, 1 if label else (0 if alike else -1), weights.get(kinds[g], 1.0))
+            tops[g] = (score, 1 if label else (0 if alike else -1))
     failing = sum(1 for k in kinds if k == "fail")
     ranked = sorted(tops.values(), key=lambda item: -item[0])
     threshold: float = 1.0
     best: dict[str, Any] = {"precision": None, "recall": 0.0, "rewrites": 0}
-    right = wrong = neutral = 0.0
-    for top, verdict, weight in ranked:
+    right = wrong = neutral = 0
+    for top, verdict in ranked:
         if top < config.min_threshold:
             break
-        right += weight * (verdict == 1)
-        wrong += weight * (verdict == -1)
-        neutral += weight * (verdict == 0)
+        right += verdict == 1
+        wrong += verdict == -1
+        neutral += verdict == 0
         judged = right + wrong
         if (
             judged >= config.min_judged
@@ -314,8 +310,8 @@ def _held_out_threshold(
                 "precision": round(right / judged, 4),
                 "precision_floor": round(precision_floor(right, judged, config.precision_z), 4),
                 "recall": round(right / max(failing, 1), 4),
-                "rewrites": round(judged + neutral),
-                "neutral": round(neutral),
+                "rewrites": judged + neutral,
+                "neutral": neutral,
             }
     return threshold, {
         **best,
@@ -362,13 +358,8 @@ def train_rankers(
         .to_arrow_table()
         .to_pylist()
     )
-    ((working,),) = con.sql(
-        f"SELECT count(*) FROM idx_turns WHERE worked AND ts >= {cutoff!r} AND text <> ''"
-    ).fetchall()
     con.close()
     kinds = [r["kind"] for r in records]
-    # the working requests sampled stand for all of them when precision is counted
-    weights = {"ok": max(working / max(kinds.count("ok"), 1), 1.0)}
     if kinds.count("fail") < 20:
         raise ConfigError(
             "ranker", "log", f"{kinds.count('fail')} restated failures", "at least 20 to learn from"
@@ -386,9 +377,7 @@ def train_rankers(
             if personal
             else np.ones(len(y), dtype=bool)
         )
-        threshold, held = _held_out_threshold(
-            x, y, same, groups, kinds, owners, config, eligible, weights
-        )
+        threshold, held = _held_out_threshold(x, y, same, groups, kinds, owners, config, eligible)
         say(
             f"ranker ({layer}): {len(y):,} candidates, {int(y.sum()):,} positive; "
             f"threshold {threshold:.3f} (held-out precision {held['precision']}, "
