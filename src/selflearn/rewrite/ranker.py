@@ -61,7 +61,7 @@ class RankerConfig:
     target_precision: float = 0.92  # held-out precision each layer's threshold must keep
     precision_z: float = 0.0  # > 0: kept by the Wilson lower bound (0: as measured)
     min_threshold: float = 0.3
-    min_judged: int = 10  # rewrites judged before a precision counts
+    min_judged: int = 25  # rewrites judged before a precision counts (at 10, one is 10 points)
     personal_min_support: int = 2  # own successes before the personal layer may act
     seed: int = 0
     threads: int = 2  # for training and for encoding the log
