@@ -151,6 +151,14 @@ def run_demo(
             f"    online rewriter: not learned ({online.get('why_not')})", highlight=False
         )
 
+    memory = learned["restated"]
+    if memory["used"]:
+        console.print(
+            f"    restatement memory: {memory['failures']:,} restated failures, margin "
+            f"threshold {memory['threshold']:.1f} (leave-one-out precision "
+            f"{memory['held_out']['precision']}, {memory['held_out']['from']})",
+            highlight=False,
+        )
     failure_points = _isolate(
         turns, artefacts, learned["dialogue"], truth, annotations, data_dir, console
     )
