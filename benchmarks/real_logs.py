@@ -30,6 +30,7 @@ from selflearn.evaluate.real_logs import (
     heuristic_scores,
     judge_rewrites,
     learn_log,
+    model_scores,
     pair_scores,
     read_annotated,
     rephrase_pairs,
@@ -74,6 +75,7 @@ def main() -> None:
         f"{len(split.mining):,} mined, {len(split.held):,} held out (seed {args.seed})"
     )
     result: dict[str, Any] = {"seed": args.seed, "shapes": {}}
+    model_folder: Path | None = None  # the silent log's, whole: its rephrase model is judged
     for shape in SHAPES[:1] if args.quick else SHAPES:
         events = build_log(split.mining, shape, seed=args.seed)
         say(f"{shape}: a log of {len(events):,} turns")
@@ -89,6 +91,8 @@ def main() -> None:
             log = events if share == 1.0 else sample_sessions(events, share, args.seed)
             say(f"{shape}: selflearn learn on {share:.0%} of the log ({len(log):,} turns)")
             folder, summary = learn_log(log, progress=lambda s: say(f"    {s}"))
+            if shape == "silent" and share == 1.0:
+                model_folder = folder
             for layers in (("offline",), None):
                 name = "selflearn offline" if layers else "selflearn all layers"
                 judged = judge_rewrites(split.held, split.mining, records, served(folder, layers))
@@ -122,6 +126,10 @@ def main() -> None:
         "heuristic": pair_scores(pairs, scores, heuristic.threshold),
     }
     say(f"  heuristic: {result['rephrase_pairs']['heuristic']}")
+    model = model_scores(pairs, model_folder) if model_folder is not None else None
+    if model is not None:
+        result["rephrase_pairs"]["model"] = pair_scores(pairs, model, 0.5)
+        say(f"  rephrase model (learned from the silent log): {result['rephrase_pairs']['model']}")
 
     uss = [args.data / "uss_dev" / f"{name}.txt" for name in ("ReDial", "CCPE")]
     if all(p.is_file() for p in uss):

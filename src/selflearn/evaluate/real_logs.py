@@ -50,6 +50,7 @@ __all__ = [
     "heuristic_scores",
     "judge_rewrites",
     "learn_log",
+    "model_scores",
     "other_slot_pairs",
     "pair_scores",
     "read_annotated",
@@ -464,6 +465,31 @@ def heuristic_scores(
         )
         for p in pairs
     ]
+
+
+def model_scores(pairs: Sequence[dict[str, Any]], folder: Path) -> list[float] | None:
+    """The contextual rephrase model's probability per pair, read as :func:`heuristic_scores`
+    reads them; None where ``folder`` has no trained model (no torch when it was learned)."""
+    from selflearn.errors import DataFileError
+    from selflearn.signals.span import PairText, SpanRephraseModel
+
+    try:
+        model = SpanRephraseModel(folder)
+    except DataFileError:
+        return None
+    texts = [
+        PairText(
+            p["earlier"],
+            "Done.",
+            p["later"],
+            float(p["gap_s"]),
+            earlier_failed=False,
+            later_worked=True,
+            same_intent=p["earlier_intent"] == p["later_intent"],
+        )
+        for p in pairs
+    ]
+    return [probability for probability, _ in model.predict(texts)]
 
 
 def pair_scores(
