@@ -121,20 +121,38 @@ def test_what_works_and_other_meanings_are_left_alone(memory: RestatementMemory)
     assert _target(memory, "") is None
 
 
+def _with(memory: RestatementMemory, *rows: tuple[str, str, int, int, int]) -> RestatementMemory:
+    """The memory with (text, target, failed, worked, users) rows added, threshold 0."""
+    extra = [
+        {"text": t, "target": g, "failed": f, "worked": w, "users": u, "intent": None}
+        for t, g, f, w, u in rows
+    ]
+    table = pa.Table.from_pylist(memory.rows.to_pylist() + extra, memory.rows.schema)
+    return RestatementMemory(table, 0.0)
+
+
 def test_the_guard_holds(memory: RestatementMemory) -> None:
-    memory_rows = memory.rows.to_pylist()
-    memory_rows.append(
-        {
-            "text": "turn of the light",
-            "target": "turn on the light",
-            "failed": 3,
-            "worked": 0,
-            "users": 3,
-            "intent": None,
-        }
+    guarded = _with(
+        memory,
+        ("turn of the light", "turn on the light", 3, 0, 3),
+        ("turn on the light", "turn on the light", 0, 5, 3),
+        ("is the whether warm in rome", "is the weather warm in rome", 3, 0, 3),
+        ("is the weather warm in rome", "is the weather warm in rome", 0, 5, 3),
     )
-    guarded = RestatementMemory(pa.Table.from_pylist(memory_rows, memory.rows.schema), 0.0)
     assert _target(guarded, "turn of the light") is None  # "of" may be "off": never "on"
+    assert _target(guarded, "is the whether warm in rome") == "is the weather warm in rome"
+
+
+def test_one_users_words_stay_theirs(memory: RestatementMemory) -> None:
+    shared = _with(
+        memory,
+        ("buzz my sister", "text my sister", 2, 0, 2),
+        ("text my sister", "text my sister", 0, 4, 2),
+        ("buzz my brother", "text my brother", 2, 0, 1),
+        ("text my brother", "text my brother", 0, 4, 1),  # worked for one person only
+    )
+    assert _target(shared, "buzz my sister") == "text my sister"
+    assert _target(shared, "buzz my brother") is None
 
 
 def test_save_and_load_give_the_same_answers(memory: RestatementMemory, tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ target precision there; with too few judged rewrites to tell, a conservative pri
 The score of a rewrite is its *margin*: how much nearer (rapidfuzz ratio, 0–100) the request
 is to the failure than to the nearest request that worked meaning something else. Requests
 known to work are never rewritten; the guard (opposite actions, questions vs commands,
-names and places) applies as in every layer.
+names and places) applies as in every layer, and a rewrite's words must have worked for
+several people (one user's phrasing stays theirs).
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ ORDER BY kind, turn_id
 @dataclass(frozen=True)
 class RestatedConfig:
     floor: float = 60.0  # the request is at least this close (ratio) to the failure
+    # a rewrite's words worked for this many people: one user's phrasing never reaches
+    # another's requests (the global index's rule, IndexConfig.min_users)
+    min_target_users: int = 2
     prior_margin: float = 20.0  # the threshold while the log is too small to tell
     target_precision: float = 0.92  # leave-one-out precision the threshold must keep,
     precision_z: float = 1.0  # by its Wilson lower bound
@@ -108,6 +112,7 @@ class RestatementMemory:
         self.failed = rows.column("failed").to_numpy().astype(np.int64)
         self.worked = rows.column("worked").to_numpy().astype(np.int64)
         self.intent: list[str | None] = rows.column("intent").to_pylist()
+        self.users = rows.column("users").to_numpy().astype(np.int64)
         self._row = {t: i for i, t in enumerate(self.text)}
         self._sound = sound_vectors(self.text)
 
@@ -255,7 +260,13 @@ class RestatementMemory:
         if worked or closeness < self.config.floor:
             return None  # nearest to something that worked: leave it
         target = self.target[key]
-        if target == text or self.guard.reason(text, target, area) is not None:
+        row = self._row.get(target)
+        if (
+            target == text
+            or row is None
+            or self.users[row] < self.config.min_target_users
+            or self.guard.reason(text, target, area) is not None
+        ):
             return None
         other = max((s for s, _, i in scored[1:] if self.target[i] != target), default=0.0)
         return _Found(key, target, float(closeness - other), float(closeness))
