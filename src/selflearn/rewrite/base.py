@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -14,7 +15,11 @@ __all__ = [
     "SupportsRewrite",
     "normalize_utterance",
     "precision_floor",
+    "same_numbers",
+    "same_words",
 ]
+
+_NUMBER = re.compile(r"\d+")
 
 
 def normalize_utterance(text: str) -> str:
@@ -24,6 +29,20 @@ def normalize_utterance(text: str) -> str:
     'turn on the kitchen light'
     """
     return " ".join(tokenize(text))
+
+
+def same_numbers(text: str, said: str) -> bool:
+    """Do the two say the same numbers, in order ("for 6" is never "for 7")?"""
+    return _NUMBER.findall(text) == _NUMBER.findall(said)
+
+
+def same_words(text: str, said: str) -> bool:
+    """Nearly the same words (token-set ratio ≥ 80): where no device or slot can be compared,
+    what still says two requests mean the same — not "turn on my coffee pot" for "turn on
+    my balcony light", one intent apart from nothing."""
+    from rapidfuzz import fuzz
+
+    return fuzz.token_set_ratio(text, said) >= 80
 
 
 def precision_floor(right: float, judged: float, z: float = 1.0) -> float:

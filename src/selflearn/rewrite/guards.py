@@ -334,7 +334,6 @@ _VERBS = frozenset(
         "post",
         "tweet",
         "share",
-        "like",
         "dislike",
         "shuffle",
         "pause",

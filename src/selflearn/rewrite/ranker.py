@@ -22,7 +22,6 @@ keep the target precision.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -32,18 +31,15 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-from rapidfuzz import fuzz
 
 from selflearn.errors import ConfigError, DataFileError
-from selflearn.rewrite.base import normalize_utterance, precision_floor
+from selflearn.rewrite.base import normalize_utterance, precision_floor, same_numbers, same_words
 from selflearn.rewrite.candidates import FEATURES, Query, candidates, features
 from selflearn.rewrite.encoder import SentenceEncoder
 from selflearn.rewrite.guards import Guard
 from selflearn.rewrite.index import IndexConfig, RetrievalIndex, build_entries, load_turn_facts
 
 __all__ = ["RankerConfig", "RankerModel", "train_rankers"]
-
-_NUMBER = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -159,14 +155,12 @@ def _same_meaning(
     row = index.row("global", text)
     if row is None or intent is None or index.intent[row] != intent:
         return False
-    if _NUMBER.findall(text) != _NUMBER.findall(said):
+    if not same_numbers(text, said):
         return False
     reached = set(index.entities(row))  # every device it reached, in every home
     if entities:
         return entities <= reached
-    # without devices to compare, only nearly the same words (not "turn on my coffee pot"
-    # for "turn on my balcony light", one intent apart from nothing)
-    return not reached and fuzz.token_set_ratio(text, said) >= 80
+    return not reached and same_words(text, said)
 
 
 def _labels(

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -39,14 +38,20 @@ import pyarrow.parquet as pq
 from rapidfuzz import fuzz
 
 from selflearn.errors import ConfigError, DataFileError
-from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance, precision_floor
+from selflearn.rewrite.base import (
+    Rewrite,
+    RewriteRequest,
+    normalize_utterance,
+    precision_floor,
+    same_numbers,
+    same_words,
+)
 from selflearn.rewrite.guards import Guard
 from selflearn.rewrite.index import IndexConfig, load_turn_facts, sound_vectors
 
 __all__ = ["RESTATED_FILE", "RestatedConfig", "RestatementMemory"]
 
 RESTATED_FILE = "restated.parquet"
-_NUMBER = re.compile(r"\d+")
 
 # Each restated failure (its first working restatement, in the same session) and every
 # request that worked, with what it meant.
@@ -88,7 +93,6 @@ class _Found:
     key: int
     target: str
     score: float  # the margin
-    closeness: float
 
 
 class RestatementMemory:
@@ -228,8 +232,8 @@ class RestatementMemory:
             row is not None
             and occurrence["intent"] is not None
             and self.intent[row] == occurrence["intent"]
-            and _NUMBER.findall(target) == _NUMBER.findall(meant)
-            and fuzz.token_set_ratio(target, meant) >= 80
+            and same_numbers(target, meant)
+            and same_words(target, meant)
         )
         if occurrence["kind"] == "failed":
             return 1 if same else -1
@@ -269,7 +273,7 @@ class RestatementMemory:
         ):
             return None
         other = max((s for s, _, i in scored[1:] if self.target[i] != target), default=0.0)
-        return _Found(key, target, float(closeness - other), float(closeness))
+        return _Found(key, target, float(closeness - other))
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         text = normalize_utterance(request.text)
@@ -320,8 +324,9 @@ def _rows(occurrences: list[dict[str, Any]], max_rows: int) -> pa.Table:
     for o in occurrences:
         text = o["text"]
         (failed if o["kind"] == "failed" else worked)[text] += 1
-        targets.setdefault(text, Counter())[o["target"]] += o["kind"] == "failed"
-        if o["kind"] == "worked" and o["intent"]:
+        if o["kind"] == "failed":
+            targets.setdefault(text, Counter())[o["target"]] += 1
+        elif o["intent"]:
             intents.setdefault(text, Counter())[o["intent"]] += 1
         users.setdefault(text, set()).add(o["owner"] or "")
     texts = sorted(set(failed) | set(worked))
@@ -331,10 +336,8 @@ def _rows(occurrences: list[dict[str, Any]], max_rows: int) -> pa.Table:
     kept.sort()
 
     def target(text: str) -> str:
-        counts = targets[text]
-        if failed[text]:
-            return max(sorted(counts), key=lambda t: counts[t])
-        return text
+        counts = targets.get(text)
+        return max(sorted(counts), key=lambda t: counts[t]) if counts else text
 
     def intent(text: str) -> str | None:
         counts = intents.get(text)

@@ -215,17 +215,18 @@ def _read(folder: Path, layers: tuple[str, ...], config: OnlineConfig) -> _Loade
     """The offline table, the online rewriter and the restatement memory of ``folder``
     (None where the layers do not need it, or the folder has no memory)."""
     table = None
+    guard = load_guard(folder)  # one guard for every layer read here
     if "offline" in layers:
         path = folder / REWRITES_FILE
         if not path.is_file():
             raise DataFileError(f"{path}: no offline rewrite table (run selflearn learn)")
         table = RewriteTable.load(path)
-        table.guard = load_guard(folder)
+        table.guard = guard
         table.personal = "personal" in layers
     online = restated = None
     has_index = (folder / ONLINE_DIR).is_dir()
     if "global" in layers and (folder / RESTATED_FILE).is_file():
-        restated = RestatementMemory.load(folder, load_guard(folder))
+        restated = RestatementMemory.load(folder, guard)
     # The personal layer is the speaker's own table rows and, where ``learn`` built
     # one, their own index; the global layer needs the index or the memory.
     if ("global" in layers and (has_index or restated is None)) or (
