@@ -15,6 +15,8 @@ import pyarrow as pa
 from selflearn.logs.schema import TurnEvent
 
 __all__ = [
+    "ADDED_COLUMNS",
+    "AFTER_ACTION",
     "TURN_SCHEMA",
     "events_to_table",
     "record_to_event",
@@ -31,6 +33,21 @@ _ENTITY = pa.struct(
         ("score", pa.float64()),
     ]
 )
+
+AFTER_ACTION = pa.list_(
+    pa.struct(
+        [
+            ("entity_id", pa.string()),
+            ("kind", pa.string()),
+            ("after_ms", pa.int64()),
+            ("state", pa.string()),
+            ("source", pa.string()),
+        ]
+    )
+)
+# Columns added by a later contract version, with what a file or store written before it
+# holds there (null): read from older Parquet logs and stores without complaint.
+ADDED_COLUMNS = ("after_action",)
 
 TURN_SCHEMA = pa.schema(
     [
@@ -89,6 +106,7 @@ TURN_SCHEMA = pa.schema(
                 ]
             ),
         ),
+        pa.field("after_action", AFTER_ACTION),
     ]
 )
 

@@ -10,15 +10,27 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from selflearn.errors import SchemaError
 
 __all__ = [
+    "AFTER_ACTION_KINDS",
+    "AFTER_ACTION_SOURCES",
     "FEEDBACK_VALUES",
     "RESOLUTION_STATUSES",
     "RESPONSE_STATUSES",
     "SCHEMA_VERSION",
+    "SCHEMA_VERSIONS",
+    "AfterAction",
     "Asr",
     "Context",
     "Hypothesis",
@@ -33,7 +45,11 @@ __all__ = [
     "schema_error_from",
 ]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# Version 2 adds ``after_action``; a version-1 event is a version-2 event without it.
+SCHEMA_VERSIONS = ("1", "2")
+AFTER_ACTION_KINDS = ("undone", "other_device", "stopped", "skipped")
+AFTER_ACTION_SOURCES = ("device", "user", "automation")
 RESPONSE_STATUSES = (
     "success",
     "no_intent_match",
@@ -158,6 +174,32 @@ class Rewrite(_Strict):
     )
 
 
+class AfterAction(_Strict):
+    """What happened to a device in the seconds after the assistant acted (schema 2).
+
+    The strongest feedback a smart home has is what people do with their hands right
+    after an action: switch back what the assistant switched, switch another device
+    instead, stop or skip what it started playing. The producer watches for a short window
+    after each turn and lists what it saw; changes made by the assistant itself are not
+    listed (they are turns of their own).
+    """
+
+    entity_id: str = Field(min_length=1, description="The device (entity) that changed.")
+    kind: Literal["undone", "other_device", "stopped", "skipped"] = Field(
+        description="undone: a target the assistant changed went back to its earlier state; "
+        "other_device: a device it did not target was changed the way it changed a target "
+        "(the light next to the one it switched); stopped: a player it started was paused or "
+        "stopped; skipped: a player it started went to another item."
+    )
+    after_ms: int = Field(ge=0, description="ms after the request started that it changed.")
+    state: str | None = Field(default=None, description="The state it changed to.")
+    source: Literal["device", "user", "automation"] | None = Field(
+        default=None,
+        description="Who changed it, as far as the producer knows: device (at the device or "
+        "its own app), user (a person in the assistant's own app), automation.",
+    )
+
+
 class Context(BaseModel):
     """Where and when the request happened. Free-form beyond the documented keys."""
 
@@ -178,7 +220,10 @@ class TurnEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    schema_version: Literal["1"] = Field(default="1", description="Contract version.")
+    schema_version: Literal["1", "2"] = Field(
+        default="2",
+        description="Contract version: '2' (adds after_action); '1' is still read.",
+    )
     turn_id: str = Field(min_length=1, description="Unique id of the turn; the idempotency key.")
     session_id: str | None = Field(
         default=None,
@@ -211,6 +256,17 @@ class TurnEvent(BaseModel):
     rewrite: Rewrite | None = Field(
         default=None, description="Set when selflearn rewrote the utterance."
     )
+    after_action: list[AfterAction] | None = Field(
+        default=None,
+        description="Schema 2: what users did to devices in the window after the action "
+        "(an empty list: watched, nothing happened; null: not watched).",
+    )
+
+    @model_validator(mode="after")
+    def _versioned(self) -> TurnEvent:
+        if self.after_action is not None and self.schema_version == "1":
+            raise ValueError("after_action|absent under schema_version '1' (it came with '2')")
+        return self
 
     @field_validator("ts")
     @classmethod
@@ -280,6 +336,10 @@ def schema_error_from(exc: ValidationError) -> SchemaError:
         allowed = "a non-empty string"
     elif kind == "string_pattern_mismatch":
         allowed = f"a string matching {ctx.get('pattern')}"
+    elif kind == "value_error" and "|" in str(ctx.get("error", "")):
+        # a rule across fields: the validator names the field ("field|what is allowed")
+        loc, allowed = str(ctx["error"]).split("|", 1)
+        return SchemaError(loc, None, allowed)
     elif kind == "json_invalid":
         return SchemaError("<line>", None, f"valid JSON ({ctx.get('error')})")
     else:

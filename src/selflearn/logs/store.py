@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from selflearn.errors import DataFileError
-from selflearn.logs.arrow import TURN_SCHEMA, events_to_table, table_to_events
+from selflearn.logs.arrow import ADDED_COLUMNS, TURN_SCHEMA, events_to_table, table_to_events
 from selflearn.logs.io import DEFAULT_BATCH_ROWS, Batch, Rejection, iter_batches
 from selflearn.logs.schema import TurnEvent
 from selflearn.logs.validate import REASON_SQL
@@ -83,6 +83,7 @@ class TurnStore:
             con.register("_empty_turns", empty)
             con.execute("CREATE TABLE IF NOT EXISTS turns AS SELECT * FROM _empty_turns")
             con.unregister("_empty_turns")
+            _migrate(con)
         return cls(path, con)
 
     def close(self) -> None:
@@ -202,7 +203,12 @@ class TurnStore:
     def table(self, where: str | None = None) -> pa.Table:
         """Stored turns as an Arrow table in :data:`TURN_SCHEMA`, ordered by time."""
         sql = "SELECT * FROM turns" + (f" WHERE {where}" if where else "") + " ORDER BY ts, turn_id"
-        return self._con.sql(sql).to_arrow_table().cast(TURN_SCHEMA)
+        table = self._con.sql(sql).to_arrow_table()
+        for name in ADDED_COLUMNS:  # a store opened read-only before its migration
+            if name not in table.column_names:
+                field = TURN_SCHEMA.field(name)
+                table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+        return table.cast(TURN_SCHEMA)
 
     def export(self, path: Path) -> int:
         """Write every stored turn, ordered by time, to a Parquet log at ``path`` (streamed
@@ -223,3 +229,18 @@ class TurnStore:
     def size_bytes(self) -> int:
         wal = self.path.with_name(self.path.name + ".wal")
         return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the columns a later contract version brought to a store written before it
+    (DESIGN §3.1, CHANGELOG): stored turns keep every value, the new columns are null."""
+    have = {row[0] for row in con.execute("DESCRIBE turns").fetchall()}
+    empty = TURN_SCHEMA.empty_table()
+    con.register("_contract", empty)
+    try:
+        types = {row[0]: row[1] for row in con.execute("DESCRIBE _contract").fetchall()}
+    finally:
+        con.unregister("_contract")
+    for name in ADDED_COLUMNS:
+        if name not in have:
+            con.execute(f"ALTER TABLE turns ADD COLUMN {name} {types[name]}")

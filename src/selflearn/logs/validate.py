@@ -9,10 +9,12 @@ in the same words as :class:`~selflearn.errors.SchemaError`.
 from __future__ import annotations
 
 from selflearn.logs.schema import (
+    AFTER_ACTION_KINDS,
+    AFTER_ACTION_SOURCES,
     FEEDBACK_VALUES,
     RESOLUTION_STATUSES,
     RESPONSE_STATUSES,
-    SCHEMA_VERSION,
+    SCHEMA_VERSIONS,
 )
 
 __all__ = ["REASON_SQL", "RULES"]
@@ -33,9 +35,9 @@ def _list_prob(column: str, field: str) -> str:
 # (condition that makes a row bad, field path, what is allowed, SQL of the value shown)
 RULES: tuple[tuple[str, str, str, str], ...] = (
     (
-        f"schema_version IS DISTINCT FROM '{SCHEMA_VERSION}'",
+        f"schema_version IS NULL OR schema_version NOT IN {_one_of(SCHEMA_VERSIONS)}",
         "schema_version",
-        f"'{SCHEMA_VERSION}'",
+        "one of " + ", ".join(f"'{v}'" for v in SCHEMA_VERSIONS),
         "schema_version",
     ),
     ("turn_id IS NULL OR turn_id = ''", "turn_id", "a non-empty string", "turn_id"),
@@ -114,6 +116,22 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
         "rewrite.score",
         "a number in [0, 1]",
         "rewrite.score",
+    ),
+    (
+        "after_action IS NOT NULL AND schema_version = '1'",
+        "after_action",
+        "absent under schema_version '1' (it came with '2')",
+        "schema_version",
+    ),
+    (
+        "len(list_filter(after_action, lambda a: a.entity_id IS NULL OR a.entity_id = ''"
+        f" OR a.kind IS NULL OR a.kind NOT IN {_one_of(AFTER_ACTION_KINDS)}"
+        " OR a.after_ms IS NULL OR a.after_ms < 0"
+        f" OR (a.source IS NOT NULL AND a.source NOT IN {_one_of(AFTER_ACTION_SOURCES)}))) > 0",
+        "after_action",
+        "a list of {entity_id, kind: " + "/".join(AFTER_ACTION_KINDS) + ", after_ms >= 0, "
+        "state, source: " + "/".join(AFTER_ACTION_SOURCES) + "}",
+        "after_action",
     ),
 )
 

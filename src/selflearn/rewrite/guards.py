@@ -42,7 +42,16 @@ from rapidfuzz import fuzz
 
 from selflearn.rewrite.base import normalize_utterance
 
-__all__ = ["GUARD_FILE", "OFFLINE_MAY", "OWN_HISTORY_MAY", "OWN_ROW_MAY", "Guard", "load_guard"]
+__all__ = [
+    "GUARD_FILE",
+    "OFFLINE_MAY",
+    "OWN_HISTORY_MAY",
+    "OWN_ROW_MAY",
+    "Guard",
+    "load_guard",
+    "reverses",
+    "says_what_to_do",
+]
 _QUESTION = frozenset(
     {
         "is",
@@ -239,6 +248,14 @@ def _fills_gap(said: list[str], new: list[str]) -> bool:
     )
 
 
+def _misheard_action(dropped: set[str], added: set[str]) -> bool:
+    """Was each added action word said, misheard as a word the rewrite drops ("turn of
+    the light" → "turn off the light": "of" was "off")? Not a guess then, a correction."""
+    return bool(dropped) and all(
+        any(fuzz.ratio(word, said) >= _HEARD_RATIO for said in dropped) for word in added
+    )
+
+
 def _echoed(word: str, words: Iterable[str]) -> bool:
     """Does something in ``words`` sound like ``word`` (a mishearing kept, not dropped)?"""
     return any(fuzz.ratio(word, w) >= _HEARD_RATIO - 5 for w in words)
@@ -349,6 +366,41 @@ _VERBS = frozenset(
 )
 
 
+def says_what_to_do(words: list[str]) -> bool:
+    """Is the utterance a request of its own: it begins with what to do ("turn off …",
+    "play …", "set …", "call …") or asks something? "the kitchen" does not.
+
+    >>> says_what_to_do("turn off the kitchen light".split())
+    True
+    >>> says_what_to_do("the kitchen".split())
+    False
+    """
+    if not words:
+        return False
+    first = words[0]
+    return first in _ACTIONS or first in _VERBS or first in _PARTICLE_VERBS or asks(words)
+
+
+def reverses(earlier: str, later: str) -> bool:
+    """Does ``later`` ask for the opposite of ``earlier`` ("turn off the light" → "turn on
+    the light", "lock the door" → "unlock the door")? Then it is a new request that undoes
+    the first, never the first said again.
+
+    >>> reverses("turn off the kitchen light", "turn on the kitchen light")
+    True
+    >>> reverses("turn of the kitchen light", "turn off the kitchen light")
+    False
+    """
+    a = set(normalize_utterance(earlier).split())
+    b = set(normalize_utterance(later).split())
+    kinds_b = [_KINDS[w] for w in b - a if w in _KINDS]
+    for word in a - b:
+        for pair, side in _KINDS.get(word, ()):
+            if any((pair, 1 - side) in kinds for kinds in kinds_b):
+                return True
+    return False
+
+
 def load_guard(folder: Path) -> Guard:
     """The guard saved with the artefacts (an empty one, still checking actions and
     questions, where there is none)."""
@@ -439,12 +491,12 @@ class Guard:
             if said & one and said & other and not (new & one and new & other):
                 return "picks an action"  # "the lamp should be off on": which?
         added = new & _ACTIONS - said
-        if added and not said & _ACTIONS:
+        if added and not said & _ACTIONS and not _misheard_action(said - new, added):
             return "adds an action"
         if said & _CORRECTION and not new & _CORRECTION:
             return "replays a correction"  # "no I said play X" → "play X" redoes what was wrong
         question, to_question = asks(said_words), asks(new_words)
-        if added and not question:
+        if added and not question and said & _ACTIONS:
             sides = {side for w in said & _ACTIONS for _, side in _KINDS[w]}
             if not any(side in sides for w in added for _, side in _KINDS[w]):
                 return "changes the action"  # "lower the lights" never "lights on"

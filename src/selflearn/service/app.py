@@ -70,6 +70,11 @@ class RewriteIn(BaseModel):
     area: str | None = Field(default=None, max_length=200)
     context: dict[str, Any] = Field(default_factory=dict)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    read_words: bool = Field(
+        default=False,
+        description="Also read what the words say beyond a request (feedback, a correction's "
+        "request, words for the teacher): an assistant that hands every utterance here sets it.",
+    )
 
 
 class RewriteOut(BaseModel):
@@ -78,6 +83,17 @@ class RewriteOut(BaseModel):
     layer: str | None = None
     method: str | None = None
     version: str | None = Field(default=None, description="The artefact version served.")
+    feedback: str | None = Field(
+        default=None,
+        description="What the words say of the answer before them: negative ('no, that's "
+        "wrong', 'I meant …'), positive ('thanks'), or null.",
+    )
+    gave_up: bool = Field(default=False, description="The words give up ('never mind').")
+    teach: bool = Field(
+        default=False,
+        description="The words are for the teacher (a preference, an alias, 'forget that', "
+        "an answer to its question): post them to /v1/teach and speak its reply.",
+    )
 
 
 class TeachIn(BaseModel):
@@ -222,15 +238,32 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         # handing it to a thread and back costs more than that on a busy machine
         # (measured: p99 under load 15-18 → 11-14 ms; encodings sent to a thread while the
         # loop kept answering did worse in the first, encoder-heavy seconds).
-        answer = svc.rewrite(request)
+        said = svc.read(body.text, body.user_id) if body.read_words else None
+        words = (
+            {"feedback": said.feedback, "gave_up": said.gave_up, "teach": said.teach}
+            if said is not None
+            else {}
+        )
+        if said is not None and said.again and not said.teach:
+            # "no, I meant turn off the light": the request said again is what to act on
+            return RewriteOut(
+                rewrite=said.again,
+                score=1.0,
+                layer="said",
+                method="correction",
+                version=svc.version,
+                **words,
+            )
+        answer = None if said is not None and said.teach else svc.rewrite(request)
         if answer is None:
-            return RewriteOut(rewrite=None, version=svc.version)
+            return RewriteOut(rewrite=None, version=svc.version, **words)
         return RewriteOut(
             rewrite=answer.target,
             score=answer.score,
             layer=answer.layer,
             method=answer.method,
             version=svc.version,
+            **words,
         )
 
     @app.post("/v1/teach", response_model=TeachOut, tags=["write"], dependencies=auth)

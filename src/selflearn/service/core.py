@@ -49,15 +49,29 @@ from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
 from selflearn.service.ingest import pseudonym
 from selflearn.service.settings import ServiceSettings
 from selflearn.service.versions import ArtefactVersions
+from selflearn.signals.said import correction_request, read_feedback
 from selflearn.teach import PreferenceStore, Reply, TaughtRewriter, Teacher
 
-__all__ = ["LearningRun", "Service"]
+__all__ = ["LearningRun", "Said", "Service"]
 
 log = logging.getLogger(__name__)
 # Requests a new version must answer without error before it is served.
 SMOKE_REQUESTS = ("turn on the kitchen light", "what is the weather", "play some music", "")
 FORGOTTEN_FILE = "forgotten.json"  # forgotten (stored) user id → when
 SNAPSHOT_FILE = "learned_from.json"  # in a version: when its turns were read, how many
+
+
+@dataclass(frozen=True)
+class Said:
+    """What a request's words say beyond the request (:meth:`Service.read`): ``feedback``
+    on the answer before it (negative / positive / None), whether the user ``gave_up`` on
+    it, whether the teacher takes the words (``teach``), and the request a correction says
+    ``again`` ("no, I meant turn off the light" → "turn off the light")."""
+
+    feedback: str | None
+    gave_up: bool
+    teach: bool
+    again: str | None
 
 
 @dataclass
@@ -239,6 +253,19 @@ class Service:
         if answer is not None:
             self.metrics.counts["rewrites_applied"] += 1
         return answer
+
+    def read(self, text: str, user_id: str | None) -> Said:
+        """What ``text`` says beyond a request: feedback on the answer before it, a
+        correction's request, or words for the teacher. Never raises (all False/None)."""
+        try:
+            said = read_feedback(text)
+            with self._teach_lock:
+                teach = self.teacher.takes(text, user_id=self.user(user_id), ts=time.time())
+            again = correction_request(text) if said.feedback == "negative" else None
+        except Exception:
+            log.warning("reading the words failed; read as a plain request", exc_info=True)
+            return Said(None, False, False, None)
+        return Said(said.feedback, said.gave_up, teach, again)
 
     def teach(self, user_id: str, text: str, turn_id: str | None = None) -> Reply | None:
         """What the teacher makes of ``text`` from ``user_id`` (None: not for the teacher)."""

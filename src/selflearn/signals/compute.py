@@ -146,20 +146,37 @@ def compute_signals(
     con.close()
 
     # Each later turn restates at most one earlier turn: the nearest one it restates (a
-    # chain a → b → c has c restating b), else its best-scoring candidate.
-    best: dict[str, tuple[float, str]] = {}
-    rank: dict[str, tuple[bool, int, float]] = {}
+    # chain a → b → c has c restating b), else its best-scoring candidate. A request for
+    # the opposite ("turn off …" → "turn on …") undoes, it never restates; and once a
+    # restatement has worked, what follows is not the same request again ("turn of the
+    # light" → "turn off the light" (worked) → "turn off the lamp" is a new request).
+    from selflearn.rewrite.guards import reverses  # the guard's opposite actions
+
+    candidates: dict[str, list[tuple[tuple[bool, int, float], float, str]]] = {}
     spans: dict[tuple[str, str], str | None] = {}
-    followed: dict[str, float] = {}
     for pair, (score, span) in zip(pairs, _scores(pairs, detector), strict=True):
+        if reverses(pair["earlier_text"] or "", pair["later_text"] or ""):
+            score, span = 0.0, None
         spans[(pair["earlier"], pair["later"])] = span
         key = (score >= detector.threshold, -int(pair["distance"]), score)
-        if pair["later"] not in rank or key > rank[pair["later"]]:
-            rank[pair["later"]] = key
-            best[pair["later"]] = (score, pair["earlier"])
-    for score, earlier in best.values():
+        candidates.setdefault(pair["later"], []).append((key, score, pair["earlier"]))
+    best: dict[str, tuple[float, str]] = {}
+    followed: dict[str, float] = {}
+    resolved: dict[str, str] = {}  # earlier turn → the restatement of it that worked
+    for turn in flat:  # in time order within each device
+        later = turn["turn_id"]
+        options = [c for c in candidates.get(later, ()) if c[2] not in resolved or not c[0][0]]
+        if not options:
+            continue
+        key, score, earlier = max(options)
+        best[later] = (score, earlier)
         if score >= detector.threshold:
             followed[earlier] = max(followed.get(earlier, 0.0), score)
+            if turn["status"] == "success" and turn["feedback"] != "negative":
+                resolved[earlier] = later
+                for before, after in list(resolved.items()):
+                    if after == earlier:  # a chain: what it restated is resolved too
+                        resolved[before] = later
 
     said = _said_feedback(flat, sessions.window_s)
     rows = []

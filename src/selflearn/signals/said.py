@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["SaidFeedback", "read_feedback"]
+__all__ = ["SaidFeedback", "correction_request", "read_feedback"]
 
 _NEGATIVE = (
     r"(no+|nope|nah)\b.*",
@@ -92,3 +92,37 @@ def read_feedback(text: str | None, *, asked: bool = False) -> SaidFeedback:
     if _NEG.match(plain) or words == "?":
         return SaidFeedback("negative", False)
     return SaidFeedback(None, False)
+
+
+# A correction's lead: what comes before the request said again ("no, I meant …").
+_CORRECTION_LEAD = re.compile(
+    r"^(?:(?:no+|nope|nah|wrong|not (?:that|this|it))\b[ ,.!]*)?"
+    r"(?:(?:i|i've) (?:said|meant|mean|asked(?: you)?(?: to)?|wanted(?: you)?(?: to)?)\b[ ,:]*)?"
+    r"(?P<rest>.*)$"
+)
+
+
+def correction_request(text: str | None) -> str | None:
+    """The request a negative reaction says again, or None: "no, I meant turn off the
+    kitchen light" → "turn off the kitchen light". Only a whole request counts (it says
+    what to do); "no, I said the kitchen" leaves the rest to the assistant and the learners.
+
+    >>> correction_request("No, I meant turn off the kitchen light")
+    'turn off the kitchen light'
+    >>> correction_request("no I said the kitchen") is None
+    True
+    >>> correction_request("turn off the kitchen light") is None
+    True
+    """
+    from selflearn.rewrite.guards import says_what_to_do  # the guard's own word lists
+
+    if not text or read_feedback(text).feedback != "negative":
+        return None
+    words = " ".join(_WORDS.findall(text.lower().replace("’", "'"))).replace(" ?", "?")
+    found = _CORRECTION_LEAD.match(words)
+    rest = found.group("rest").strip() if found else ""
+    if not rest or rest == words or len(rest.split()) < 2:
+        return None
+    if read_feedback(rest).feedback is not None or not says_what_to_do(rest.split()):
+        return None
+    return rest

@@ -216,6 +216,20 @@ class Teacher:
         stored = self.store.add(user_id, statement, turn_id=turn_id, ts=ts, source="statement")
         return Reply(f"Got it: {statement.describe()}.", "stored", stored)
 
+    def takes(self, text: str, *, user_id: str | None, ts: float) -> bool:
+        """Whether :meth:`hear` would answer ``text`` (without hearing it): a teaching
+        command, a preference, or an answer to this user's pending question. An assistant
+        asks this on every request and hands the words to the teacher only when it is so."""
+        command = parse_command(text)
+        pending = self._pending.get(user_id or "")
+        if pending is not None and ts - pending.ts <= self.config.answer_window_s:
+            core = normalize_utterance(text)
+            if command is not None or not _REQUEST_START.match(core) or _ANSWER_START.match(core):
+                return True
+        if command is not None:
+            return command.kind not in ("yes", "no")
+        return parse_statement(text, artists=self.artists) is not None
+
     def _command(self, command: Command, user_id: str, ts: float) -> Reply:
         if command.kind == "forget_last":
             gone = self.store.forget_last(user_id)
