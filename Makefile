@@ -5,7 +5,17 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck bench clean browser
+.PHONY: demo test install lint typecheck bench clean browser ha-test ha-zip
+
+# The Home Assistant integration is tested inside real Home Assistant core, which pins its
+# own dependencies and needs Python 3.13: its own virtual environment.
+HA_DIR := integrations/homeassistant
+HA_VENV := $(HA_DIR)/.venv
+HA_STAMP := $(HA_VENV)/.installed
+PYTHON313 ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 \
+	/usr/local/bin/python3.13 /usr/bin/python3.13; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 \
+	&& { echo $$p; break; }; done)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +35,8 @@ demo: $(STAMP)
 	$(VENV)/bin/selflearn demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks $(HA_DIR)
+	$(VENV)/bin/ruff format --check src tests benchmarks $(HA_DIR)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -41,6 +51,27 @@ browser:
 
 test: $(STAMP) lint typecheck browser
 	$(VENV)/bin/pytest -q
+	$(MAKE) ha-test
+
+$(HA_STAMP): $(HA_DIR)/requirements-test.txt
+	@test -n "$(PYTHON313)" || { echo "the Home Assistant lane needs Python 3.13 (python3.13 on the PATH, or PYTHON313=...)"; exit 1; }
+	@echo "installing Home Assistant core for the integration's tests (a few minutes, once)"
+	$(PYTHON313) -m venv $(HA_VENV)
+	$(HA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(HA_VENV)/bin/python -m pip install --quiet -r $(HA_DIR)/requirements-test.txt
+	touch $(HA_STAMP)
+
+# Real Home Assistant core and a real selflearn service (from .venv) on 127.0.0.1.
+ha-test: $(STAMP) $(HA_STAMP)
+	cd $(HA_DIR) && .venv/bin/python -m pytest -q
+
+# The archive a HACS release carries (hacs.json: zip_release): the integration's files.
+ha-zip:
+	mkdir -p dist
+	rm -f dist/selflearn-homeassistant.zip
+	cd $(HA_DIR)/custom_components/selflearn && \
+		$(abspath $(PY)) -c "import zipfile, pathlib; z = zipfile.ZipFile('$(abspath dist)/selflearn-homeassistant.zip', 'w', zipfile.ZIP_DEFLATED); [z.write(p, p.as_posix()) for p in sorted(pathlib.Path('.').rglob('*')) if p.is_file() and '__pycache__' not in p.parts]"
+	@echo "dist/selflearn-homeassistant.zip"
 
 bench: $(STAMP)
 	$(PY) benchmarks/simulate.py
@@ -57,4 +88,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/preferences.py
 
 clean:
-	rm -rf $(VENV) selflearn-data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(HA_VENV) selflearn-data .mypy_cache .ruff_cache .pytest_cache

@@ -154,6 +154,38 @@ def test_teach_then_rewrite_then_forget(client: TestClient, tmp_path: Path) -> N
     assert audit[-1]["event"] == "forget_user" and audit[-1]["user"] == "u1"
 
 
+def test_rewrite_reads_what_the_words_say(client: TestClient) -> None:
+    """With read_words, the answer says what the words tell beyond a request: a verdict on
+    the answer before, a correction's request (the thing to act on), words for the teacher."""
+
+    def read(text: str, user: str = "u1") -> dict[str, object]:
+        body = {"text": text, "user_id": user, "read_words": True}
+        answer = client.post("/v1/rewrite", json=body)
+        assert answer.status_code == 200
+        return dict(answer.json())
+
+    plain = read("turn on the kitchen light")
+    assert plain["feedback"] is None and not plain["teach"] and plain["rewrite"] is None
+    assert read("that's wrong")["feedback"] == "negative"
+    assert read("thanks")["feedback"] == "positive"
+    assert read("never mind")["gave_up"] is True
+    meant = read("no, I meant turn off the kitchen light")
+    assert meant["feedback"] == "negative"
+    assert (meant["rewrite"], meant["layer"]) == ("turn off the kitchen light", "said")
+    assert read("no, I said the kitchen")["rewrite"] is None  # not a whole request
+    assert read("by the big light I mean the desk lamp")["teach"] is True
+    # "forget that" takes back what was just taught; said after anything else it gives up
+    assert read("forget that")["teach"] is False
+    client.post(
+        "/v1/teach", json={"user_id": "u1", "text": "I love jazz"}, headers=AUTH
+    ).raise_for_status()
+    assert read("forget that")["teach"] is True
+    assert read("forget that", user="u2")["teach"] is False
+    # without read_words the answer is the plain rewrite, as before
+    bare = client.post("/v1/rewrite", json={"text": "no, I meant turn off the light"}).json()
+    assert bare["rewrite"] is None and bare["feedback"] is None
+
+
 def test_user_ids_can_be_pseudonymised(tmp_path: Path) -> None:
     settings = ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN, pseudonymise_key="k" * 32)
     with TestClient(create_app(settings)) as test_client:

@@ -92,3 +92,34 @@ def test_different_known_speakers_are_not_rephrases(assistant: Assistant) -> Non
 def test_detector_threshold_is_checked() -> None:
     with pytest.raises(ConfigError, match="'threshold' parameter of HeuristicRephraseDetector"):
         HeuristicRephraseDetector(threshold=1.5)
+
+
+def test_a_request_for_the_opposite_or_after_a_fix_is_a_new_request() -> None:
+    """In a home, "turn off X" then "turn on X" undoes, it does not restate; and once a
+    restatement has worked, the next request is a new one, not the failure again."""
+    from selflearn.logs.schema import TurnEvent
+
+    def turn(i: int, text: str, status: str, intent: str | None, ts: float) -> TurnEvent:
+        return TurnEvent.from_dict(
+            {
+                "turn_id": f"t{i}",
+                "device_id": "satellite.kitchen",
+                "device_type": "satellite",
+                "ts": ts,
+                "asr": {"text": text},
+                "nlu": {"intent": intent},
+                "response": {"text": "ok", "status": status},
+            }
+        )
+
+    events = [
+        turn(0, "turn of the kitchen light", "no_valid_targets", None, 100.0),
+        turn(1, "turn off the kitchen light", "success", "HassTurnOff", 101.0),
+        turn(2, "turn on the kitchen light", "success", "HassTurnOn", 102.0),
+        turn(3, "turn off the desk lamp", "success", "HassTurnOff", 103.0),
+    ]
+    signals = {r["turn_id"]: r for r in compute_signals(events_to_table(events)).table.to_pylist()}
+    assert signals["t1"]["rephrase_of"] == "t0"  # the misheard command said again
+    assert signals["t2"]["rephrase_of"] is None  # the opposite: a new request
+    assert signals["t3"]["rephrase_of"] is None  # t0 was fixed by t1: not t0 again
+    assert signals["t1"]["defect_score"] < 0.5  # the fix worked and was not restated

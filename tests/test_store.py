@@ -120,3 +120,53 @@ def test_a_checked_batch_skips_the_sql_checks_but_still_deduplicates(tmp_path: P
         assert store.ingest_events(events).accepted == 10
         again = store.ingest_events([*events[5:], TurnEvent.from_dict(_event(10))])
         assert (again.accepted, again.duplicates) == (1, 5)
+
+
+def test_contract_2_after_action_round_trips_and_old_stores_and_files_are_read(
+    tmp_path: Path,
+) -> None:
+    """Contract version 2 adds after_action; version-1 logs and stores read unchanged."""
+    import duckdb
+
+    from selflearn.errors import SchemaError
+    from selflearn.logs.arrow import TURN_SCHEMA
+
+    undone = [{"entity_id": "light.k", "kind": "undone", "after_ms": 2500, "state": "on"}]
+    event = TurnEvent.from_dict(_event(1, schema_version="2", after_action=undone))
+    assert event.after_action is not None and event.after_action[0].kind == "undone"
+    try:
+        TurnEvent.from_dict(_event(2, schema_version="1", after_action=undone))
+        raise AssertionError("a version-1 event took after_action")
+    except SchemaError as err:
+        assert "after_action" in str(err)
+    # a store written before the column existed: opened, migrated, read
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    v1 = events_to_table([TurnEvent.from_dict(_event(3, schema_version="1"))]).drop_columns(
+        ["after_action"]
+    )
+    con.register("v1", v1)
+    con.execute("CREATE TABLE turns AS SELECT * FROM v1")
+    con.close()
+    with TurnStore.open(old, read_only=True) as store:
+        assert store.events()[0].after_action is None
+    with TurnStore.open(old) as store:
+        assert store.ingest_events([event]).accepted == 1
+        kinds = {e.turn_id: e.after_action for e in store.events()}
+    assert kinds["t3"] is None and kinds["t1"] is not None
+    # a Parquet log written before the column existed
+    path = tmp_path / "v1.parquet"
+    pq.write_table(v1, path)
+    from selflearn.logs.io import read_events
+
+    assert read_events(path)[0].after_action is None
+    assert TURN_SCHEMA.field("after_action") is not None
+    # the checks of a columnar batch know the new field
+    bad = events_to_table([event]).to_pylist()
+    bad[0]["after_action"][0]["kind"] = "exploded"
+    with TurnStore.open(tmp_path / "s.duckdb") as store:
+        from selflearn.logs.io import Batch
+
+        table = pa.Table.from_pylist(bad, schema=TURN_SCHEMA)
+        summary = store.ingest_batch(Batch("x", table, [1], [], 0))
+        assert summary.accepted == 0 and "after_action" in str(summary.rejected[0])

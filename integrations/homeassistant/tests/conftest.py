@@ -258,7 +258,9 @@ async def add_selflearn(
         result = await hass.config_entries.options.async_configure(step["flow_id"], merged)
         assert result["type"] == "create_entry", result
         await hass.async_block_till_done()
-    agent = er.async_get(hass).async_get_entity_id("conversation", "selflearn", f"{entry.entry_id}-agent")
+    agent = er.async_get(hass).async_get_entity_id(
+        "conversation", "selflearn", f"{entry.entry_id}-agent"
+    )
     assert agent is not None
     return entry.entry_id, agent
 
@@ -272,7 +274,9 @@ async def drain(hass: HomeAssistant, entry_id: str, timeout_s: float = 30.0) -> 
         if not len(runtime.queue):
             break
         if time.monotonic() > deadline:
-            raise AssertionError(f"{len(runtime.queue)} events still queued: {runtime.queue.last_error}")
+            raise AssertionError(
+                f"{len(runtime.queue)} events still queued: {runtime.queue.last_error}"
+            )
         await asyncio.sleep(0.2)
 
 
@@ -280,4 +284,3 @@ async def drain(hass: HomeAssistant, entry_id: str, timeout_s: float = 30.0) -> 
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-

@@ -59,7 +59,7 @@ async def test_misheard_command_is_learned_and_then_works(
     assert fixed.response.error_code is None, fixed.response.speech
     assert hass.states.get("light.kitchen_light").state == "off"
     # Commands that already work are never rewritten.
-    for text in WORKING + (MEANT,):
+    for text in (*WORKING, MEANT):
         answer = await say(hass, agent, text, Context(user_id=bob.id), None)
         assert answer.response.error_code is None, (text, answer.response.speech)
     await asyncio.sleep(0.6)

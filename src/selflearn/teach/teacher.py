@@ -26,6 +26,7 @@ from rapidfuzz import fuzz, process
 from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
 from selflearn.rewrite.base import normalize_utterance
+from selflearn.signals.said import read_feedback
 from selflearn.teach.parse import (
     Command,
     Statement,
@@ -226,6 +227,11 @@ class Teacher:
             core = normalize_utterance(text)
             if command is not None or not _REQUEST_START.match(core) or _ANSWER_START.match(core):
                 return True
+        if command is not None and command.kind == "forget_last" and read_feedback(text).feedback:
+            # "that's wrong" takes back what was just taught; after anything else it is a
+            # verdict on the assistant's answer, not the teacher's
+            mine = self.store.of(user_id) if user_id else []
+            return any(ts - p.ts <= self.config.answer_window_s for p in mine)
         if command is not None:
             return command.kind not in ("yes", "no")
         return parse_statement(text, artists=self.artists) is not None

@@ -35,7 +35,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: SelflearnConfigEntry) ->
     queue = EventQueue(hass, client, entry.entry_id)
     await queue.async_load()
     runtime = Runtime(client, queue, AfterActionWatcher(hass, queue))
-    queue.listeners.append(lambda: [listener() for listener in runtime.listeners])
     entry.runtime_data = runtime
 
     async def send(_now: object = None) -> None:

@@ -42,7 +42,9 @@ from .turn import Where, build_event, locate, speech_of
 
 _LOGGER = logging.getLogger(__name__)
 # Home Assistant 2025.5 and later pass the satellite to agents; 2025.4 only the device.
-_CONVERSE_TAKES_SATELLITE = "satellite_id" in inspect.signature(conversation.async_converse).parameters
+_CONVERSE_TAKES_SATELLITE = (
+    "satellite_id" in inspect.signature(conversation.async_converse).parameters
+)
 _SHORT_REACTION = 4  # words: "no, that's wrong", "thanks": a verdict, not a request
 
 
@@ -134,7 +136,11 @@ class SelflearnAgent(conversation.ConversationEntity):
                 and not last.asked
                 and len(user_input.text.split()) <= _SHORT_REACTION
             ):
-                reply = "Sorry about that. I've noted it." if feedback == "negative" else "Glad to help."
+                reply = (
+                    "Sorry about that. I've noted it."
+                    if feedback == "negative"
+                    else "Glad to help."
+                )
                 return self._answer_self(
                     user_input, where, user_id, turn_id, started, reply, "selflearn.feedback"
                 )
@@ -147,8 +153,16 @@ class SelflearnAgent(conversation.ConversationEntity):
         # otherwise selflearn sessionizes by device and time (DESIGN §3.1).
         session = user_input.conversation_id
         self._log(
-            turn_id, started, user_input, session, user_id, where, result.response, rewrite,
-            watched=acted, window=window,
+            turn_id,
+            started,
+            user_input,
+            session,
+            user_id,
+            where,
+            result.response,
+            rewrite,
+            watched=acted,
+            window=window,
         )
         speech = speech_of(result.response)
         asked = result.continue_conversation or speech.rstrip().endswith("?")
@@ -221,7 +235,9 @@ class SelflearnAgent(conversation.ConversationEntity):
                 if err.status == 422
                 else "Sorry, I can't learn that right now."
             )
-        return self._answer_self(user_input, where, user_id, turn_id, started, reply, "selflearn.teach")
+        return self._answer_self(
+            user_input, where, user_id, turn_id, started, reply, "selflearn.teach"
+        )
 
     def _answer_self(
         self,
@@ -234,14 +250,27 @@ class SelflearnAgent(conversation.ConversationEntity):
         intent_type: str,
     ) -> conversation.ConversationResult:
         handled = intent.Intent(
-            self.hass, DOMAIN, intent_type, {}, user_input.text, user_input.context,
+            self.hass,
+            DOMAIN,
+            intent_type,
+            {},
+            user_input.text,
+            user_input.context,
             user_input.language,
         )
         response = intent.IntentResponse(language=user_input.language, intent=handled)
         response.async_set_speech(reply)
         self._log(
-            turn_id, started, user_input, user_input.conversation_id, user_id, where, response,
-            None, watched=False, window=float(self._option(CONF_WINDOW_S, DEFAULT_WINDOW_S)),
+            turn_id,
+            started,
+            user_input,
+            user_input.conversation_id,
+            user_id,
+            where,
+            response,
+            None,
+            watched=False,
+            window=float(self._option(CONF_WINDOW_S, DEFAULT_WINDOW_S)),
         )
         return conversation.ConversationResult(
             response=response, conversation_id=user_input.conversation_id or ulid_now()
@@ -255,7 +284,9 @@ class SelflearnAgent(conversation.ConversationEntity):
         self.runtime.queue.touched()
         self.runtime.count("feedback")
 
-    def _remember(self, key: str, session: str | None, turn_id: str, ts: float, asked: bool) -> None:
+    def _remember(
+        self, key: str, session: str | None, turn_id: str, ts: float, asked: bool
+    ) -> None:
         last = _Last(turn_id, ts, asked)
         self._last[key] = last
         if session:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .api import SelflearnClient
@@ -20,9 +19,6 @@ class Runtime:
     queue: EventQueue
     watcher: AfterActionWatcher
     counters: Counter[str] = field(default_factory=Counter)
-    listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
-        for listener in self.listeners:
-            listener()

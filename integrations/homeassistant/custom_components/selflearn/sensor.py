@@ -1,15 +1,20 @@
 """Sensors that show the integration works: turns logged, rewrites applied, fail-opens,
-events waiting to be sent."""
+events waiting to be sent. Read every few seconds, not written on every request (the
+request path stays as short as it can be)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from homeassistant.components.sensor import SensorEntity, SensorStateClass
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .runtime import Runtime
 
+SCAN_INTERVAL = timedelta(seconds=5)
+PARALLEL_UPDATES = 0
 SENSORS = (
     ("turns_logged", "mdi:counter", SensorStateClass.TOTAL_INCREASING),
     ("rewrites_applied", "mdi:auto-fix", SensorStateClass.TOTAL_INCREASING),
@@ -26,7 +31,7 @@ async def async_setup_entry(
 
 class SelflearnSensor(SensorEntity):
     _attr_has_entity_name = True
-    _attr_should_poll = False
+    _attr_should_poll = True
 
     def __init__(
         self, entry: ConfigEntry, key: str, icon: str, state_class: SensorStateClass
@@ -44,14 +49,3 @@ class SelflearnSensor(SensorEntity):
         if self._key == "queued_events":
             return len(runtime.queue)
         return runtime.counters[self._key]
-
-    async def async_added_to_hass(self) -> None:
-        runtime: Runtime = self._entry.runtime_data
-
-        @callback
-        def changed() -> None:
-            if self.hass is not None:
-                self.async_write_ha_state()
-
-        runtime.listeners.append(changed)
-        self.async_on_remove(lambda: runtime.listeners.remove(changed))

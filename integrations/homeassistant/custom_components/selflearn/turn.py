@@ -200,4 +200,3 @@ def build_event(
         },
         "rewrite": rewrite,
     }
-

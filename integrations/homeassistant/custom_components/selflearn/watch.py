@@ -20,6 +20,34 @@ from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, Sta
 from .queue import EventQueue
 
 _MEDIA_STOPPED = {"paused", "idle", "off", "standby"}
+# Entities that are not devices a person switches back by hand: the agents' own activity,
+# readings, and things that only happen (a timer, a pressed button, a scene).
+_NOT_DEVICES = frozenset(
+    {
+        "assist_satellite",
+        "automation",
+        "binary_sensor",
+        "button",
+        "calendar",
+        "conversation",
+        "device_tracker",
+        "event",
+        "image",
+        "person",
+        "scene",
+        "script",
+        "sensor",
+        "stt",
+        "sun",
+        "timer",
+        "todo",
+        "tts",
+        "update",
+        "wake_word",
+        "weather",
+        "zone",
+    }
+)
 _MEDIA_ITEM = ("media_content_id", "media_title")
 # Context ids of the integration's own recent requests: their changes are the assistant's.
 _OWN_CONTEXTS = 500
@@ -85,6 +113,8 @@ class AfterActionWatcher:
         if new is None:
             return
         entity_id = new.entity_id
+        if entity_id.split(".", 1)[0] in _NOT_DEVICES:
+            return
         context = event.context
         watch = self._by_context.get(context.id)
         if watch is not None:  # the assistant acting
@@ -96,14 +126,17 @@ class AfterActionWatcher:
         if not self._open or context.id in self._own or context.parent_id in self._own:
             return
         now = time.time()
-        for watch in list(self._open.values()):
+        # the latest action it can answer gets it: a change answers one action, not several
+        for watch in reversed(list(self._open.values())):
             if now > watch.until:
                 continue
             kind = self._kind(watch, entity_id, old, new)
-            if kind is None or (entity_id, kind) in watch.seen:
+            if kind is None:
                 continue
-            watch.seen.add((entity_id, kind))
-            self._record(watch, entity_id, kind, new.state, context, now)
+            if (entity_id, kind) not in watch.seen:
+                watch.seen.add((entity_id, kind))
+                self._record(watch, entity_id, kind, new.state, context, now)
+            break
 
     @staticmethod
     def _kind(watch: _Watch, entity_id: str, old: State | None, new: State) -> str | None:

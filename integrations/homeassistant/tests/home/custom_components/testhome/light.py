@@ -20,7 +20,7 @@ async def async_setup_platform(
 class TestLight(LightEntity):
     _attr_should_poll = False
     _attr_color_mode = ColorMode.BRIGHTNESS
-    _attr_supported_color_modes = {ColorMode.BRIGHTNESS}
+    _attr_supported_color_modes = frozenset({ColorMode.BRIGHTNESS})
 
     def __init__(self, name: str) -> None:
         self._attr_name = name
