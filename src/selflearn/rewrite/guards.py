@@ -390,15 +390,25 @@ def reverses(earlier: str, later: str) -> bool:
     True
     >>> reverses("turn of the kitchen light", "turn off the kitchen light")
     False
+    >>> reverses("please start my schedule today", "list out my schedule today")
+    False
     """
-    a = set(normalize_utterance(earlier).split())
-    b = set(normalize_utterance(later).split())
+    a, b = _action_words(earlier), _action_words(later)
     kinds_b = [_KINDS[w] for w in b - a if w in _KINDS]
     for word in a - b:
         for pair, side in _KINDS.get(word, ()):
             if any((pair, 1 - side) in kinds for kinds in kinds_b):
                 return True
     return False
+
+
+def _action_words(text: str) -> set[str]:
+    """The words of ``text``, with "out" kept only where it is an action ("turn the lights
+    out"), not where it is part of another verb ("list out my schedule")."""
+    words = set(normalize_utterance(text).split())
+    if "out" in words and not words & {"turn", "put", "blow", "switch"}:
+        words.discard("out")
+    return words
 
 
 def load_guard(folder: Path) -> Guard:
