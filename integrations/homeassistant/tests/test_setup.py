@@ -77,3 +77,26 @@ async def test_options_shadow_sensors_diagnostics(
     assert diagnostics["queue"]["sent"] == 1 and diagnostics["queue"]["waiting"] == 0
     assert diagnostics["service"]["status"] == "ok"
     assert service.token not in str(diagnostics)
+
+
+async def test_a_wrapped_agent_that_is_gone_falls_back_to_home_assistants(
+    hass: HomeAssistant, service: ServiceProcess
+) -> None:
+    home = await setup_home(hass)
+    entry_id, agent = await add_selflearn(hass, service, window_s=0)
+    entry = hass.config_entries.async_get_entry(entry_id)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "agent_id": "conversation.uninstalled_llm"}
+    )
+    await hass.async_block_till_done()  # the entry reloads with the new options
+    result = await conversation.async_converse(
+        hass,
+        "turn off the desk lamp",
+        None,
+        Context(),
+        "en",
+        agent_id=agent,
+        device_id=home["satellite"],
+    )
+    assert result.response.error_code is None
+    assert hass.states.get("light.desk_lamp").state == "off"

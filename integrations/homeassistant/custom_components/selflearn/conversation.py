@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from homeassistant.components import conversation
+from homeassistant.components.conversation.agent_manager import async_get_agent
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import MATCH_ALL
 from homeassistant.core import HomeAssistant
@@ -72,6 +73,7 @@ class SelflearnAgent(conversation.ConversationEntity):
         self.entry = entry
         self._attr_unique_id = f"{entry.entry_id}-agent"
         self._last: dict[str, _Last] = {}
+        self._missing_reported = False
 
     @property
     def runtime(self) -> Runtime:
@@ -86,8 +88,17 @@ class SelflearnAgent(conversation.ConversationEntity):
 
     @property
     def wrapped(self) -> str:
+        """The agent to hand requests to: the one chosen, or Home Assistant's own when it
+        is this agent or no longer installed (a request is never lost to a setting)."""
         agent = self._option(CONF_AGENT, DEFAULT_AGENT) or DEFAULT_AGENT
-        return DEFAULT_AGENT if agent == self.entity_id else agent
+        if agent == self.entity_id:
+            return DEFAULT_AGENT
+        if agent != DEFAULT_AGENT and async_get_agent(self.hass, agent) is None:
+            if not self._missing_reported:
+                _LOGGER.warning("the agent %s is not installed; using Home Assistant's", agent)
+                self._missing_reported = True
+            return DEFAULT_AGENT
+        return agent
 
     async def async_process(
         self, user_input: conversation.ConversationInput
