@@ -937,6 +937,121 @@ def demo(
     )
 
 
+wyoming_app = typer.Typer(
+    help="selflearn in Wyoming pipelines: a speech-to-text proxy, a conversation proxy, and "
+    "the reference assistant as an intent service.",
+    no_args_is_help=True,
+)
+app.add_typer(wyoming_app, name="wyoming")
+
+_Upstream = Annotated[
+    str, typer.Option(help="The upstream Wyoming service (tcp://host:port or unix://path).")
+]
+_Artefacts = Annotated[
+    Path | None, typer.Option(help="Rewrite in process with these learned artefacts.")
+]
+_Service = Annotated[
+    str | None, typer.Option(help="Rewrite through this selflearn service (http://host:port).")
+]
+_Token = Annotated[
+    str | None, typer.Option(envvar="SELFLEARN_TOKEN", help="The service's bearer token.")
+]
+_Log = Annotated[
+    Path | None,
+    typer.Option(help="With --artefacts: append the turns to this turn log (JSON Lines)."),
+]
+_Budget = Annotated[int, typer.Option(help="Rewrite budget in ms; past it the words go on.")]
+_Device = Annotated[str | None, typer.Option(help="The device id the turns are logged under.")]
+_Area = Annotated[str | None, typer.Option(help="The room of that device.")]
+
+
+@wyoming_app.command("asr")
+def wyoming_asr(
+    upstream: _Upstream,
+    uri: Annotated[str, typer.Option(help="Where to listen.")] = "tcp://127.0.0.1:10310",
+    artefacts: _Artefacts = None,
+    service: _Service = None,
+    token: _Token = None,
+    log: _Log = None,
+    budget_ms: _Budget = 50,
+    device: _Device = None,
+    area: _Area = None,
+    log_turns: Annotated[
+        bool,
+        typer.Option(help="Log each transcript as a turn (off when a conversation proxy logs)."),
+    ] = True,
+) -> None:
+    """A speech-to-text proxy: the upstream recogniser's transcripts, rewritten."""
+    from selflearn.wyoming import AsrProxy
+    from selflearn.wyoming.serve import make_source, run_server
+
+    source = make_source(
+        artefacts=artefacts, service=service, token=token, log=log, budget_s=budget_ms / 1000
+    )
+    proxy = AsrProxy(
+        upstream, source, device_id=device or "wyoming-asr", area=area, log_turns=log_turns
+    )
+    err.print(f"selflearn speech-to-text proxy on {uri} → {upstream}", highlight=False)
+    try:
+        run_server(uri, proxy.handler)
+    finally:
+        source.close()
+
+
+@wyoming_app.command("conversation")
+def wyoming_conversation(
+    upstream: _Upstream,
+    uri: Annotated[str, typer.Option(help="Where to listen.")] = "tcp://127.0.0.1:10311",
+    artefacts: _Artefacts = None,
+    service: _Service = None,
+    token: _Token = None,
+    log: _Log = None,
+    budget_ms: _Budget = 50,
+    device: _Device = None,
+    area: _Area = None,
+) -> None:
+    """A conversation proxy in front of another Wyoming intent or handle service."""
+    from selflearn.wyoming import ConversationProxy
+    from selflearn.wyoming.serve import make_source, run_server
+
+    source = make_source(
+        artefacts=artefacts, service=service, token=token, log=log, budget_s=budget_ms / 1000
+    )
+    proxy = ConversationProxy(
+        upstream, source, device_id=device or "wyoming-conversation", area=area
+    )
+    err.print(f"selflearn conversation proxy on {uri} → {upstream}", highlight=False)
+    try:
+        run_server(uri, proxy.handler)
+    finally:
+        source.close()
+
+
+@wyoming_app.command("assistant")
+def wyoming_assistant(
+    uri: Annotated[str, typer.Option(help="Where to listen.")] = "tcp://127.0.0.1:10312",
+    home: Annotated[
+        Path | None, typer.Option(help="A home YAML file (default: the shipped home).")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="The home's voice device requests are heard by.")
+    ] = None,
+) -> None:
+    """The reference assistant (hassil over Home Assistant's intents) as a Wyoming intent
+    and handle service."""
+    from selflearn.assistant import Assistant, Home
+    from selflearn.wyoming import AssistantService
+    from selflearn.wyoming.serve import run_server
+
+    bot = Assistant.create(Home.from_yaml(home) if home else None, speech=False)
+    if device is not None and bot.home.device(device) is None:
+        known = ", ".join(d.id for d in bot.home.devices)
+        raise SelflearnError(f"--device {device!r}: not in the home; one of {known}")
+    served = AssistantService(bot, device)
+    err.print(f"reference assistant as a Wyoming service on {uri}", highlight=False)
+    run_server(uri, served.handler)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -153,6 +153,31 @@ class Client:
         confidence: float | None = None,
     ) -> str | None:
         """The words to act on instead of ``text``, or None (also on error or timeout)."""
+        answer = self.ask(
+            text,
+            user_id=user_id,
+            device_id=device_id,
+            device_type=device_type,
+            area=area,
+            context=context,
+            confidence=confidence,
+        )
+        target = answer.get("rewrite") if answer else None
+        return target if isinstance(target, str) and target else None
+
+    def ask(
+        self,
+        text: str,
+        *,
+        user_id: str | None = None,
+        device_id: str | None = None,
+        device_type: str | None = None,
+        area: str | None = None,
+        context: dict[str, Any] | None = None,
+        confidence: float | None = None,
+    ) -> dict[str, Any] | None:
+        """The service's whole answer for ``text`` (rewrite, score, layer, method, version),
+        or None on error or timeout."""
         body = {
             "text": text,
             "user_id": user_id,
@@ -166,11 +191,11 @@ class Client:
             response = self._fast.post("/v1/rewrite", json=body)
             if response.status_code != 200:
                 return None
-            target = response.json().get("rewrite")
+            answer = response.json()
         except Exception:
             self.stats.rewrite_timeouts += 1
             return None
-        return target if isinstance(target, str) and target else None
+        return answer if isinstance(answer, dict) else None
 
     def teach(self, user_id: str, text: str, turn_id: str | None = None) -> dict[str, Any] | None:
         """What the service made of a teaching utterance, or None if it was not one."""
