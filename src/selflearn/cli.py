@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from selflearn.dialogue import TurnFeatures
     from selflearn.dialogue.learner import Predictions
+    from selflearn.logs.store import IngestSummary
 
 app = typer.Typer(
     name="selflearn",
@@ -63,16 +64,45 @@ def schema() -> None:
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Turn-log files: .jsonl or .parquet.")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Turn-log files (.jsonl, .parquet); with --from rasa, Rasa event files or "
+            "its SQL event broker's SQLAlchemy URL."
+        ),
+    ],
     store: Annotated[Path, typer.Option(help="The DuckDB store file.")] = Path(
         "selflearn-data/turns.duckdb"
     ),
+    source_format: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="What the sources are: selflearn (turn events) or rasa (Rasa's event stream).",
+        ),
+    ] = "selflearn",
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Store turn events; idempotent on turn_id. Prints a JSON summary; bad lines are named."""
     from selflearn.logs.io import file_format
-    from selflearn.logs.store import TurnStore
+    from selflearn.logs.store import IngestSummary, TurnStore
 
+    if source_format not in ("selflearn", "rasa"):
+        raise SelflearnError(f"--from {source_format!r}: one of selflearn, rasa")
+    if source_format == "rasa":
+        from selflearn.logs.rasa import rasa_batches
+
+        summary = IngestSummary()
+        with TurnStore.open(store) as turn_store:
+            for source in sources:
+                for batch in rasa_batches(source):
+                    summary.add(turn_store.ingest_batch(batch, checked=True))
+                    if not quiet:
+                        err.print(f"{source}: {summary.accepted:,} turns so far", highlight=False)
+            stored = turn_store.count()
+        _report_ingest(summary, stored, store)
+        return
+    files = [Path(s) for s in sources]
     for path in files:
         if not path.is_file():
             raise SelflearnError(f"{path}: no such file")
@@ -93,6 +123,10 @@ def ingest(
         task = progress.add_task("ingest", total=total)
         summary = turn_store.ingest_files(files, progress=lambda n: progress.advance(task, n))
         stored = turn_store.count()
+    _report_ingest(summary, stored, store)
+
+
+def _report_ingest(summary: IngestSummary, stored: int, store: Path) -> None:
     for rejection in summary.rejected[:50]:
         err.print(f"[yellow]rejected[/] {rejection}", markup=True, highlight=False, soft_wrap=True)
     if len(summary.rejected) > 50:
