@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck bench clean browser ha-test ha-zip
+.PHONY: demo test install lint typecheck bench clean browser ha-test ha-zip ovos-test
 
 # The Home Assistant integration is tested inside real Home Assistant core, which pins its
 # own dependencies and needs Python 3.13: its own virtual environment.
@@ -16,6 +16,10 @@ PYTHON313 ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python
 	/usr/local/bin/python3.13 /usr/bin/python3.13; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 \
 	&& { echo $$p; break; }; done)
+# The OpenVoiceOS plug-in: its own package, tested with OVOS's plug-in manager and bus.
+OVOS_DIR := integrations/ovos
+OVOS_VENV := $(OVOS_DIR)/.venv
+OVOS_STAMP := $(OVOS_VENV)/.installed
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +39,8 @@ demo: $(STAMP)
 	$(VENV)/bin/selflearn demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks $(HA_DIR)
-	$(VENV)/bin/ruff format --check src tests benchmarks $(HA_DIR)
+	$(VENV)/bin/ruff check src tests benchmarks integrations
+	$(VENV)/bin/ruff format --check src tests benchmarks integrations
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -51,7 +55,20 @@ browser:
 
 test: $(STAMP) lint typecheck browser
 	$(VENV)/bin/pytest -q
+	$(MAKE) ovos-test
 	$(MAKE) ha-test
+
+$(OVOS_STAMP): $(OVOS_DIR)/requirements-test.txt $(OVOS_DIR)/pyproject.toml
+	$(PYTHON) -m venv $(OVOS_VENV)
+	$(OVOS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OVOS_VENV)/bin/python -m pip install --quiet -r $(OVOS_DIR)/requirements-test.txt
+	$(OVOS_VENV)/bin/python -m pip install --quiet -e $(OVOS_DIR)
+	touch $(OVOS_STAMP)
+
+# ovos-plugin-manager finding the plug-in by its entry point, the OVOS bus in process, and a
+# real selflearn service (from .venv) on 127.0.0.1.
+ovos-test: $(STAMP) $(OVOS_STAMP)
+	cd $(OVOS_DIR) && .venv/bin/python -m pytest -q
 
 $(HA_STAMP): $(HA_DIR)/requirements-test.txt
 	@test -n "$(PYTHON313)" || { echo "the Home Assistant lane needs Python 3.13 (python3.13 on the PATH, or PYTHON313=...)"; exit 1; }
@@ -88,4 +105,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/preferences.py
 
 clean:
-	rm -rf $(VENV) $(HA_VENV) selflearn-data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(HA_VENV) $(OVOS_VENV) selflearn-data .mypy_cache .ruff_cache .pytest_cache
