@@ -16,6 +16,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +139,14 @@ class ServiceProcess:
             timeout=120,
         )
         return list(json.loads(out.stdout))
+
+
+@contextmanager
+def running_service(data_dir: Path) -> Iterator[ServiceProcess]:
+    """A started service, stopped on the way out (a test fixture's body)."""
+    proc = ServiceProcess(data_dir)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from selflearn.dialogue import TurnFeatures
     from selflearn.dialogue.learner import Predictions
     from selflearn.logs.store import IngestSummary
+    from selflearn.wyoming import AsrProxy, ConversationProxy, Source
 
 app = typer.Typer(
     name="selflearn",
@@ -1017,19 +1018,19 @@ def wyoming_asr(
 ) -> None:
     """A speech-to-text proxy: the upstream recogniser's transcripts, rewritten."""
     from selflearn.wyoming import AsrProxy
-    from selflearn.wyoming.serve import make_source, run_server
 
-    source = make_source(
-        artefacts=artefacts, service=service, token=token, log=log, budget_s=budget_ms / 1000
+    _serve_proxy(
+        lambda source: AsrProxy(
+            upstream, source, device_id=device or "wyoming-asr", area=area, log_turns=log_turns
+        ),
+        f"selflearn speech-to-text proxy on {uri} → {upstream}",
+        uri,
+        artefacts=artefacts,
+        service=service,
+        token=token,
+        log=log,
+        budget_ms=budget_ms,
     )
-    proxy = AsrProxy(
-        upstream, source, device_id=device or "wyoming-asr", area=area, log_turns=log_turns
-    )
-    err.print(f"selflearn speech-to-text proxy on {uri} → {upstream}", highlight=False)
-    try:
-        run_server(uri, proxy.handler)
-    finally:
-        source.close()
 
 
 @wyoming_app.command("conversation")
@@ -1046,15 +1047,39 @@ def wyoming_conversation(
 ) -> None:
     """A conversation proxy in front of another Wyoming intent or handle service."""
     from selflearn.wyoming import ConversationProxy
+
+    _serve_proxy(
+        lambda source: ConversationProxy(
+            upstream, source, device_id=device or "wyoming-conversation", area=area
+        ),
+        f"selflearn conversation proxy on {uri} → {upstream}",
+        uri,
+        artefacts=artefacts,
+        service=service,
+        token=token,
+        log=log,
+        budget_ms=budget_ms,
+    )
+
+
+def _serve_proxy(
+    make: Callable[[Source], AsrProxy | ConversationProxy],
+    banner: str,
+    uri: str,
+    *,
+    artefacts: Path | None,
+    service: str | None,
+    token: str | None,
+    log: Path | None,
+    budget_ms: int,
+) -> None:
     from selflearn.wyoming.serve import make_source, run_server
 
     source = make_source(
         artefacts=artefacts, service=service, token=token, log=log, budget_s=budget_ms / 1000
     )
-    proxy = ConversationProxy(
-        upstream, source, device_id=device or "wyoming-conversation", area=area
-    )
-    err.print(f"selflearn conversation proxy on {uri} → {upstream}", highlight=False)
+    proxy = make(source)
+    err.print(banner, highlight=False)
     try:
         run_server(uri, proxy.handler)
     finally:

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from homeassistant.components import conversation
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import HomeAssistant
 
-from .conftest import ServiceProcess, add_selflearn, drain, setup_home
+from .conftest import ServiceProcess, add_selflearn, drain, say, setup_home
 
 MISHEARD = "turn of the kitchen light"
 MEANT = "turn off the kitchen light"
 WORKING = ("turn on the kitchen light", "turn off the desk lamp", "turn on the desk lamp")
-
-
-async def say(hass: HomeAssistant, agent: str, text: str, context: Context, device: str | None):
-    return await conversation.async_converse(
-        hass, text, None, context, "en", agent_id=agent, device_id=device
-    )
 
 
 async def light_on(hass: HomeAssistant, entity_id: str = "light.kitchen_light") -> None:
@@ -37,15 +30,15 @@ async def test_misheard_command_is_learned_and_then_works(
     # (no_valid_targets), the right one works; the light goes back on between them.
     for round_ in range(3):
         for user, device in ((ann, home["satellite"]), (bob, None)):
-            failed = await say(hass, agent, MISHEARD, Context(user_id=user.id), device)
+            failed = await say(hass, agent, MISHEARD, user_id=user.id, device=device)
             assert failed.response.error_code is not None
-            worked = await say(hass, agent, MEANT, Context(user_id=user.id), device)
+            worked = await say(hass, agent, MEANT, user_id=user.id, device=device)
             assert worked.response.error_code is None
             assert hass.states.get("light.kitchen_light").state == "off"
             await asyncio.sleep(0.6)  # past the after-action window: not an undo
             await light_on(hass)
             for text in WORKING[round_ % len(WORKING) :][:1]:
-                await say(hass, agent, text, Context(user_id=user.id), device)
+                await say(hass, agent, text, user_id=user.id, device=device)
     await light_on(hass)
     await light_on(hass, "light.desk_lamp")
     await asyncio.sleep(0.6)
@@ -55,12 +48,12 @@ async def test_misheard_command_is_learned_and_then_works(
 
     # Now the misheard command turns the kitchen light off, and says so in its turn.
     assert hass.states.get("light.kitchen_light").state == "on"
-    fixed = await say(hass, agent, MISHEARD, Context(user_id=ann.id), home["satellite"])
+    fixed = await say(hass, agent, MISHEARD, user_id=ann.id, device=home["satellite"])
     assert fixed.response.error_code is None, fixed.response.speech
     assert hass.states.get("light.kitchen_light").state == "off"
     # Commands that already work are never rewritten.
     for text in (*WORKING, MEANT):
-        answer = await say(hass, agent, text, Context(user_id=bob.id), None)
+        answer = await say(hass, agent, text, user_id=bob.id, device=None)
         assert answer.response.error_code is None, (text, answer.response.speech)
     await asyncio.sleep(0.6)
     await drain(hass, entry_id)

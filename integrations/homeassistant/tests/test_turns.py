@@ -5,18 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
 
-from .conftest import ServiceProcess, add_selflearn, drain, setup_home
-
-
-async def say(hass: HomeAssistant, agent: str, text: str, context: Context, device: str | None):
-    """One request, with its own context as Home Assistant gives every request."""
-    fresh = Context(user_id=context.user_id)
-    return await conversation.async_converse(
-        hass, text, None, fresh, "en", agent_id=agent, device_id=device
-    )
+from .conftest import ServiceProcess, add_selflearn, drain, say, setup_home
 
 
 async def test_turns_reach_the_store_with_what_home_assistant_knows(
@@ -25,17 +16,16 @@ async def test_turns_reach_the_store_with_what_home_assistant_knows(
     home = await setup_home(hass)
     entry_id, agent = await add_selflearn(hass, service, window_s=1)
     user = await hass.auth.async_create_user("Ann", group_ids=["system-admin"])
-    ctx = Context(user_id=user.id)
     # 1. an action undone by hand: the assistant turns the kitchen light off, the user
     #    switches it back on at the wall (a change with no user and no parent: the device)
-    await say(hass, agent, "turn off the kitchen light", ctx, home["satellite"])
+    await say(hass, agent, "turn off the kitchen light", user_id=user.id, device=home["satellite"])
     assert hass.states.get("light.kitchen_light").state == "off"
     await hass.services.async_call(
         "light", "turn_on", {"entity_id": "light.kitchen_light"}, blocking=True
     )
     # 2. another device switched instead: the assistant turns off the ceiling light, the
     #    user turns off the desk lamp by hand
-    await say(hass, agent, "turn off the ceiling light", ctx, home["satellite"])
+    await say(hass, agent, "turn off the ceiling light", user_id=user.id, device=home["satellite"])
     await hass.services.async_call(
         "light",
         "turn_off",
@@ -50,7 +40,9 @@ async def test_turns_reach_the_store_with_what_home_assistant_knows(
         {"entity_id": "media_player.kitchen_speaker"},
         blocking=True,
     )
-    resumed = await say(hass, agent, "resume the kitchen speaker", ctx, home["satellite"])
+    resumed = await say(
+        hass, agent, "resume the kitchen speaker", user_id=user.id, device=home["satellite"]
+    )
     assert hass.states.get("media_player.kitchen_speaker").state == "playing", (
         resumed.response.speech
     )
@@ -58,10 +50,10 @@ async def test_turns_reach_the_store_with_what_home_assistant_knows(
         "media_player", "media_stop", {"entity_id": "media_player.kitchen_speaker"}, blocking=True
     )
     # 4. a failure and a question
-    await say(hass, agent, "turn of the kitchen light", ctx, home["satellite"])
-    await say(hass, agent, "is the kitchen light on", ctx, None)
+    await say(hass, agent, "turn of the kitchen light", user_id=user.id, device=home["satellite"])
+    await say(hass, agent, "is the kitchen light on", user_id=user.id, device=None)
     # 5. an action nobody touched afterwards
-    await say(hass, agent, "turn off the bed light", ctx, None)
+    await say(hass, agent, "turn off the bed light", user_id=user.id, device=None)
     await asyncio.sleep(1.2)
     await drain(hass, entry_id)
     runtime = hass.config_entries.async_get_entry(entry_id).runtime_data
@@ -112,25 +104,26 @@ async def test_reactions_in_words_and_teaching(
     home = await setup_home(hass)
     entry_id, agent = await add_selflearn(hass, service, window_s=5)
     user = await hass.auth.async_create_user("Ann", group_ids=["system-admin"])
-    ctx = Context(user_id=user.id)
     sat = home["satellite"]
-    await say(hass, agent, "turn off the desk lamp", ctx, sat)
+    await say(hass, agent, "turn off the desk lamp", user_id=user.id, device=sat)
     # "that's wrong" judges the turn before; the agent answers it itself
-    verdict = await say(hass, agent, "that's wrong", ctx, sat)
+    verdict = await say(hass, agent, "that's wrong", user_id=user.id, device=sat)
     assert "noted" in verdict.response.speech["plain"]["speech"].lower()
     # "no, I meant …": the request is what is acted on, and the turn before is judged
     assert hass.states.get("light.ceiling_light").state == "on"
-    await say(hass, agent, "no, I meant turn off the ceiling light", ctx, sat)
+    await say(hass, agent, "no, I meant turn off the ceiling light", user_id=user.id, device=sat)
     assert hass.states.get("light.ceiling_light").state == "off"
     # teaching reaches the service's teacher, and its answer is spoken
-    taught = await say(hass, agent, "by the big light I mean the ceiling light", ctx, sat)
+    taught = await say(
+        hass, agent, "by the big light I mean the ceiling light", user_id=user.id, device=sat
+    )
     spoken = taught.response.speech["plain"]["speech"]
     assert spoken.startswith("Got it"), spoken
     await hass.services.async_call(
         "light", "turn_on", {"entity_id": "light.ceiling_light"}, blocking=True
     )
     await asyncio.sleep(0.1)
-    big = await say(hass, agent, "turn off the big light", ctx, sat)
+    big = await say(hass, agent, "turn off the big light", user_id=user.id, device=sat)
     assert big.response.error_code is None, big.response.speech
     assert hass.states.get("light.ceiling_light").state == "off"
     runtime = hass.config_entries.async_get_entry(entry_id).runtime_data

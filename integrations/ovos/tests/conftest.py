@@ -10,14 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testing"))
 
-from service_process import ServiceProcess
+from service_process import ServiceProcess, running_service
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess(tmp_path / "service")
-    proc.start()
-    try:
+    with running_service(tmp_path / "service") as proc:
         yield proc
-    finally:
-        proc.stop()

@@ -141,27 +141,10 @@ class Client:
 
     # -- rewrite and teach -------------------------------------------------------------
 
-    def rewrite(
-        self,
-        text: str,
-        *,
-        user_id: str | None = None,
-        device_id: str | None = None,
-        device_type: str | None = None,
-        area: str | None = None,
-        context: dict[str, Any] | None = None,
-        confidence: float | None = None,
-    ) -> str | None:
-        """The words to act on instead of ``text``, or None (also on error or timeout)."""
-        answer = self.ask(
-            text,
-            user_id=user_id,
-            device_id=device_id,
-            device_type=device_type,
-            area=area,
-            context=context,
-            confidence=confidence,
-        )
+    def rewrite(self, text: str, **request: Any) -> str | None:
+        """The words to act on instead of ``text``, or None (also on error or timeout).
+        ``request``: the speaker and where it was said, as :meth:`ask` takes them."""
+        answer = self.ask(text, **request)
         target = answer.get("rewrite") if answer else None
         return target if isinstance(target, str) and target else None
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from wyoming.client import AsyncClient
 from wyoming.event import Event
 from wyoming.info import Attribution, Describe, Info
+from wyoming.ping import Ping, Pong
+from wyoming.server import AsyncEventHandler
 
+log = logging.getLogger(__name__)
 ATTRIBUTION = Attribution(name="selflearn", url="https://github.com/selflearn/selflearn")
 UPSTREAM_TIMEOUT_S = 30.0
 
@@ -39,6 +43,23 @@ async def describe(uri: str, rename: bool = True) -> Info | None:
                 f"{program.description or program.name}, through selflearn's learned rewrites"
             )
     return info
+
+
+async def answer_common(handler: AsyncEventHandler, event: Event, upstream_uri: str) -> bool | None:
+    """Answer what every proxy answers alike: ``describe`` (the upstream's description,
+    renamed; False — disconnect — when the upstream does not answer) and ``ping``. None when
+    ``event`` is neither."""
+    if Describe.is_type(event.type):
+        info = await describe(upstream_uri)
+        if info is None:
+            log.warning("the upstream at %s does not answer describe", upstream_uri)
+            return False
+        await handler.write_event(info.event())
+        return True
+    if Ping.is_type(event.type):
+        await handler.write_event(Pong().event())
+        return True
+    return None
 
 
 def plain(value: Any) -> Any:

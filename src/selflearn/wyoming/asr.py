@@ -20,12 +20,11 @@ from typing import Any
 from wyoming.asr import Transcribe, Transcript
 from wyoming.client import AsyncClient
 from wyoming.event import Event
-from wyoming.info import Describe, Info
-from wyoming.ping import Ping, Pong
+from wyoming.info import Info
 from wyoming.server import AsyncEventHandler
 
 from selflearn.rewrite.base import RewriteRequest
-from selflearn.wyoming._wire import describe, upstream
+from selflearn.wyoming._wire import answer_common, upstream
 from selflearn.wyoming.source import Source
 from selflearn.wyoming.turn import new_turn_id, turn_event
 
@@ -70,16 +69,9 @@ class _AsrHandler(AsyncEventHandler):
         self._started = 0.0
 
     async def handle_event(self, event: Event) -> bool:
-        if Describe.is_type(event.type):
-            info = await describe(self.proxy.upstream_uri)
-            if info is None:
-                log.warning("the upstream recogniser does not answer describe")
-                return False
-            await self.write_event(info.event())
-            return True
-        if Ping.is_type(event.type):
-            await self.write_event(Pong().event())
-            return True
+        common = await answer_common(self, event, self.proxy.upstream_uri)
+        if common is not None:
+            return common
         if Transcribe.is_type(event.type):
             await self._close_upstream()
             self._language = Transcribe.from_event(event).language

@@ -19,13 +19,11 @@ from wyoming.asr import Transcript
 from wyoming.client import AsyncClient
 from wyoming.event import Event
 from wyoming.handle import Handled, HandledChunk, HandledStop, NotHandled
-from wyoming.info import Describe
 from wyoming.intent import Intent, IntentsStop, NotRecognized, Recognize
-from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 
 from selflearn.rewrite.base import Rewrite, RewriteRequest
-from selflearn.wyoming._wire import UPSTREAM_TIMEOUT_S, describe, plain, upstream
+from selflearn.wyoming._wire import UPSTREAM_TIMEOUT_S, answer_common, plain, upstream
 from selflearn.wyoming.source import Source
 from selflearn.wyoming.turn import new_turn_id, turn_event
 
@@ -69,16 +67,9 @@ class _ConversationHandler(AsyncEventHandler):
         self.proxy = proxy
 
     async def handle_event(self, event: Event) -> bool:
-        if Describe.is_type(event.type):
-            info = await describe(self.proxy.upstream_uri)
-            if info is None:
-                log.warning("the upstream agent does not answer describe")
-                return False
-            await self.write_event(info.event())
-            return True
-        if Ping.is_type(event.type):
-            await self.write_event(Pong().event())
-            return True
+        common = await answer_common(self, event, self.proxy.upstream_uri)
+        if common is not None:
+            return common
         if Recognize.is_type(event.type):
             asked = Recognize.from_event(event)
             return await self._turn(asked.text, asked.context, "recognize")

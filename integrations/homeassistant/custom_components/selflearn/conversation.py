@@ -56,6 +56,17 @@ async def async_setup_entry(
 
 
 @dataclass
+class _Request:
+    """One request as the agent handles it: what came in, where, from whom, when."""
+
+    user_input: conversation.ConversationInput
+    where: Where
+    user_id: str | None
+    turn_id: str
+    started: float
+
+
+@dataclass
 class _Last:
     turn_id: str
     ts: float
@@ -113,6 +124,7 @@ class SelflearnAgent(conversation.ConversationEntity):
             _LOGGER.exception("could not place the request; logged without its room")
             where = Where(user_input.device_id or "homeassistant", "device")
         user_id = user_input.context.user_id
+        request = _Request(user_input, where, user_id, turn_id, started)
         shadow = bool(self._option(CONF_SHADOW, False))
         key = user_input.conversation_id or where.device_id
         last = self._last.get(key)
@@ -123,7 +135,7 @@ class SelflearnAgent(conversation.ConversationEntity):
         if said is not None:
             feedback = said.get("feedback")
             if said.get("teach") and not shadow:
-                return await self._teach(user_input, where, user_id, turn_id, started, last)
+                return await self._teach(request, last)
             if feedback and last is not None and not last.asked:
                 self._judge(last.turn_id, feedback)
             target = said.get("rewrite")
@@ -152,9 +164,7 @@ class SelflearnAgent(conversation.ConversationEntity):
                     if feedback == "negative"
                     else "Glad to help."
                 )
-                return self._answer_self(
-                    user_input, where, user_id, turn_id, started, reply, "selflearn.feedback"
-                )
+                return self._answer_self(request, reply, "selflearn.feedback")
         window = float(self._option(CONF_WINDOW_S, DEFAULT_WINDOW_S))
         runtime.watcher.begin(user_input.context, turn_id, started)
         result = await self._converse(user_input, text, satellite_id)
@@ -163,18 +173,7 @@ class SelflearnAgent(conversation.ConversationEntity):
         # restatement after a failure comes in a new one. Only a carried-over id is kept;
         # otherwise selflearn sessionizes by device and time (DESIGN §3.1).
         session = user_input.conversation_id
-        self._log(
-            turn_id,
-            started,
-            user_input,
-            session,
-            user_id,
-            where,
-            result.response,
-            rewrite,
-            watched=acted,
-            window=window,
-        )
+        self._log(request, session, result.response, rewrite, watched=acted, window=window)
         speech = speech_of(result.response)
         asked = result.continue_conversation or speech.rstrip().endswith("?")
         self._remember(key, result.conversation_id, turn_id, started, asked)
@@ -224,19 +223,13 @@ class SelflearnAgent(conversation.ConversationEntity):
         )
 
     async def _teach(
-        self,
-        user_input: conversation.ConversationInput,
-        where: Where,
-        user_id: str | None,
-        turn_id: str,
-        started: float,
-        last: _Last | None,
+        self, request: _Request, last: _Last | None
     ) -> conversation.ConversationResult:
         # Without a signed-in user (a voice satellite), the satellite stands for its speaker.
-        speaker = user_id or f"device:{where.device_id}"
+        speaker = request.user_id or f"device:{request.where.device_id}"
         about = last.turn_id if last is not None else None
         try:
-            answer = await self.runtime.client.teach(speaker, user_input.text, about)
+            answer = await self.runtime.client.teach(speaker, request.user_input.text, about)
             reply = str(answer.get("reply") or "OK.")
             self.runtime.count("taught")
         except ServiceError as err:
@@ -246,20 +239,13 @@ class SelflearnAgent(conversation.ConversationEntity):
                 if err.status == 422
                 else "Sorry, I can't learn that right now."
             )
-        return self._answer_self(
-            user_input, where, user_id, turn_id, started, reply, "selflearn.teach"
-        )
+        return self._answer_self(request, reply, "selflearn.teach")
 
     def _answer_self(
-        self,
-        user_input: conversation.ConversationInput,
-        where: Where,
-        user_id: str | None,
-        turn_id: str,
-        started: float,
-        reply: str,
-        intent_type: str,
+        self, request: _Request, reply: str, intent_type: str
     ) -> conversation.ConversationResult:
+        """Answer the request here (a verdict, teaching), and log it as a turn."""
+        user_input = request.user_input
         handled = intent.Intent(
             self.hass,
             DOMAIN,
@@ -271,18 +257,8 @@ class SelflearnAgent(conversation.ConversationEntity):
         )
         response = intent.IntentResponse(language=user_input.language, intent=handled)
         response.async_set_speech(reply)
-        self._log(
-            turn_id,
-            started,
-            user_input,
-            user_input.conversation_id,
-            user_id,
-            where,
-            response,
-            None,
-            watched=False,
-            window=float(self._option(CONF_WINDOW_S, DEFAULT_WINDOW_S)),
-        )
+        window = float(self._option(CONF_WINDOW_S, DEFAULT_WINDOW_S))
+        self._log(request, user_input.conversation_id, response, None, watched=False, window=window)
         return conversation.ConversationResult(
             response=response, conversation_id=user_input.conversation_id or ulid_now()
         )
@@ -308,12 +284,8 @@ class SelflearnAgent(conversation.ConversationEntity):
 
     def _log(
         self,
-        turn_id: str,
-        started: float,
-        user_input: conversation.ConversationInput,
+        request: _Request,
         session: str | None,
-        user_id: str | None,
-        where: Where,
         response: intent.IntentResponse,
         rewrite: dict[str, Any] | None,
         *,
@@ -322,13 +294,13 @@ class SelflearnAgent(conversation.ConversationEntity):
     ) -> None:
         try:
             event = build_event(
-                turn_id=turn_id,
-                ts=started,
-                heard=user_input.text,
+                turn_id=request.turn_id,
+                ts=request.started,
+                heard=request.user_input.text,
                 conversation_id=session,
-                user_id=user_id,
-                where=where,
-                language=user_input.language,
+                user_id=request.user_id,
+                where=request.where,
+                language=request.user_input.language,
                 response=response,
                 rewrite=rewrite,
             )
