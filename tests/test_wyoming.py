@@ -255,3 +255,55 @@ def test_both_proxies_fail_open_and_turns_reach_the_service(tmp_path: Path) -> N
         assert summary["turns"] == 3
     finally:
         stop_service(process)
+
+
+class SeriesAgent(AsyncEventHandler):
+    """An upstream agent that answers with a series: several intents for one request
+    (``intents-start`` … ``intents-stop``), and a streamed answer (``handled-start`` …)."""
+
+    async def handle_event(self, event: Event) -> bool:
+        from wyoming.handle import HandledChunk, HandledStart, HandledStop
+        from wyoming.intent import Entity, IntentsStart, IntentsStop
+
+        if Recognize.is_type(event.type):
+            await self.write_event(IntentsStart().event())
+            await self.write_event(
+                Intent(name="HassTurnOff", entities=[Entity("name", "kitchen light")]).event()
+            )
+            await self.write_event(Intent(name="HassMediaPause").event())
+            await self.write_event(IntentsStop().event())
+        elif Transcript.is_type(event.type):
+            await self.write_event(HandledStart().event())
+            for part in ("Turned off ", "the light."):
+                await self.write_event(HandledChunk(text=part).event())
+            await self.write_event(HandledStop().event())
+        return True
+
+
+async def _series(tmp: Path) -> dict[str, Any]:
+    agent_uri, proxy_uri = _uri(), _uri()
+    servers = [await start_server(agent_uri, SeriesAgent)]
+    proxy = ConversationProxy(agent_uri, LocalSource(None, tmp / "series.jsonl"))
+    servers.append(await start_server(proxy_uri, proxy.handler))
+    intents = await _ask(
+        proxy_uri, Recognize(text="lights off and pause").event(), until=("intents-stop",)
+    )
+    handled = await _ask(proxy_uri, Transcript(text="lights off").event(), until=("handled-stop",))
+    for server in servers:
+        await server.stop()
+    return {"intents": intents, "handled": handled, "turns": read_events(tmp / "series.jsonl")}
+
+
+def test_series_answers_pass_through_whole(tmp_path: Path) -> None:
+    got = asyncio.run(_series(tmp_path))
+    assert [e.type for e in got["intents"]] == ["intents-start", "intent", "intent", "intents-stop"]
+    assert [e.type for e in got["handled"]] == [
+        "handled-start",
+        "handled-chunk",
+        "handled-chunk",
+        "handled-stop",
+    ]
+    first, second = got["turns"]
+    assert first.nlu.intent == "HassTurnOff" and first.nlu.slots == {"name": "kitchen light"}
+    assert first.response.status == "success"
+    assert second.response.status == "success" and second.response.text == "Turned off the light."
