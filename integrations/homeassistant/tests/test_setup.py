@@ -100,3 +100,52 @@ async def test_a_wrapped_agent_that_is_gone_falls_back_to_home_assistants(
     )
     assert result.response.error_code is None
     assert hass.states.get("light.desk_lamp").state == "off"
+
+
+async def test_wraps_any_installed_agent(hass: HomeAssistant, service: ServiceProcess) -> None:
+    """Another agent (an LLM one, say) chosen in the options gets the words — rewritten when
+    the service says so — with the same conversation and device, and its answer comes back
+    unchanged."""
+    from homeassistant.components.conversation import (
+        AbstractConversationAgent,
+        ConversationInput,
+        ConversationResult,
+        async_set_agent,
+    )
+    from homeassistant.helpers import intent
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    class EchoAgent(AbstractConversationAgent):
+        def __init__(self) -> None:
+            self.inputs: list[ConversationInput] = []
+
+        @property
+        def supported_languages(self) -> str:
+            return "*"
+
+        async def async_process(self, user_input: ConversationInput) -> ConversationResult:
+            self.inputs.append(user_input)
+            response = intent.IntentResponse(language=user_input.language)
+            response.async_set_speech(f"You said: {user_input.text}")
+            return ConversationResult(response=response, conversation_id="llm-conversation-1")
+
+    home = await setup_home(hass)
+    llm_entry = MockConfigEntry(domain="llm_test", title="Test LLM")
+    llm_entry.add_to_hass(hass)
+    echo = EchoAgent()
+    async_set_agent(hass, llm_entry, echo)
+    _, agent = await add_selflearn(hass, service, agent_id=llm_entry.entry_id, window_s=0)
+    result = await conversation.async_converse(
+        hass,
+        "no, I meant turn off the ceiling light",
+        "conv-7",
+        Context(),
+        "en",
+        agent_id=agent,
+        device_id=home["satellite"],
+    )
+    assert result.response.speech["plain"]["speech"] == "You said: turn off the ceiling light"
+    assert result.conversation_id == "llm-conversation-1"
+    (seen,) = echo.inputs
+    assert seen.text == "turn off the ceiling light"
+    assert seen.conversation_id == "conv-7" and seen.device_id == home["satellite"]
