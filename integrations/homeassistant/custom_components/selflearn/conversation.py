@@ -167,8 +167,10 @@ class SelflearnAgent(conversation.ConversationEntity):
                 return self._answer_self(request, reply, "selflearn.feedback")
         window = float(self._option(CONF_WINDOW_S, DEFAULT_WINDOW_S))
         runtime.watcher.begin(user_input.context, turn_id, started)
-        result = await self._converse(user_input, text, satellite_id)
-        acted = runtime.watcher.acted(user_input.context, window)
+        try:
+            result = await self._converse(user_input, text, satellite_id)
+        finally:  # the watch ends with the request, whatever the wrapped agent did
+            acted = runtime.watcher.acted(user_input.context, window)
         # A conversation Home Assistant opened for this one request is not a session: the
         # restatement after a failure comes in a new one. Only a carried-over id is kept;
         # otherwise selflearn sessionizes by device and time (DESIGN §3.1).
