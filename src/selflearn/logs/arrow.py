@@ -22,6 +22,7 @@ __all__ = [
     "record_to_event",
     "records_to_table",
     "table_to_events",
+    "with_added_columns",
 ]
 
 _HYP = pa.struct([("text", pa.string()), ("confidence", pa.float64())])
@@ -109,6 +110,16 @@ TURN_SCHEMA = pa.schema(
         pa.field("after_action", AFTER_ACTION),
     ]
 )
+
+
+def with_added_columns(table: pa.Table) -> pa.Table:
+    """``table`` with every column a later contract version added (:data:`ADDED_COLUMNS`),
+    null where it lacks one: a log or a store written before that version."""
+    for name in ADDED_COLUMNS:
+        if name not in table.column_names:
+            field = TURN_SCHEMA.field(name)
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table
 
 
 def _dumps(value: Any) -> str:

@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 
 from selflearn.errors import DataFileError, SchemaError
 from selflearn.logs.arrow import (
-    ADDED_COLUMNS,
     TURN_SCHEMA,
     event_to_record,
     events_to_table,
     table_to_events,
+    with_added_columns,
 )
 from selflearn.logs.schema import TurnEvent
 
@@ -110,20 +110,14 @@ def _jsonl_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
 
 def _conform(table: pa.Table, path: Path) -> pa.Table:
     """Select and cast the contract's columns, or say which one is wrong."""
-    missing = [
-        name
-        for name in TURN_SCHEMA.names
-        if name not in table.column_names and name not in ADDED_COLUMNS
-    ]
+    table = with_added_columns(table)
+    missing = [name for name in TURN_SCHEMA.names if name not in table.column_names]
     if missing:
         raise DataFileError(
             f"{path}: column(s) {', '.join(missing)} missing; see `selflearn schema`"
         )
     columns = []
     for field in TURN_SCHEMA:
-        if field.name not in table.column_names:  # written before the column was added
-            columns.append(pa.nulls(table.num_rows, field.type))
-            continue
         column = table.column(field.name)
         try:
             columns.append(column.cast(field.type))

@@ -11,7 +11,13 @@ import duckdb
 import pyarrow as pa
 
 from selflearn.errors import DataFileError
-from selflearn.logs.arrow import ADDED_COLUMNS, TURN_SCHEMA, events_to_table, table_to_events
+from selflearn.logs.arrow import (
+    ADDED_COLUMNS,
+    TURN_SCHEMA,
+    events_to_table,
+    table_to_events,
+    with_added_columns,
+)
 from selflearn.logs.io import DEFAULT_BATCH_ROWS, Batch, Rejection, iter_batches
 from selflearn.logs.schema import TurnEvent
 from selflearn.logs.validate import REASON_SQL
@@ -203,12 +209,8 @@ class TurnStore:
     def table(self, where: str | None = None) -> pa.Table:
         """Stored turns as an Arrow table in :data:`TURN_SCHEMA`, ordered by time."""
         sql = "SELECT * FROM turns" + (f" WHERE {where}" if where else "") + " ORDER BY ts, turn_id"
-        table = self._con.sql(sql).to_arrow_table()
-        for name in ADDED_COLUMNS:  # a store opened read-only before its migration
-            if name not in table.column_names:
-                field = TURN_SCHEMA.field(name)
-                table = table.append_column(field, pa.nulls(table.num_rows, field.type))
-        return table.cast(TURN_SCHEMA)
+        # a store opened read-only before its migration lacks the newer columns
+        return with_added_columns(self._con.sql(sql).to_arrow_table()).cast(TURN_SCHEMA)
 
     def export(self, path: Path) -> int:
         """Write every stored turn, ordered by time, to a Parquet log at ``path`` (streamed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -15,10 +17,12 @@ __all__ = [
     "SupportsRewrite",
     "normalize_utterance",
     "precision_floor",
+    "rewrite_within",
     "same_numbers",
     "same_words",
 ]
 
+log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"\d+")
 
 
@@ -100,3 +104,19 @@ class SupportsRewrite(Protocol):
     """
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None: ...
+
+
+def rewrite_within(
+    rewriter: SupportsRewrite, request: RewriteRequest, budget_s: float
+) -> tuple[Rewrite | None, bool]:
+    """What ``rewriter`` answers, taken as a caller must take it (fail open): ``(answer,
+    False)``, or ``(None, True)`` when it raised or answered later than ``budget_s``."""
+    start = time.perf_counter()
+    try:
+        answer = rewriter.rewrite(request)
+    except Exception:  # fail open: the original passes through, whatever went wrong
+        log.warning("rewriter failed; the original utterance passes through", exc_info=True)
+        return None, True
+    if time.perf_counter() - start > budget_s:
+        return None, True
+    return answer, False

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -402,13 +403,15 @@ def reverses(earlier: str, later: str) -> bool:
     return False
 
 
-def _action_words(text: str) -> set[str]:
+@lru_cache(maxsize=50_000)
+def _action_words(text: str) -> frozenset[str]:
     """The words of ``text``, with "out" kept only where it is an action ("turn the lights
-    out"), not where it is part of another verb ("list out my schedule")."""
+    out"), not where it is part of another verb ("list out my schedule"). Cached: the
+    signals ask it of every candidate pair, and a log repeats its requests."""
     words = set(normalize_utterance(text).split())
     if "out" in words and not words & {"turn", "put", "blow", "switch"}:
         words.discard("out")
-    return words
+    return frozenset(words)
 
 
 def load_guard(folder: Path) -> Guard:

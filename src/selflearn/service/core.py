@@ -261,7 +261,7 @@ class Service:
             said = read_feedback(text)
             with self._teach_lock:
                 teach = self.teacher.takes(text, user_id=self.user(user_id), ts=time.time())
-            again = correction_request(text) if said.feedback == "negative" else None
+            again = correction_request(text)  # only ever for a negative reaction
         except Exception:
             log.warning("reading the words failed; read as a plain request", exc_info=True)
             return Said(None, False, False, None)

@@ -162,7 +162,7 @@ def compute_signals(
         candidates.setdefault(pair["later"], []).append((key, score, pair["earlier"]))
     best: dict[str, tuple[float, str]] = {}
     followed: dict[str, float] = {}
-    resolved: dict[str, str] = {}  # earlier turn → the restatement of it that worked
+    resolved: set[str] = set()  # earlier turns a restatement of which has worked
     for turn in flat:  # in time order within each device
         later = turn["turn_id"]
         options = [c for c in candidates.get(later, ()) if c[2] not in resolved or not c[0][0]]
@@ -173,10 +173,7 @@ def compute_signals(
         if score >= detector.threshold:
             followed[earlier] = max(followed.get(earlier, 0.0), score)
             if turn["status"] == "success" and turn["feedback"] != "negative":
-                resolved[earlier] = later
-                for before, after in list(resolved.items()):
-                    if after == earlier:  # a chain: what it restated is resolved too
-                        resolved[before] = later
+                resolved.add(earlier)
 
     said = _said_feedback(flat, sessions.window_s)
     rows = []

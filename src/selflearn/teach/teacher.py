@@ -218,9 +218,11 @@ class Teacher:
         return Reply(f"Got it: {statement.describe()}.", "stored", stored)
 
     def takes(self, text: str, *, user_id: str | None, ts: float) -> bool:
-        """Whether :meth:`hear` would answer ``text`` (without hearing it): a teaching
-        command, a preference, or an answer to this user's pending question. An assistant
-        asks this on every request and hands the words to the teacher only when it is so."""
+        """Whether ``text`` is for the teacher (without hearing it): a teaching command, a
+        preference, or an answer to this user's pending question. An assistant asks this on
+        every request and hands the words to :meth:`hear` only when it is so. One case is
+        narrower than :meth:`hear`: a verdict such as "that's wrong" is the teacher's only
+        right after this user taught something; otherwise it judges the assistant's answer."""
         command = parse_command(text)
         pending = self._pending.get(user_id or "")
         if pending is not None and ts - pending.ts <= self.config.answer_window_s:

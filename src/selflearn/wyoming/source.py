@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import threading
-import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
+from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite, rewrite_within
 
 __all__ = ["LocalSource", "ServiceSource", "Source"]
 
-log = logging.getLogger(__name__)
 DEFAULT_BUDGET_S = 0.05
 
 
@@ -59,16 +56,8 @@ class LocalSource:
     async def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         if self.rewriter is None:
             return None
-        started = time.perf_counter()
-        try:
-            answer = self.rewriter.rewrite(request)
-        except Exception:
-            log.warning("rewrite failed; the words pass unchanged", exc_info=True)
-            self.fail_opens += 1
-            return None
-        if time.perf_counter() - started > self.budget_s:
-            self.fail_opens += 1
-            return None
+        answer, failed = rewrite_within(self.rewriter, request, self.budget_s)
+        self.fail_opens += failed
         return answer
 
     def log(self, event: dict[str, Any]) -> None:

@@ -130,7 +130,7 @@ class SelflearnAgent(conversation.ConversationEntity):
         last = self._last.get(key)
         if last is not None and started - last.ts > FEEDBACK_WINDOW_S:
             last = None
-        said = await self._read(user_input, where, user_id)
+        said = await self._read(request)
         text, rewrite = user_input.text, None
         if said is not None:
             feedback = said.get("feedback")
@@ -181,14 +181,13 @@ class SelflearnAgent(conversation.ConversationEntity):
         self._remember(key, result.conversation_id, turn_id, started, asked)
         return result
 
-    async def _read(
-        self, user_input: conversation.ConversationInput, where: Where, user_id: str | None
-    ) -> dict[str, Any] | None:
+    async def _read(self, asked: _Request) -> dict[str, Any] | None:
         """The service's reading of the words, or None (fail open) within the budget."""
+        user_input, where = asked.user_input, asked.where
         budget = float(self._option(CONF_BUDGET_MS, DEFAULT_BUDGET_MS)) / 1000.0
         request = {
             "text": user_input.text,
-            "user_id": user_id,
+            "user_id": asked.user_id,
             "device_id": where.device_id,
             "device_type": where.device_type,
             "area": where.area,
