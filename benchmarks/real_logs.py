@@ -106,7 +106,7 @@ def main() -> None:
                         "why_not": summary["online"].get("why_not"),
                         "restated": {
                             k: summary["restated"].get(k)
-                            for k in ("failures", "threshold", "held_out", "why_not")
+                            for k in ("failures", "threshold", "misheard", "why_not")
                         },
                     }
                 curve.setdefault(name, {})[f"{share:.0%}"] = {

@@ -159,6 +159,14 @@ def run_demo(
             f"{memory['held_out']['precision']}, {memory['held_out']['from']})",
             highlight=False,
         )
+        misheard = memory.get("misheard") or {}
+        if "threshold" in misheard:
+            console.print(
+                f"    misheard requests: probability threshold {misheard['threshold']:.2f} "
+                f"({misheard['from']}; {misheard['working_moved']} of "
+                f"{misheard['working_checked']} working requests moved in leave-one-out)",
+                highlight=False,
+            )
     failure_points = _isolate(
         turns, artefacts, learned["dialogue"], truth, annotations, data_dir, console
     )

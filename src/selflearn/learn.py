@@ -194,6 +194,7 @@ def learn_restated(
         "rows": len(memory.text),
         "threshold": round(memory.threshold, 4),
         "held_out": memory.info,
+        "misheard": memory.info.get("misheard", {"used": False}),
     }
 
 

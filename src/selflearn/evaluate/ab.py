@@ -222,7 +222,7 @@ class ArmResult:
         personal by their table layer; online ones by the layer that decided)."""
         out: dict[str, dict[str, Any]] = {}
         for (_, layer, method, outcome, _), n in sorted(self.evidence.items()):
-            name = f"{method if method in ('online', 'taught', 'restated') else 'offline'} {layer}"
+            name = f"{method if method in ('online', 'taught', 'restated', 'misheard') else 'offline'} {layer}"
             row = out.setdefault(name, {"applied": 0, "wins": 0, "losses": 0})
             row["applied"] += n
             row["wins"] += n if outcome == "won" else 0

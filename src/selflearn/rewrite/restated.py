@@ -19,6 +19,14 @@ is to the failure than to the nearest request that worked meaning something else
 known to work are never rewritten; the guard (opposite actions, questions vs commands,
 names and places) applies as in every layer, and a rewrite's words must have worked for
 several people (one user's phrasing stays theirs).
+
+A request nearer to something that worked than to any failure is a second case: nobody
+made these words work, but the nearest request that did may be what was said, misheard.
+The pre-trained misheard-request model (:mod:`selflearn.rewrite.misheard`) decides, at a
+probability threshold the pre-training certified; the log's restated failures, each asked
+without itself, raise that threshold where they show the model less precise on this log
+(requests that worked once are no check here: in a real log a failure nobody restated looks
+just like them).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from selflearn.rewrite.base import (
 )
 from selflearn.rewrite.guards import Guard
 from selflearn.rewrite.index import IndexConfig, load_turn_facts, sound_vectors
+from selflearn.rewrite.misheard import MisheardModel, Near, could_be_misheard
 
 __all__ = ["RESTATED_FILE", "RestatedConfig", "RestatementMemory"]
 
@@ -86,13 +95,24 @@ class RestatedConfig:
     max_rows: int = 100_000  # the most-said requests kept (failures always kept)
     max_checks: int = 3_000  # leave-one-out queries of each kind, sampled
     seed: int = 0
+    # a request nobody made work, rewritten to the nearest that did when the misheard
+    # model is sure enough: at its pre-trained threshold (None), or this one
+    misheard: bool = True
+    misheard_threshold: float | None = None
+    misheard_neighbours: int = 10
+    # of the requests that worked once, asked without themselves, at most this share may
+    # be rewritten to another meaning at the threshold
+    misheard_move_budget: float = 0.005
+    misheard_floor: float = 0.5  # never below this probability
+    misheard_min_asked: int = 200  # requests that worked before the log sets the threshold
+    misheard_resamples: int = 50
 
 
 @dataclass(frozen=True)
 class _Found:
     key: int
     target: str
-    score: float  # the margin
+    score: float  # the margin (a restated failure), or the probability (misheard)
 
 
 class RestatementMemory:
@@ -119,6 +139,17 @@ class RestatementMemory:
         self.users = rows.column("users").to_numpy().astype(np.int64)
         self._row = {t: i for i, t in enumerate(self.text)}
         self._sound = sound_vectors(self.text)
+        # what a misheard request may be rewritten to: worked (as often as not) for several
+        # people (one user's words stay theirs)
+        self._known = np.flatnonzero(
+            (self.worked > 0)
+            & (self.worked >= self.failed)
+            & (self.users >= self.config.min_target_users)
+        )
+        self._model = MisheardModel.shipped() if self.config.misheard else None
+        self.misheard_threshold = float(
+            self.info.get("misheard", {}).get("threshold", self._prior_threshold())
+        )
 
     # -- building ------------------------------------------------------------------
 
@@ -154,7 +185,122 @@ class RestatementMemory:
             f"restatement memory: threshold {threshold:g} "
             f"(leave-one-out precision {info['precision']}, {info['judged']} judged)"
         )
+        if memory._model is not None:
+            info["misheard"] = memory._misheard_check(failures, memory._worked_rows(occurrences))
+            memory.misheard_threshold = info["misheard"]["threshold"]
+            m = info["misheard"]
+            say(
+                f"misheard requests: threshold {memory.misheard_threshold:g} ({m['from']}; "
+                f"{m['failures_right']} restated failures right, {m['failures_wrong']} wrong; "
+                f"{m['working_moved']} of {m['working_checked']} requests that worked once "
+                "moved)"
+            )
         return memory
+
+    def _prior_threshold(self) -> float:
+        if self._model is None:
+            return 101.0
+        given = self.config.misheard_threshold
+        return float(self._model.threshold if given is None else given)
+
+    def _misheard_check(
+        self, failed: list[dict[str, Any]], worked: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The misheard model's threshold on this log, by leave-one-out: the lowest
+        probability at which (a) the requests that worked, each asked as if nobody had
+        made it work, are rewritten to another meaning no more than
+        ``misheard_move_budget`` of the time, and (b) the restated failures asked without
+        themselves keep the target precision (when enough are judged). Off when no
+        probability does; the pre-trained threshold while the log has fewer than
+        ``misheard_min_asked`` requests that worked."""
+        cfg = self.config
+        rng = random.Random(cfg.seed)
+        alone = [
+            o
+            for o in failed
+            if self.failed[(row := self._row[o["text"]])] <= 1 and self.worked[row] == 0
+        ]
+        groups = [alone, list(worked)]
+        for group in groups:
+            if len(group) > cfg.max_checks:
+                group[:] = rng.sample(group, cfg.max_checks)
+        judged: list[list[tuple[float, str, int]]] = [[], []]  # (probability, kind, verdict)
+        for n, (kind, group) in enumerate(zip(("failed", "worked"), groups, strict=True)):
+            for o in group:
+                found = self._misheard(o["text"], None, self._row[o["text"]])
+                judged[n].append(
+                    (found.score, kind, self._verdict(o, found.target))
+                    if found is not None
+                    else (0.0, kind, 0)
+                )
+        asked = len(groups[1])
+        if asked < cfg.misheard_min_asked:
+            threshold, source = self._prior_threshold(), "pre-trained (too few requests to judge)"
+        else:
+            # The median over resamples of the log: one request more or less moved must
+            # not swing the threshold.
+            cuts = [self._misheard_cut(judged[0] + judged[1])]
+            for _ in range(cfg.misheard_resamples):
+                cuts.append(
+                    self._misheard_cut(
+                        [rng.choice(judged[0]) for _ in judged[0]]
+                        + [rng.choice(judged[1]) for _ in judged[1]]
+                    )
+                )
+            threshold = float(np.median(cuts))
+            source = (
+                "leave-one-out" if threshold <= 1.0 else "off: no probability keeps the targets"
+            )
+        judged_all = [j for group in judged for j in group]
+        kept = [j for j in judged_all if j[0] >= threshold]
+        return {
+            "threshold": round(threshold, 6),
+            "from": source,
+            "prior": self._prior_threshold(),
+            "failures_checked": len(groups[0]),
+            "working_checked": asked,
+            "failures_right": sum(k == "failed" and v == 1 for _, k, v in kept),
+            "failures_wrong": sum(k == "failed" and v == -1 for _, k, v in kept),
+            "working_moved": sum(k == "worked" and v == -1 for _, k, v in kept),
+        }
+
+    def _misheard_cut(self, judged: list[tuple[float, str, int]]) -> float:
+        """The lowest probability keeping both targets on ``judged`` (see
+        :meth:`_misheard_check`), or 101 (off)."""
+        cfg = self.config
+        asked = max(sum(k == "worked" for _, k, _ in judged), 1)
+        threshold = 101.0
+        right = wrong = moved = 0
+        for p, kind, verdict in sorted(judged, key=lambda j: -j[0]):
+            if p < cfg.misheard_floor:
+                break
+            if kind == "worked":
+                moved += verdict == -1
+            else:
+                right, wrong = right + (verdict == 1), wrong + (verdict == -1)
+            if moved / asked > cfg.misheard_move_budget:
+                break
+            if right + wrong < cfg.min_judged or (
+                precision_floor(right, right + wrong, cfg.precision_z) >= cfg.target_precision
+            ):
+                threshold = p
+        return threshold
+
+    def _worked_rows(self, occurrences: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One occurrence of each request that worked (and never failed)."""
+        seen: set[str] = set()
+        out = []
+        for o in occurrences:
+            row = self._row.get(o["text"])
+            if (
+                o["kind"] == "worked"
+                and row is not None
+                and self.failed[row] == 0
+                and o["text"] not in seen
+            ):
+                seen.add(o["text"])
+                out.append(o)
+        return out
 
     def _leave_one_out(self, occurrences: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
         """Each sampled restated failure asked without its own occurrence, each sampled
@@ -262,7 +408,7 @@ class RestatementMemory:
             return None
         closeness, worked, key = scored[0]
         if worked or closeness < self.config.floor:
-            return None  # nearest to something that worked: leave it
+            return None  # nearest to something that worked: the misheard model's case
         target = self.target[key]
         row = self._row.get(target)
         if (
@@ -275,17 +421,52 @@ class RestatementMemory:
         other = max((s for s, _, i in scored[1:] if self.target[i] != target), default=0.0)
         return _Found(key, target, float(closeness - other))
 
+    def _misheard(self, text: str, area: str | None, exclude: int | None = None) -> _Found | None:
+        """The nearest request that worked for several people, with the misheard model's
+        probability that it is what was said, or None."""
+        if self._model is None or not len(self._known):
+            return None
+        probe = sound_vectors([text])[0]
+        pool = self._known[self._known != exclude] if exclude is not None else self._known
+        k = min(self.config.sound_k, len(pool))
+        if k == 0:
+            return None
+        near = pool[np.argpartition(-(self._sound[pool] @ probe), k - 1)[:k]]
+        scored = sorted(
+            ((fuzz.ratio(text, self.text[i]), self.text[i], int(i)) for i in near.tolist()),
+            key=lambda s: (-s[0], s[1]),
+        )[: self.config.misheard_neighbours]
+        closeness, target, key = scored[0]
+        if (
+            closeness < self.config.floor
+            or not could_be_misheard(text, target)
+            or self.guard.reason(text, target, area) is not None
+        ):
+            return None
+        found = [Near(t, self.intent[i], float(c)) for c, t, i in scored]
+        return _Found(key, target, self._model.probability(text, found, len(pool)))
+
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         text = normalize_utterance(request.text)
         row = self._row.get(text)
         if not text or (row is not None and self.worked[row] >= self.failed[row]):
             return None  # known to work (as often as not): leave it
         found = self._nearest(text, request.area)
-        if found is None or found.score < self.threshold:
+        if found is not None and found.score >= self.threshold:
+            support = int(self.failed[found.key])
+            return Rewrite(
+                text, found.target, "global", round(found.score / 100.0, 4), "restated", support
+            )
+        found = self._misheard(text, request.area)
+        if found is None or found.score < self.misheard_threshold:
             return None
-        support = int(self.failed[found.key])
         return Rewrite(
-            text, found.target, "global", round(found.score / 100.0, 4), "restated", support
+            text,
+            found.target,
+            "global",
+            round(found.score, 4),
+            "misheard",
+            int(self.worked[found.key]),
         )
 
     # -- files ---------------------------------------------------------------------
