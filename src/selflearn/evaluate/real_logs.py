@@ -58,6 +58,7 @@ __all__ = [
     "sample_sessions",
     "served",
     "split_records",
+    "train_model_anyway",
 ]
 
 SHAPES = ("silent", "interrupted")
@@ -490,6 +491,18 @@ def model_scores(pairs: Sequence[dict[str, Any]], folder: Path) -> list[float] |
         for p in pairs
     ]
     return [probability for probability, _ in model.predict(texts)]
+
+
+def train_model_anyway(events: Sequence[TurnEvent]) -> Path:
+    """The contextual rephrase model trained on ``events`` even where ``selflearn learn``
+    would keep the heuristic (too few new requests in the log): a folder holding it."""
+    from selflearn.signals.span_train import SpanTrainConfig, train_span_model
+
+    folder = Path(tempfile.mkdtemp(prefix="selflearn-rephrase-"))
+    train_span_model(
+        events_to_table(events), folder, SpanTrainConfig(min_negative_share=0.0, min_negatives=0)
+    )
+    return folder
 
 
 def pair_scores(

@@ -146,6 +146,7 @@ class RestatementMemory:
             & (self.worked >= self.failed)
             & (self.users >= self.config.min_target_users)
         )
+        self._known_sound = self._sound[self._known]
         self._model = MisheardModel.shipped() if self.config.misheard else None
         self.misheard_threshold = float(
             self.info.get("misheard", {}).get("threshold", self._prior_threshold())
@@ -387,12 +388,18 @@ class RestatementMemory:
 
     # -- serving -------------------------------------------------------------------
 
-    def _nearest(self, text: str, area: str | None, exclude: int | None = None) -> _Found | None:
+    def _nearest(
+        self,
+        text: str,
+        area: str | None,
+        exclude: int | None = None,
+        probe: np.ndarray | None = None,
+    ) -> _Found | None:
         """The nearest known request; a failure's restatement with its margin over the
         nearest that means something else, or None."""
         if not self.text:
             return None
-        probe = sound_vectors([text])[0]
+        probe = sound_vectors([text])[0] if probe is None else probe
         k = min(self.config.sound_k + 1, len(self.text))
         near = np.argpartition(-(self._sound @ probe), k - 1)[:k]
         # nearest first; at a tie, what worked wins (precision first)
@@ -421,17 +428,26 @@ class RestatementMemory:
         other = max((s for s, _, i in scored[1:] if self.target[i] != target), default=0.0)
         return _Found(key, target, float(closeness - other))
 
-    def _misheard(self, text: str, area: str | None, exclude: int | None = None) -> _Found | None:
+    def _misheard(
+        self,
+        text: str,
+        area: str | None,
+        exclude: int | None = None,
+        probe: np.ndarray | None = None,
+    ) -> _Found | None:
         """The nearest request that worked for several people, with the misheard model's
         probability that it is what was said, or None."""
         if self._model is None or not len(self._known):
             return None
-        probe = sound_vectors([text])[0]
-        pool = self._known[self._known != exclude] if exclude is not None else self._known
-        k = min(self.config.sound_k, len(pool))
+        probe = sound_vectors([text])[0] if probe is None else probe
+        alike = self._known_sound @ probe
+        if exclude is not None:
+            alike[self._known == exclude] = -np.inf
+        known = len(self._known) - (exclude is not None and bool((self._known == exclude).any()))
+        k = min(self.config.sound_k, known)
         if k == 0:
             return None
-        near = pool[np.argpartition(-(self._sound[pool] @ probe), k - 1)[:k]]
+        near = self._known[np.argpartition(-alike, k - 1)[:k]]
         scored = sorted(
             ((fuzz.ratio(text, self.text[i]), self.text[i], int(i)) for i in near.tolist()),
             key=lambda s: (-s[0], s[1]),
@@ -444,20 +460,21 @@ class RestatementMemory:
         ):
             return None
         found = [Near(t, self.intent[i], float(c)) for c, t, i in scored]
-        return _Found(key, target, self._model.probability(text, found, len(pool)))
+        return _Found(key, target, self._model.probability(text, found, known))
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         text = normalize_utterance(request.text)
         row = self._row.get(text)
         if not text or (row is not None and self.worked[row] >= self.failed[row]):
             return None  # known to work (as often as not): leave it
-        found = self._nearest(text, request.area)
+        probe = sound_vectors([text])[0]
+        found = self._nearest(text, request.area, probe=probe)
         if found is not None and found.score >= self.threshold:
             support = int(self.failed[found.key])
             return Rewrite(
                 text, found.target, "global", round(found.score / 100.0, 4), "restated", support
             )
-        found = self._misheard(text, request.area)
+        found = self._misheard(text, request.area, probe=probe)
         if found is None or found.score < self.misheard_threshold:
             return None
         return Rewrite(
