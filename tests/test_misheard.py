@@ -132,6 +132,12 @@ def test_saved_and_loaded_memory_keeps_the_threshold(
     loaded = RestatementMemory.load(tmp_path)
     assert loaded.misheard_threshold == memory.misheard_threshold
     assert _target(loaded, "next son") == "next song"
+    # a memory learned before the model existed serves as it was learned
+    older = RestatementMemory(
+        memory.rows, memory.threshold, {k: v for k, v in memory.info.items() if k != "misheard"}
+    )
+    assert _target(older, "next son") is None
+    assert _target(older, "weak me up at seven tomorrow") == "wake me up at seven tomorrow"
 
 
 @pytest.mark.skipif(not (DATA / "hwu64").is_dir(), reason="needs ../shared/data")

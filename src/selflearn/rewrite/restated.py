@@ -148,9 +148,9 @@ class RestatementMemory:
         )
         self._known_sound = self._sound[self._known]
         self._model = MisheardModel.shipped() if self.config.misheard else None
-        self.misheard_threshold = float(
-            self.info.get("misheard", {}).get("threshold", self._prior_threshold())
-        )
+        # the threshold the log set when the memory was learned (`build`); a memory learned
+        # before the misheard model existed serves as it was learned, without it
+        self.misheard_threshold = float(self.info.get("misheard", {}).get("threshold", 101.0))
 
     # -- building ------------------------------------------------------------------
 
