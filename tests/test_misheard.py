@@ -23,7 +23,7 @@ from selflearn.rewrite.misheard import (
 )
 from selflearn.rewrite.restated import RestatedConfig, RestatementMemory
 from selflearn.signals import compute_signals
-from tests.test_restated import _log  # the silent-failure log beyond the home
+from tests.test_restated import _log, _target  # the silent-failure log beyond the home
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -32,11 +32,6 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def memory() -> RestatementMemory:
     table = events_to_table(_log())
     return RestatementMemory.build(table, compute_signals(table).table)
-
-
-def _target(memory: RestatementMemory, text: str) -> str | None:
-    found = memory.rewrite(RewriteRequest(text))
-    return None if found is None else found.target
 
 
 def test_misrecognitions_of_working_requests_nobody_restated_are_fixed(

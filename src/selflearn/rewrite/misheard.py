@@ -200,6 +200,18 @@ def _is_number(word: str) -> bool:
     return word.isdigit() or word in _NUMBER_WORDS
 
 
+def _changed_spans(heard: list[str], said: list[str]) -> list[tuple[list[str], list[str]]]:
+    """The stretches where the two differ, word by word: (heard words, said words); one
+    side is empty where words were dropped or slipped in."""
+    opcodes = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_opcodes()
+    return [(heard[a1:a2], said[b1:b2]) for tag, a1, a2, b1, b2 in opcodes if tag != "equal"]
+
+
+def _alike(a: list[str], b: list[str]) -> float:
+    """How alike two stretches of words sound (ratio of their Metaphone codes, 0–100)."""
+    return fuzz.ratio(phonetic_key(" ".join(a)), phonetic_key(" ".join(b)))
+
+
 def could_be_misheard(heard: str, said: str) -> bool:
     """Could a recogniser have heard ``said`` as ``heard``? Every word one has and the other
     lacks outright is a function word (a recogniser drops and slips in "the", not "cold"
@@ -213,18 +225,11 @@ def could_be_misheard(heard: str, said: str) -> bool:
     >>> could_be_misheard("set an alarm at six am", "set an alarm at six thirty am")
     False
     """
-    a_words, b_words = heard.split(), said.split()
-    opcodes = difflib.SequenceMatcher(a=a_words, b=b_words, autojunk=False).get_opcodes()
-    for tag, a1, a2, b1, b2 in opcodes:
-        if tag == "equal":
-            continue
-        a, b = a_words[a1:a2], b_words[b1:b2]
+    for a, b in _changed_spans(heard.split(), said.split()):
         if not a or not b:
             if any(w not in FUNCTION_WORDS for w in a + b):
                 return False
-        elif any(_is_number(w) for w in a + b) and (
-            fuzz.ratio(phonetic_key(" ".join(a)), phonetic_key(" ".join(b))) < 80
-        ):
+        elif any(_is_number(w) for w in a + b) and _alike(a, b) < 80:
             return False
     return True
 
@@ -254,10 +259,9 @@ def pair_features(text: str, near: Sequence[Near], known: int) -> list[float]:
     )
     runner_up = near[1].closeness if len(near) > 1 else 0.0
     heard, said = text.split(), first.text.split()
-    opcodes = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_opcodes()
-    spans = [(heard[a1:a2], said[b1:b2]) for tag, a1, a2, b1, b2 in opcodes if tag != "equal"]
-    changed = sum(max(a2 - a1, b2 - b1) for tag, a1, a2, b1, b2 in opcodes if tag != "equal")
-    alike = [fuzz.ratio(phonetic_key(" ".join(a)), phonetic_key(" ".join(b))) for a, b in spans]
+    spans = _changed_spans(heard, said)
+    changed = sum(max(len(a), len(b)) for a, b in spans)
+    alike = [_alike(a, b) for a, b in spans]
     return [
         first.closeness,
         first.closeness - other_meaning,

@@ -22,11 +22,12 @@ several people (one user's phrasing stays theirs).
 
 A request nearer to something that worked than to any failure is a second case: nobody
 made these words work, but the nearest request that did may be what was said, misheard.
-The pre-trained misheard-request model (:mod:`selflearn.rewrite.misheard`) decides, at a
-probability threshold the pre-training certified; the log's restated failures, each asked
-without itself, raise that threshold where they show the model less precise on this log
-(requests that worked once are no check here: in a real log a failure nobody restated looks
-just like them).
+The pre-trained misheard-request model (:mod:`selflearn.rewrite.misheard`) decides. Its
+threshold is the log's own by leave-one-out (each request that worked asked as if nobody had
+made it work may rarely be moved to another meaning, each restated failure asked without
+itself must keep the target precision); while the log is too small to judge, the threshold
+the pre-training certified serves. Rewrites the misheard model proposes are held to the
+same guard, and never add, drop or change a word a recogniser could not have.
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ class RestatedConfig:
     misheard: bool = True
     misheard_threshold: float | None = None
     misheard_neighbours: int = 10
-    # of the requests that worked once, asked without themselves, at most this share may
-    # be rewritten to another meaning at the threshold
+    # of the requests that worked, each asked as if nobody had made it work, at most this
+    # share may be rewritten to another meaning at the threshold
     misheard_move_budget: float = 0.005
     misheard_floor: float = 0.5  # never below this probability
     misheard_min_asked: int = 200  # requests that worked before the log sets the threshold
@@ -193,8 +194,7 @@ class RestatementMemory:
             say(
                 f"misheard requests: threshold {memory.misheard_threshold:g} ({m['from']}; "
                 f"{m['failures_right']} restated failures right, {m['failures_wrong']} wrong; "
-                f"{m['working_moved']} of {m['working_checked']} requests that worked once "
-                "moved)"
+                f"{m['working_moved']} of {m['working_checked']} requests that worked moved)"
             )
         return memory
 
@@ -441,9 +441,11 @@ class RestatementMemory:
             return None
         probe = sound_vectors([text])[0] if probe is None else probe
         alike = self._known_sound @ probe
+        known = len(self._known)
         if exclude is not None:
-            alike[self._known == exclude] = -np.inf
-        known = len(self._known) - (exclude is not None and bool((self._known == exclude).any()))
+            itself = self._known == exclude
+            alike[itself] = -np.inf
+            known -= int(itself.sum())
         k = min(self.config.sound_k, known)
         if k == 0:
             return None
