@@ -119,16 +119,38 @@ def test_what_works_and_other_meanings_are_left_alone(memory: RestatementMemory)
     assert _target(memory, "what is the weather in berlin") is None
     assert _target(memory, "order a pizza with olives") is None
     assert _target(memory, "") is None
+    # near a restated failure in letters, but a word swapped for one that sounds nothing
+    # like it: another request, not that failure heard again
 
 
-def _with(memory: RestatementMemory, *rows: tuple[str, str, int, int, int]) -> RestatementMemory:
+def _with(
+    memory: RestatementMemory,
+    *rows: tuple[str, str, int, int, int],
+    config: RestatedConfig | None = None,
+) -> RestatementMemory:
     """The memory with (text, target, failed, worked, users) rows added, threshold 0."""
     extra = [
         {"text": t, "target": g, "failed": f, "worked": w, "users": u, "intent": None}
         for t, g, f, w, u in rows
     ]
     table = pa.Table.from_pylist(memory.rows.to_pylist() + extra, memory.rows.schema)
-    return RestatementMemory(table, 0.0)
+    return RestatementMemory(table, 0.0, config=config)
+
+
+def test_a_request_near_a_failure_is_it_heard_again_only_when_it_sounds_alike(
+    memory: RestatementMemory,
+) -> None:
+    rows = (
+        ("can i get a recipe for eggs", "can i get a recipe for turkey", 3, 0, 3),
+        ("can i get a recipe for turkey", "can i get a recipe for turkey", 0, 5, 3),
+    )
+    near = _with(memory, *rows)
+    assert _target(near, "can i get a recipe for eggs") == "can i get a recipe for turkey"
+    assert _target(near, "can i get the recipe for eggs") == "can i get a recipe for turkey"
+    # another dish, near in letters: not that failure heard again
+    assert _target(near, "can i get a recipe for brownies") is None
+    loose = _with(memory, *rows, config=RestatedConfig(swap_alike=0.0))
+    assert _target(loose, "can i get a recipe for brownies") == "can i get a recipe for turkey"
 
 
 def test_the_guard_holds(memory: RestatementMemory) -> None:

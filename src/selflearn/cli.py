@@ -759,16 +759,27 @@ def signals_quality(
     truth: Annotated[Path, typer.Option(help="The simulator's ground truth (truth.jsonl).")],
     model: Annotated[
         Path | None,
-        typer.Option(help="A `selflearn learn` folder: its rephrase model beside the heuristic."),
+        typer.Option(
+            help="A `selflearn learn` folder: its rephrase model beside the restatement "
+            "model and the heuristic."
+        ),
     ] = None,
 ) -> None:
     """Compute the signals and print their precision and recall against ground truth."""
-    from selflearn.signals import compute_signals, read_truth, signal_quality
+    from selflearn.signals import (
+        HeuristicRephraseDetector,
+        compute_signals,
+        read_truth,
+        signal_quality,
+    )
     from selflearn.signals.span import SpanRephraseModel
 
     turns = _load_turns(logs)
     answers = read_truth(truth)
-    detectors: dict[str, object] = {"heuristic": None}
+    detectors: dict[str, object] = {
+        "restatement model": None,  # the default: pre-trained, shipped
+        "heuristic": HeuristicRephraseDetector(),
+    }
     if model is not None:
         detectors["span model"] = SpanRephraseModel(model)
     results = {}

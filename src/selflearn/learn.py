@@ -1,9 +1,9 @@
 """``selflearn learn`` as a library call: the turn log in, every learner's artefact out.
 
-The steps: the heuristic signals; the contextual rephrase model trained on them (when the
-``train`` extra, i.e. torch, is installed) and the signals recomputed with it; the offline
-rewrite table mined from those signals; the restatement memory; the online rewriter's index
-of what works and its rankers. The artefacts folder holds what serving and evaluation load: ``signals.parquet``
+The steps: the signals read by the pre-trained restatement model; the contextual rephrase
+model trained on them (when the ``train`` extra, i.e. torch, is installed) and the signals
+recomputed with it; the offline rewrite table mined from those signals; the restatement
+memory; the online rewriter's index of what works and its rankers. The artefacts folder holds what serving and evaluation load: ``signals.parquet``
 (DESIGN §3.3), ``rephrase_span.onnx`` with its JSON, ``rewrites.parquet`` (§3.2),
 ``restated.parquet`` (restated failures and what worked, with the memory's threshold),
 ``online/`` (index and rankers) and ``learn.json`` (what each learner did, with its
@@ -75,9 +75,10 @@ def learn(
     dialogue: DialogueConfig | None = None,
 ) -> dict[str, Any]:
     """Compute the signals, train the rephrase model, mine the offline rewrites; write the
-    artefacts and return a summary. Without torch the heuristic signals are used, and the
-    summary says so. With ``annotations`` (turn_id → label, see
-    :mod:`selflearn.dialogue.annotate`) the dialogue model is trained too."""
+    artefacts and return a summary. Without torch (or with too few new requests in the log
+    to train on) the pre-trained restatement model's signals are used, and the summary
+    says so. With ``annotations`` (turn_id → label, see :mod:`selflearn.dialogue.annotate`)
+    the dialogue model is trained too."""
     markov = markov or MarkovConfig()
     say = progress or (lambda _step: None)
     started = time.perf_counter()
@@ -91,7 +92,7 @@ def learn(
 
         try:
             trained = train_span_model(turns, out, span, progress=say)
-        except ConfigError as exc:  # too little in the log to learn from: keep the heuristic
+        except ConfigError as exc:  # too little in the log to learn from: keep the prior's
             model["why_not"] = str(exc)
         else:
             say("signals with the rephrase model")

@@ -18,22 +18,25 @@ the restatement memory calibrates its threshold on the user's own log.
 
 from __future__ import annotations
 
-import difflib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-import lightgbm as lgb
 import numpy as np
 from rapidfuzz import fuzz
 
-from selflearn.errors import DataFileError
+from selflearn.signals.prior import PriorModel
 from selflearn.signals.rephrase import phonetic_key
+from selflearn.signals.words import FUNCTION_WORDS, changed_spans, is_number, sounds_alike
 
-__all__ = ["FEATURES", "MisheardModel", "Near", "could_be_misheard", "pair_features"]
+__all__ = [
+    "FEATURES",
+    "MisheardModel",
+    "Near",
+    "could_be_misheard",
+    "heard_alike",
+    "pair_features",
+]
 
 PRIOR_FILE = "misheard_prior.txt"  # the booster; its threshold and report beside it (.json)
 FEATURES = (
@@ -56,160 +59,6 @@ FEATURES = (
     "known_requests",  # log10 of how many requests it could have been (a sparse log's
     # nearest is far more often another request than a dense one's)
 )
-_TRAIN = {
-    "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 15,
-    "min_data_in_leaf": 20,
-    "verbose": -1,
-    "deterministic": True,
-    "num_threads": 1,
-}
-ROUNDS = 300
-
-
-# Words a recogniser drops or slips in without changing what is asked: English's closed
-# classes (articles, pronouns, prepositions, auxiliaries, conjunctions) and "please".
-FUNCTION_WORDS = frozenset(
-    (
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "my",
-        "your",
-        "his",
-        "her",
-        "its",
-        "our",
-        "their",
-        "me",
-        "you",
-        "him",
-        "us",
-        "them",
-        "it",
-        "i",
-        "we",
-        "they",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "with",
-        "about",
-        "into",
-        "onto",
-        "over",
-        "as",
-        "and",
-        "or",
-        "but",
-        "so",
-        "if",
-        "then",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "am",
-        "do",
-        "does",
-        "did",
-        "have",
-        "has",
-        "had",
-        "can",
-        "could",
-        "will",
-        "would",
-        "shall",
-        "should",
-        "may",
-        "might",
-        "must",
-        "please",
-        "just",
-        "some",
-        "any",
-        "up",
-        "out",
-        "off",
-    )
-)
-_NUMBER_WORDS = frozenset(
-    (
-        "zero",
-        "oh",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "thousand",
-        "million",
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-        "half",
-        "quarter",
-    )
-)
-
-
-def _is_number(word: str) -> bool:
-    return word.isdigit() or word in _NUMBER_WORDS
-
-
-def _changed_spans(heard: list[str], said: list[str]) -> list[tuple[list[str], list[str]]]:
-    """The stretches where the two differ, word by word: (heard words, said words); one
-    side is empty where words were dropped or slipped in."""
-    opcodes = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_opcodes()
-    return [(heard[a1:a2], said[b1:b2]) for tag, a1, a2, b1, b2 in opcodes if tag != "equal"]
-
-
-def _alike(a: list[str], b: list[str]) -> float:
-    """How alike two stretches of words sound (ratio of their Metaphone codes, 0–100)."""
-    return fuzz.ratio(phonetic_key(" ".join(a)), phonetic_key(" ".join(b)))
 
 
 def could_be_misheard(heard: str, said: str) -> bool:
@@ -225,13 +74,32 @@ def could_be_misheard(heard: str, said: str) -> bool:
     >>> could_be_misheard("set an alarm at six am", "set an alarm at six thirty am")
     False
     """
-    for a, b in _changed_spans(heard.split(), said.split()):
+    for a, b in changed_spans(heard.split(), said.split()):
         if not a or not b:
             if any(w not in FUNCTION_WORDS for w in a + b):
                 return False
-        elif any(_is_number(w) for w in a + b) and _alike(a, b) < 80:
+        elif any(is_number(w) for w in a + b) and sounds_alike(a, b) < 80:
             return False
     return True
+
+
+def heard_alike(heard: str, said: str, swap_alike: float) -> bool:
+    """:func:`could_be_misheard`, and every stretch of words swapped for others sounds like
+    them (Metaphone ratio at least ``swap_alike``) or is function words only ("a" → "the").
+
+    >>> heard_alike("can i get a recipe for brownies", "can i get a recipe for eggs", 50)
+    False
+    >>> heard_alike("turn of the lights", "turn off the light", 50)
+    True
+    """
+    if heard == said:
+        return True
+    spans = changed_spans(heard.split(), said.split())
+    return could_be_misheard(heard, said) and all(
+        sounds_alike(a, b) >= swap_alike or all(w in FUNCTION_WORDS for w in a + b)
+        for a, b in spans
+        if a and b
+    )
 
 
 @dataclass(frozen=True)
@@ -259,9 +127,9 @@ def pair_features(text: str, near: Sequence[Near], known: int) -> list[float]:
     )
     runner_up = near[1].closeness if len(near) > 1 else 0.0
     heard, said = text.split(), first.text.split()
-    spans = _changed_spans(heard, said)
+    spans = changed_spans(heard, said)
     changed = sum(max(len(a), len(b)) for a, b in spans)
-    alike = [_alike(a, b) for a, b in spans]
+    alike = [sounds_alike(a, b) for a, b in spans]
     return [
         first.closeness,
         first.closeness - other_meaning,
@@ -283,17 +151,15 @@ def pair_features(text: str, near: Sequence[Near], known: int) -> list[float]:
     ]
 
 
-class MisheardModel:
+class MisheardModel(PriorModel):
     """P(the nearest request that worked is what was said), from :func:`pair_features`;
     ``threshold``: the probability above which its rewrites kept the precision target
     where it was trained (``info`` says how it was certified)."""
 
-    def __init__(
-        self, booster: lgb.Booster, threshold: float = 1.0, info: dict[str, object] | None = None
-    ) -> None:
-        self.booster = booster
-        self.threshold = threshold
-        self.info = info or {}
+    FEATURES = FEATURES
+    WHAT = "misheard-request model"
+    PACKAGE = "selflearn.rewrite"
+    FILE = PRIOR_FILE
 
     def probability(self, text: str, near: Sequence[Near], known: int) -> float:
         if not near:
@@ -301,48 +167,8 @@ class MisheardModel:
         row = np.asarray([pair_features(text, near, known)], dtype=np.float64)
         return float(self.probabilities(row)[0])
 
-    def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        # one thread: OpenMP's pool does not survive a fork (the A/B harness's workers)
-        return np.asarray(self.booster.predict(rows, num_threads=1), dtype=np.float64)
-
-    @classmethod
-    def fit(cls, rows: np.ndarray, labels: np.ndarray, seed: int = 0) -> MisheardModel:
-        """Trained on feature rows and 1/0 labels (the nearest was / was not what was said);
-        the same rows and seed give the same model."""
-        data = lgb.Dataset(rows, labels, feature_name=list(FEATURES), free_raw_data=True)
-        return cls(lgb.train({**_TRAIN, "seed": seed}, data, ROUNDS))
-
-    def save(self, path: Path) -> Path:
-        path.write_text(self.booster.model_to_string(), encoding="utf-8")
-        meta = {"threshold": self.threshold, "info": self.info}
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, path: Path) -> MisheardModel:
-        try:
-            booster = lgb.Booster(model_str=path.read_text(encoding="utf-8"))
-            meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-            threshold = float(meta["threshold"])
-        except (OSError, KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as exc:
-            raise DataFileError(f"{path}: not a readable misheard-request model ({exc})") from exc
-        if tuple(booster.feature_name()) != FEATURES:
-            raise DataFileError(f"{path}: a misheard-request model of other features")
-        return cls(booster, threshold, meta.get("info"))
-
-    @classmethod
-    def shipped(cls) -> MisheardModel:
-        """The pre-trained model in the package (see :mod:`selflearn.sim.pretrain`)."""
-        return _shipped()
-
-
-@lru_cache(maxsize=1)
-def _shipped() -> MisheardModel:
-    with resources.as_file(resources.files("selflearn.rewrite").joinpath("data")) as folder:
-        return MisheardModel.load(Path(folder) / PRIOR_FILE)
-
 
 def shipped_path() -> Path:
     """Where the shipped model lives in a source checkout (``selflearn.sim.pretrain``
     writes it there)."""
-    return Path(__file__).resolve().parent / "data" / PRIOR_FILE
+    return MisheardModel.shipped_path()

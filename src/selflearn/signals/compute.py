@@ -17,6 +17,7 @@ from selflearn._version import __version__
 from selflearn.errors import DataFileError
 from selflearn.signals.defect import defect_score
 from selflearn.signals.rephrase import FAILED_STATUSES, HeuristicRephraseDetector
+from selflearn.signals.restatement import PairCase, RestatementModel
 from selflearn.signals.said import read_feedback
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
 from selflearn.signals.span import PairText, SpanRephraseModel
@@ -85,12 +86,30 @@ def pair_text(p: dict[str, Any]) -> PairText:
     )
 
 
-def _scores(
-    pairs: list[dict[str, Any]], detector: HeuristicRephraseDetector | SpanRephraseModel
-) -> list[tuple[float, str | None]]:
+Detector = HeuristicRephraseDetector | RestatementModel | SpanRephraseModel
+
+
+def pair_case(p: dict[str, Any]) -> PairCase:
+    """A candidate pair (a row of :func:`candidate_pairs`) as the restatement model reads it."""
+    return PairCase(
+        p["earlier_text"] or "",
+        p["later_text"] or "",
+        p["earlier_intent"],
+        p["later_intent"],
+        earlier_failed=_looks_failed(
+            p["earlier_status"], p["earlier_barge_in"], p["earlier_feedback"]
+        ),
+        later_worked=p["later_status"] == "success",
+        gap_s=float(p["gap_s"]),
+    )
+
+
+def _scores(pairs: list[dict[str, Any]], detector: Detector) -> list[tuple[float, str | None]]:
     """(score, restating span or None) per candidate pair."""
     if isinstance(detector, SpanRephraseModel):
         return detector.predict([pair_text(p) for p in pairs])
+    if isinstance(detector, RestatementModel):
+        return [(score, None) for score in detector.scores([pair_case(p) for p in pairs])]
     return [
         (
             detector.score(
@@ -131,15 +150,16 @@ def compute_signals(
     turns: pa.Table,
     *,
     sessions: SessionConfig | None = None,
-    detector: HeuristicRephraseDetector | SpanRephraseModel | None = None,
+    detector: Detector | None = None,
 ) -> Signals:
     """Sessions, rephrases, barge-ins, abandonment, feedback and a defect score per turn.
 
-    ``detector`` decides rephrases: the heuristic baseline (default) or the contextual
-    span model, which also names the span of the later utterance that restates.
+    ``detector`` decides rephrases: the pre-trained restatement model (default), the
+    heuristic baseline, or the contextual span model trained on a log, which also names
+    the span of the later utterance that restates.
     """
     sessions = sessions or SessionConfig()
-    detector = detector or HeuristicRephraseDetector()
+    detector = detector or RestatementModel.shipped()
     con = duckdb.connect()
     flat = sessionize(con, turns, sessions).to_pylist()
     pairs = candidate_pairs(con, sessions).to_pylist()
@@ -225,9 +245,9 @@ def compute_signals(
     made_by = {
         "producer": f"selflearn {__version__}",
         "detector": json.dumps(
-            detector.describe()
-            if isinstance(detector, SpanRephraseModel)
-            else {"kind": "heuristic", **dataclasses.asdict(detector)}
+            {"kind": "heuristic", **dataclasses.asdict(detector)}
+            if isinstance(detector, HeuristicRephraseDetector)
+            else detector.describe()
         ),
         "sessions": json.dumps(dataclasses.asdict(sessions)),
     }

@@ -2,8 +2,8 @@
 
 Weak targets, never ground truth:
 
-* the heuristic detector's confident calls on the log's candidate pairs — positive when
-  it is sure *and* the follow-up worked (or the user had said "no"), negative when it is
+* the pre-trained restatement model's confident calls on the log's candidate pairs
+  (:mod:`selflearn.signals.restatement`) — positive when it is sure *and* the follow-up worked (or the user had said "no"), negative when it is
   sure the pair is unrelated; its unsure middle is left out;
 * synthetic contrast: a request paired with an unrelated later utterance from another
   session (negative), and a restatement wrapped in spoken correction words of our own
@@ -33,8 +33,8 @@ from rapidfuzz import fuzz
 
 from selflearn._version import __version__
 from selflearn.errors import ConfigError
-from selflearn.signals.compute import pair_text
-from selflearn.signals.rephrase import FAILED_STATUSES, HeuristicRephraseDetector
+from selflearn.signals.compute import pair_case, pair_text
+from selflearn.signals.restatement import RestatementModel
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
 from selflearn.signals.span import (
     META_FILE,
@@ -83,11 +83,12 @@ class SpanTrainConfig:
     positive_above: float = 0.85
     negative_below: float = 0.15
     max_seconds: float = 285.0  # stays under 5 minutes on 2 cores
-    # The log's own new requests (pairs the heuristic is sure are unrelated) the model must
+    # The log's own new requests (pairs the labeller is sure are unrelated) the model must
     # see, per restatement and at all: random pairs of requests alone teach it only that
     # strangers differ, and it then calls any close next request a restatement (F1 0.57 on
     # real SLURP pairs when learned from a log with 13 new requests after 123
-    # restatements, against the heuristic's 0.80). With fewer, the heuristic reads the log.
+    # restatements, against the heuristic's 0.80). With fewer, the pre-trained restatement
+    # model reads the log.
     min_negative_share: float = 0.1
     min_negatives: int = 30
     seed: int = 0
@@ -133,35 +134,23 @@ def _aligned_span(earlier: str, later: str) -> tuple[int, int]:
 def weak_examples(turns: pa.Table, config: SpanTrainConfig) -> tuple[list[Example], dict[str, int]]:
     """Training examples from a turn log's candidate pairs and synthetic contrast."""
     rng = random.Random(config.seed)
-    heuristic = HeuristicRephraseDetector()
+    labeller = RestatementModel.shipped()
     con = duckdb.connect()
     flat = sessionize(con, turns, SessionConfig()).to_pylist()
-    pairs = candidate_pairs(con, SessionConfig()).to_pylist()
+    pairs = [
+        p
+        for p in candidate_pairs(con, SessionConfig()).to_pylist()
+        if p["earlier_text"] and p["later_text"]
+    ]
     con.close()
     positives: list[Example] = []
     negatives: list[Example] = []
-    for p in pairs:
-        earlier, later = p["earlier_text"] or "", p["later_text"] or ""
-        if not earlier or not later:
-            continue
-        failed = (
-            p["earlier_status"] in FAILED_STATUSES
-            or p["earlier_barge_in"]
-            or p["earlier_feedback"] == "negative"
-        )
-        score = heuristic.score(
-            earlier,
-            later,
-            p["earlier_intent"],
-            p["later_intent"],
-            failed,
-            float(p["gap_s"]),
-            later_succeeded=p["later_status"] == "success",
-        )
+    scores = labeller.scores([pair_case(p) for p in pairs])
+    for p, score in zip(pairs, scores, strict=True):
         pair = pair_text(p)
         worked = p["later_status"] == "success" or p["earlier_feedback"] == "negative"
         if score >= config.positive_above and worked:
-            positives.append(Example(pair, 1.0, _aligned_span(earlier, later)))
+            positives.append(Example(pair, 1.0, _aligned_span(p["earlier_text"], p["later_text"])))
         elif score <= config.negative_below:
             negatives.append(Example(pair, 0.0, None))
     # Synthetic contrast.
