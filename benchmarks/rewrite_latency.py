@@ -10,7 +10,7 @@ shown) and reused; the timing runs in a fresh process, so its memory is the serv
 process's own. Requests: a held-out simulated week's recognised utterances with their
 context, each through all layers (offline table, personal, global).
 
-    python benchmarks/rewrite_latency.py [--entries 1000000] [--requests 3000]
+    python benchmarks/rewrite_latency.py [--entries 1000000] [--requests 3000] [--smoke]
 
 Last line: JSON with ``p50_ms``, ``p99_ms``, ``rss_mb``.
 """
@@ -54,7 +54,7 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _learn(out: Path) -> None:
+def _learn(out: Path, users: int = 100, days: int = 10) -> None:
     """A simulated fleet's log → artefacts (offline table, rankers, personal index)."""
     from selflearn.learn import learn
     from selflearn.logs.io import read_turns
@@ -62,11 +62,11 @@ def _learn(out: Path) -> None:
 
     sim = out / "sim"
     if not (sim / "turns.jsonl").is_file():
-        _say("simulating 100 users × 10 days for the rankers and the personal index")
-        Simulator(SimConfig(users=100, days=10, seed=11)).write(
+        _say(f"simulating {users} users × {days} days for the rankers and the personal index")
+        Simulator(SimConfig(users=users, days=days, seed=11)).write(
             sim / "turns.jsonl", sim / "truth.jsonl"
         )
-        Simulator(SimConfig(users=100, days=2, start_day=10, seed=11)).write(
+        Simulator(SimConfig(users=users, days=2, start_day=days, seed=11)).write(
             sim / "test.jsonl", sim / "test_truth.jsonl"
         )
     turns, _ = read_turns([sim / "turns.jsonl"])
@@ -86,14 +86,14 @@ def _variants(bases: list[str], total: int) -> list[str]:
     return list(out)[:total]
 
 
-def _build(out: Path, total: int) -> None:
+def _build(out: Path, total: int, users: int, days: int) -> None:
     """The artefacts, then their global rows grown to ``total`` with SLURP and variants."""
     from selflearn.rewrite.base import normalize_utterance
     from selflearn.rewrite.encoder import SentenceEncoder
     from selflearn.rewrite.index import GLOBAL, RetrievalIndex
     from selflearn.rewrite.online import ONLINE_DIR
 
-    _learn(out)
+    _learn(out, users, days)
     online = out / "artefacts" / ONLINE_DIR
     entries = pq.read_table(online / "entries.parquet")
     own = RetrievalIndex.load(online).own_vectors
@@ -155,9 +155,10 @@ def _build(out: Path, total: int) -> None:
     index.save(out / "artefacts-1m" / ONLINE_DIR)
 
 
-def _refresh(out: Path) -> None:
-    """The rankers, table and places of the big index from the small artefacts, relearned
-    when this version computes other features than they were trained on."""
+def _refresh(out: Path, users: int, days: int) -> None:
+    """Everything of the small artefacts but the grown index (the offline table, the guard,
+    the restatement memory, the rankers, …) copied beside the big index, relearned first
+    when this version computes other features than the rankers were trained on."""
     from selflearn.errors import DataFileError
     from selflearn.rewrite.online import ONLINE_DIR
     from selflearn.rewrite.ranker import RankerModel
@@ -166,11 +167,22 @@ def _refresh(out: Path) -> None:
     try:
         RankerModel.load(small / ONLINE_DIR / "ranker_global.lgb")
     except DataFileError:
-        _learn(out)
-    for name in ("rewrites.parquet", "places.json"):
-        (big / name).write_bytes((small / name).read_bytes())
+        _learn(out, users, days)
+    for path in small.iterdir():  # whatever `selflearn learn` writes there, this version's
+        if path.is_file():
+            (big / path.name).write_bytes(path.read_bytes())
     for model in (small / ONLINE_DIR).glob("ranker_*"):
         (big / ONLINE_DIR / model.name).write_bytes(model.read_bytes())
+
+
+def _child(target: object, *args: object) -> None:
+    """``target(*args)`` in a fresh process; the benchmark fails when it does."""
+    child = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        name = getattr(target, "__name__", "a step")
+        sys.exit(f"{name.strip('_')} failed in its child process (exit {child.exitcode})")
 
 
 def _measure(out: Path, requests: int) -> dict[str, float]:
@@ -227,24 +239,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "index-1m")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="does it run: 2,000 entries from 12 users × 3 days, 100 requests",
+    )
     args = parser.parse_args()
+    users, days = (12, 3) if args.smoke else (100, 10)
+    if args.smoke:
+        args.entries, args.requests = 2_000, 100
+    if args.out is None:
+        name = "index-smoke" if args.smoke else "index-1m"
+        args.out = ROOT / "bench-out" / name
     if not SLURP.is_file():
         sys.exit(f"needs {SLURP} (the shared data folder beside the repository)")
     marker = args.out / f"built-{args.entries}"
     if not marker.is_file():
         # built in a child process, so the timed process holds only what serving holds
-        child = multiprocessing.get_context("spawn").Process(
-            target=_build, args=(args.out, args.entries)
-        )
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            sys.exit(f"building the index failed (exit {child.exitcode})")
+        _child(_build, args.out, args.entries, users, days)
         marker.write_text("ok", encoding="utf-8")
-    refresh = multiprocessing.get_context("spawn").Process(target=_refresh, args=(args.out,))
-    refresh.start()
-    refresh.join()
+    _child(_refresh, args.out, users, days)
     figures = _measure(args.out, args.requests)
     _say(
         f"{figures['global_entries']:,} global entries; {figures['requests']:,} requests "
