@@ -3,7 +3,8 @@
 Simulates the demo's baseline (60 users × 7 days), trains the contextual rephrase model on
 it as `selflearn demo` does (target: under 5 minutes), then scores every candidate pair of
 a held-out log through ONNX Runtime (target: ≥ 300 pairs/s) and prints the model's F1 and
-span exact-match beside the heuristic's on those held-out days. Last line: JSON.
+span exact-match beside the heuristic's and the restatement model's on those held-out
+days. Last line: JSON.
 
     python benchmarks/rephrase.py [--users 60] [--days 7] [--held-out-days 3]
 """
@@ -20,7 +21,13 @@ from pathlib import Path
 import duckdb
 
 from selflearn.logs.io import read_turns
-from selflearn.signals import compute_signals, read_truth, signal_quality
+from selflearn.signals import (
+    HeuristicRephraseDetector,
+    RestatementModel,
+    compute_signals,
+    read_truth,
+    signal_quality,
+)
 from selflearn.signals.compute import pair_text
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
 from selflearn.signals.span import SpanRephraseModel
@@ -62,10 +69,12 @@ def main() -> None:
 
         truth = read_truth(root / "test" / "truth.jsonl")
         quality = {
-            "heuristic": signal_quality(compute_signals(test).table, truth)["rephrase"],
-            "span model": signal_quality(compute_signals(test, detector=model).table, truth)[
-                "rephrase"
-            ],
+            name: signal_quality(compute_signals(test, detector=detector).table, truth)["rephrase"]
+            for name, detector in (
+                ("heuristic", HeuristicRephraseDetector()),
+                ("restatement", RestatementModel.shipped()),
+                ("span model", model),
+            )
         }
     result = {
         "train_turns": train.num_rows,
