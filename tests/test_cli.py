@@ -122,7 +122,9 @@ def test_loop_commands_in_process(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such artefacts folder" in missing.stderr
     quality = runner.invoke(app, ["signals", str(log), "--truth", str(truth)])
     assert quality.exit_code == 0, quality.output
-    assert set(json.loads(quality.stdout.splitlines()[-1])) >= {"rephrase", "defect_score_auc"}
+    by_detector = json.loads(quality.stdout.splitlines()[-1])
+    assert set(by_detector) == {"restatement model", "heuristic"}
+    assert set(by_detector["restatement model"]) >= {"rephrase", "defect_score_auc"}
     table = tmp_path / "bad.jsonl"
     table.write_text(
         '{"source": "what time is it", "rewrite": "turn off the lights", "score": 1, "support": 1}\n'

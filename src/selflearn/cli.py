@@ -804,14 +804,14 @@ def signals_quality(
             f"{exact:.3f}" if exact is not None else "",
             f"{row['span_exact_corrections']:.3f} of {row['corrections_judged']}",
         )
-    quality = results["heuristic"]
+    quality = results["restatement model"]  # what `selflearn learn` reads a log with
     row = quality["abandoned"]
     table.add_row(
         "abandoned", f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}"
     )
     table.add_row("defect score", "", "", f"AUC {quality['defect_score_auc']:.3f}")
     err.print(table)
-    _emit(quality if model is None else results)
+    _emit(results)
 
 
 @app.command()
