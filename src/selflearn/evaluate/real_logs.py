@@ -447,7 +447,7 @@ def rephrase_pairs(
                 pools[kind].append((rng.choice(by_sentence[s]), rng.choice(by_sentence[o])))
     # drawn apart, so the other kinds' pairs are those every earlier run drew
     apart = random.Random(seed + 1)
-    working = {s: w for s in sentences if (w := [r for r in by_sentence[s] if _worked(r)])}
+    working = {s: ok for s in sentences if (ok := [r for r in by_sentence[s] if _worked(r)])}
     for s in apart.sample(sorted(working), min(per_kind, len(working))):
         if (other := _shares_words(s, working)) is not None:
             pools["shares_words"].append((apart.choice(working[s]), apart.choice(working[other])))

@@ -33,6 +33,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -337,8 +338,10 @@ def restatement_examples(
             other = rng.choice(by_intent[intent])
             earlier, later = _heard(channel, text, rng, 1.0), _heard(channel, other, rng, 1.0)
         else:
-            pool = by_scenario[intent.split("_", 1)[0]] if kind == "same_scenario" else phrasings
-            other, other_intent = rng.choice(pool)
+            among: Sequence[tuple[str, str]] = (
+                by_scenario[intent.split("_", 1)[0]] if kind == "same_scenario" else phrasings
+            )
+            other, other_intent = rng.choice(among)
             earlier, later = _heard(channel, text, rng, 1.0), _heard(channel, other, rng, 1.0)
             same = other_intent == intent
         label = int(kind in ("misheard", "said_again"))
@@ -358,7 +361,9 @@ def pretraining_sentence(sentence_id: str) -> bool:
     return int(hashlib.sha256(sentence_id.encode()).hexdigest()[:8], 16) % 2 == 0
 
 
-def _real_pairs(data: Path, half: bool, draws: int, seed: int) -> tuple[list[dict], set[str]]:
+def _real_pairs(
+    data: Path, half: bool, draws: int, seed: int
+) -> tuple[list[dict[str, Any]], set[str]]:
     """Pairs of real recordings (:func:`~selflearn.evaluate.real_logs.rephrase_pairs`) of
     the sentences :func:`pretraining_sentence` puts in ``half``, and those sentences' ids."""
     from selflearn.evaluate.real_logs import read_annotated, rephrase_pairs
@@ -385,7 +390,7 @@ def _alike_at_all(earlier: str, later: str) -> bool:
     return max(letters, fuzz.ratio(phonetic_key(earlier), phonetic_key(later))) >= FAR_BELOW
 
 
-def _real_rows(pairs: Sequence[dict], failed: random.Random | None = None) -> np.ndarray:
+def _real_rows(pairs: Sequence[dict[str, Any]], failed: random.Random | None = None) -> np.ndarray:
     """Feature rows of real pairs, read as a silent log shows them (the earlier answered
     ``success``, the later working); or, given ``failed``, as if the earlier had visibly
     failed (its intent none half the time)."""
