@@ -212,11 +212,10 @@ class RestatementModel(PriorModel):
         gap_s: float,
         later_succeeded: bool = False,
     ) -> float:
-        """P(``later`` restates ``earlier``), in the heuristic's terms (``gap_s`` is not read:
-        the candidate pairs are already those said close together)."""
-        del gap_s
+        """P(``later`` restates ``earlier``), in the heuristic's terms (``gap_s`` counts only
+        after a visible failure, where the heuristic reads the pair too)."""
         case = PairCase(
-            earlier, later, earlier_intent, later_intent, earlier_failed, later_succeeded
+            earlier, later, earlier_intent, later_intent, earlier_failed, later_succeeded, gap_s
         )
         return self.scores([case])[0]
 
