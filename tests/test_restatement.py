@@ -48,6 +48,10 @@ def test_restatements_and_new_requests() -> None:
     assert _p("set an alarm for six am", "set an alarm for nine pm", "a", "a") < 0.5
     assert _p("play some jazz", "play some rock", "m", "m") < 0.5
     assert _p("email john about the meeting", "email sarah about the meeting", "e", "e") < 0.5
+    # a spoken correction says the earlier failed, and restates it after its lead
+    assert _p("send an email to jon", "no i said send an email to john smith", "e", "e") >= 0.5
+    assert _p("set an alarm for six", "no i meant seven", "a", "a") >= 0.5
+    assert _p("play the news", "no stop", "n", "n") < 0.5  # all verdict: gave up
     # the same words after a request that worked: a deliberate repeat, by rule
     assert _p("volume up", "volume up", "v", "v") == 0.0
     assert _p("next song", "next song", "n", "n", failed=True) > 0.0

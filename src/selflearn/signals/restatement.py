@@ -22,7 +22,7 @@ restatement, whatever the model says.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from wordfreq import zipf_frequency
 
 from selflearn.signals.prior import PriorModel
 from selflearn.signals.rephrase import HeuristicRephraseDetector, phonetic_key
+from selflearn.signals.said import correction_words, read_feedback
 from selflearn.signals.words import (
     FUNCTION_WORDS,
     changed_spans,
@@ -154,6 +155,15 @@ def restatement_features(
     ]
 
 
+def _heard_as_correction(case: PairCase) -> PairCase:
+    """A later request that opens with a spoken correction ("no, I said …", "nope, …")
+    says the earlier one failed, and restates it in the words after the lead."""
+    rest = correction_words(case.later)
+    if rest is None or read_feedback(rest).feedback is not None:
+        return case  # no correction, or one that is all verdict ("no, stop")
+    return replace(case, later=rest, earlier_failed=True)
+
+
 class RestatementModel(PriorModel):
     """P(the later request restates the earlier one); a pair at or above ``threshold`` is a
     restatement. Reads pairs as :class:`~selflearn.signals.rephrase.HeuristicRephraseDetector`
@@ -165,10 +175,12 @@ class RestatementModel(PriorModel):
     FILE = "restatement_prior.txt"
 
     def scores(self, cases: Sequence[PairCase]) -> list[float]:
-        """P(restates) per pair; 0 for an empty side and for a deliberate repeat. After a
-        visible failure the heuristic reads the pair too and the higher score counts: the
+        """P(restates) per pair; 0 for an empty side and for a deliberate repeat. A later
+        request opening with a spoken correction is read as its words after the lead, the
+        earlier as failed. After a visible failure the heuristic reads the pair too and the higher score counts: the
         real recordings the model learned most from come from silent logs, while the
         failure cue is the heuristic's strongest and checked on the simulator."""
+        cases = [_heard_as_correction(c) for c in cases]
         asked = [i for i, c in enumerate(cases) if c.earlier and c.later and not c.repeat]
         rows = np.asarray(
             [

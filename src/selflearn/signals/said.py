@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["SaidFeedback", "correction_request", "read_feedback"]
+__all__ = ["SaidFeedback", "correction_request", "correction_words", "read_feedback"]
 
 _NEGATIVE = (
     r"(no+|nope|nah)\b.*",
@@ -102,6 +102,23 @@ _CORRECTION_LEAD = re.compile(
 )
 
 
+def correction_words(text: str | None) -> str | None:
+    """What a negative reaction says after its lead, or None (not a negative reaction, or
+    nothing after the lead): "no, I said the kitchen" → "the kitchen".
+
+    >>> correction_words("Nope, I meant turn off the kitchen light")
+    'turn off the kitchen light'
+    >>> correction_words("no") is None, correction_words("turn off the light") is None
+    (True, True)
+    """
+    if not text or read_feedback(text).feedback != "negative":
+        return None
+    words = " ".join(_WORDS.findall(text.lower().replace("’", "'"))).replace(" ?", "?")
+    found = _CORRECTION_LEAD.match(words)
+    rest = found.group("rest").strip() if found else ""
+    return rest if rest and rest != words else None
+
+
 def correction_request(text: str | None) -> str | None:
     """The request a negative reaction says again, or None: "no, I meant turn off the
     kitchen light" → "turn off the kitchen light". Only a whole request counts (it says
@@ -116,12 +133,8 @@ def correction_request(text: str | None) -> str | None:
     """
     from selflearn.rewrite.guards import says_what_to_do  # the guard's own word lists
 
-    if not text or read_feedback(text).feedback != "negative":
-        return None
-    words = " ".join(_WORDS.findall(text.lower().replace("’", "'"))).replace(" ?", "?")
-    found = _CORRECTION_LEAD.match(words)
-    rest = found.group("rest").strip() if found else ""
-    if not rest or rest == words or len(rest.split()) < 2:
+    rest = correction_words(text)
+    if rest is None or len(rest.split()) < 2:
         return None
     if read_feedback(rest).feedback is not None or not says_what_to_do(rest.split()):
         return None
