@@ -74,7 +74,11 @@ def could_be_misheard(heard: str, said: str) -> bool:
     >>> could_be_misheard("set an alarm at six am", "set an alarm at six thirty am")
     False
     """
-    for a, b in changed_spans(heard.split(), said.split()):
+    return _could_be_misheard(changed_spans(heard.split(), said.split()))
+
+
+def _could_be_misheard(spans: list[tuple[list[str], list[str]]]) -> bool:
+    for a, b in spans:
         if not a or not b:
             if any(w not in FUNCTION_WORDS for w in a + b):
                 return False
@@ -95,7 +99,7 @@ def heard_alike(heard: str, said: str, swap_alike: float) -> bool:
     if heard == said:
         return True
     spans = changed_spans(heard.split(), said.split())
-    return could_be_misheard(heard, said) and all(
+    return _could_be_misheard(spans) and all(
         sounds_alike(a, b) >= swap_alike or all(w in FUNCTION_WORDS for w in a + b)
         for a, b in spans
         if a and b

@@ -108,22 +108,23 @@ def _scores(pairs: list[dict[str, Any]], detector: Detector) -> list[tuple[float
     """(score, restating span or None) per candidate pair."""
     if isinstance(detector, SpanRephraseModel):
         return detector.predict([pair_text(p) for p in pairs])
+    cases = [pair_case(p) for p in pairs]
     if isinstance(detector, RestatementModel):
-        return [(score, None) for score in detector.scores([pair_case(p) for p in pairs])]
+        return [(score, None) for score in detector.scores(cases)]
     return [
         (
             detector.score(
-                p["earlier_text"] or "",
-                p["later_text"] or "",
-                p["earlier_intent"],
-                p["later_intent"],
-                _looks_failed(p["earlier_status"], p["earlier_barge_in"], p["earlier_feedback"]),
-                float(p["gap_s"]),
-                later_succeeded=p["later_status"] == "success",
+                c.earlier,
+                c.later,
+                c.earlier_intent,
+                c.later_intent,
+                c.earlier_failed,
+                c.gap_s,
+                later_succeeded=c.later_worked,
             ),
             None,
         )
-        for p in pairs
+        for c in cases
     ]
 
 

@@ -2,8 +2,8 @@
 
 A deployment's first log is too small to learn from scratch, so the models that judge a
 pair of requests (was this one misheard for that one? does this one restate that one?)
-are trained on real users' phrasings heard through the simulated recogniser
-(:mod:`selflearn.sim.pretrain`) and ship as LightGBM text files with their threshold and
+are trained on broad data — real users' phrasings heard through the simulated
+recogniser, real recordings — (:mod:`selflearn.sim.pretrain`) and ship as LightGBM text files with their threshold and
 how it was certified beside them (``.json``). Each kind names its features; a file of
 other features is refused rather than misread.
 """

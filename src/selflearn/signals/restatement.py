@@ -11,9 +11,9 @@ carrier phrase), whether the two were read as the same intent, and whether the e
 one visibly failed and the later one worked — never a domain's vocabulary, so one model
 serves alarms, email and lights alike.
 
-It ships pre-trained on broad data (:mod:`selflearn.sim.pretrain`: real users' phrasings
-in many domains heard through the simulated recogniser), so a deployment reads
-restatements from its first turns; the rephrase model trained on a big enough log
+It ships pre-trained (:mod:`selflearn.sim.pretrain`: pairs of real recordings of half of
+SLURP's sentences, and real users' phrasings in many domains heard through the simulated
+recogniser), so a deployment reads restatements from its first turns; the rephrase model trained on a big enough log
 (:mod:`selflearn.signals.span_train`) takes its weak labels from it. The same words again
 after a request that worked is a deliberate repeat ("next song", "volume up"), never a
 restatement, whatever the model says.
@@ -32,13 +32,7 @@ from wordfreq import zipf_frequency
 from selflearn.signals.prior import PriorModel
 from selflearn.signals.rephrase import HeuristicRephraseDetector, phonetic_key
 from selflearn.signals.said import correction_words, read_feedback
-from selflearn.signals.words import (
-    FUNCTION_WORDS,
-    changed_spans,
-    is_number,
-    shared_runs,
-    sounds_alike,
-)
+from selflearn.signals.words import FUNCTION_WORDS, is_number, sounds_alike, word_diff
 
 __all__ = ["FEATURES", "PairCase", "RestatementModel", "restatement_features"]
 
@@ -114,17 +108,17 @@ def restatement_features(
     (1.0, 1.0)
     """
     a, b = earlier.split(), later.split()
-    spans = changed_spans(a, b)
+    spans, runs = word_diff(a, b)
     swapped = [(x, y) for x, y in spans if x and y]
     alike = [sounds_alike(x, y) for x, y in swapped]
     changed = [w for x, y in spans for w in x + y]
     content = [w for w in changed if w not in FUNCTION_WORDS]
     frequency = [zipf_frequency(w, "en") for w in content]
-    number = any(
-        is_number(w) for x, y in spans for w in x + y if not (x and y and sounds_alike(x, y) >= 80)
-    )
     added_or_dropped = [w for x, y in spans if not (x and y) for w in x + y]
-    runs = shared_runs(a, b)
+    # a number changed, unless swapped for something that sounds like it
+    number = any(is_number(w) for w in added_or_dropped) or any(
+        is_number(w) for (x, y), s in zip(swapped, alike, strict=True) if s < 80 for w in x + y
+    )
     return [
         fuzz.ratio(earlier, later),
         fuzz.token_set_ratio(earlier, later),
@@ -177,9 +171,10 @@ class RestatementModel(PriorModel):
     def scores(self, cases: Sequence[PairCase]) -> list[float]:
         """P(restates) per pair; 0 for an empty side and for a deliberate repeat. A later
         request opening with a spoken correction is read as its words after the lead, the
-        earlier as failed. After a visible failure the heuristic reads the pair too and the higher score counts: the
-        real recordings the model learned most from come from silent logs, while the
-        failure cue is the heuristic's strongest and checked on the simulator."""
+        earlier as failed. After a visible failure the heuristic reads the pair too and the
+        higher score counts: the real recordings the model learned most from come from
+        silent logs, while the failure cue is the heuristic's strongest and checked on the
+        simulator."""
         cases = [_heard_as_correction(c) for c in cases]
         asked = [i for i, c in enumerate(cases) if c.earlier and c.later and not c.repeat]
         rows = np.asarray(

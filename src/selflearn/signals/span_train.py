@@ -3,8 +3,9 @@
 Weak targets, never ground truth:
 
 * the pre-trained restatement model's confident calls on the log's candidate pairs
-  (:mod:`selflearn.signals.restatement`) — positive when it is sure *and* the follow-up worked (or the user had said "no"), negative when it is
-  sure the pair is unrelated; its unsure middle is left out;
+  (:mod:`selflearn.signals.restatement`) — positive when it is sure *and* the follow-up
+  worked (or the user had said "no"), negative when it is sure the pair is unrelated; its
+  unsure middle is left out;
 * synthetic contrast: a request paired with an unrelated later utterance from another
   session (negative), and a restatement wrapped in spoken correction words of our own
   ("nope, …", "… is what I asked for") whose span is the restatement;

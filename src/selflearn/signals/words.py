@@ -15,8 +15,8 @@ __all__ = [
     "NUMBER_WORDS",
     "changed_spans",
     "is_number",
-    "shared_runs",
     "sounds_alike",
+    "word_diff",
 ]
 
 # Words a recogniser drops or slips in without changing what is asked: English's closed
@@ -154,14 +154,15 @@ def is_number(word: str) -> bool:
 def changed_spans(heard: list[str], said: list[str]) -> list[tuple[list[str], list[str]]]:
     """The stretches where the two differ, word by word: (heard words, said words); one
     side is empty where words were dropped or slipped in."""
-    opcodes = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_opcodes()
-    return [(heard[a1:a2], said[b1:b2]) for tag, a1, a2, b1, b2 in opcodes if tag != "equal"]
+    return word_diff(heard, said)[0]
 
 
-def shared_runs(a: list[str], b: list[str]) -> list[int]:
-    """The lengths of the stretches of words the two share, in order."""
+def word_diff(a: list[str], b: list[str]) -> tuple[list[tuple[list[str], list[str]]], list[int]]:
+    """One alignment of the two, word by word: the stretches where they differ (as
+    :func:`changed_spans`) and the lengths of the stretches they share, in order."""
     opcodes = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
-    return [a2 - a1 for tag, a1, a2, _, _ in opcodes if tag == "equal"]
+    spans = [(a[a1:a2], b[b1:b2]) for tag, a1, a2, b1, b2 in opcodes if tag != "equal"]
+    return spans, [a2 - a1 for tag, a1, a2, _, _ in opcodes if tag == "equal"]
 
 
 def sounds_alike(a: list[str], b: list[str]) -> float:
