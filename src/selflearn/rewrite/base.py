@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 from selflearn.assistant.speech import tokenize
 
 __all__ = [
+    "Considered",
     "Rewrite",
     "RewriteRequest",
     "SupportsRewrite",
@@ -93,6 +94,27 @@ class Rewrite:
     def as_event(self) -> dict[str, Any]:
         """The turn event's ``rewrite`` object (DESIGN §3.1)."""
         return {"from": self.source, "to": self.target, "layer": self.layer, "score": self.score}
+
+
+@dataclass(frozen=True)
+class Considered:
+    """The best rewrite one layer found for a request, with the figure it was judged by,
+    and why it was withheld (None: it is served). What :meth:`Rewriter.consider` lists, so
+    an owner can read why a failing request is, or is not, rewritten."""
+
+    target: str
+    layer: str
+    method: str
+    score: float
+    threshold: float
+    support: int = 0
+    withheld: str | None = None
+
+    def served(self, source: str) -> Rewrite | None:
+        """The rewrite, unless it was withheld."""
+        if self.withheld is not None:
+            return None
+        return Rewrite(source, self.target, self.layer, self.score, self.method, self.support)
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from selflearn.errors import DataFileError
-from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance
+from selflearn.rewrite.base import Considered, Rewrite, RewriteRequest, normalize_utterance
 from selflearn.rewrite.candidates import FEATURES, Candidate, Query, candidates, features
 from selflearn.rewrite.encoder import SentenceEncoder, shared_encoder
 from selflearn.rewrite.guards import Guard, load_guard
@@ -106,13 +106,23 @@ class OnlineRewriter:
         return cands[best], float(scores[best]), best
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        text = normalize_utterance(request.text)
+        for found in self.consider(request):
+            if found.withheld is None:
+                return found.served(text)
+        return None
+
+    def consider(self, request: RewriteRequest) -> list[Considered]:
+        """The best candidate of the personal layer, then of the global one, each with its
+        ranker score against the layer's threshold; nothing where the request is known to
+        work. The first not withheld is the rewrite."""
         cfg = self.config
         text = normalize_utterance(request.text)
         owner = request_owner(request.user_id, request.device_id)
         if not text or (not cfg.use_global and not cfg.use_personal):
-            return None
+            return []
         if self._known_good(text, owner if cfg.use_personal else None):
-            return None
+            return []
         query = Query.from_context(
             text, owner, request.area, request.device_type, request.context, request.confidence
         )
@@ -121,24 +131,34 @@ class OnlineRewriter:
             vector = self.encoder.encode_one(text)
         personal = cfg.use_personal and owner in self.index.scopes
         cands = candidates(self.index, query, vector, personal=personal, k=cfg.k, guard=self.guard)
+        out: list[Considered] = []
         if personal:
             threshold = cfg.personal_threshold or self.rankers["personal"].threshold
             found = self._best("personal", query, cands, True)
-            if found and found[1] >= threshold:
+            if found:
                 c, score, _ = found
                 own = int(self.index.successes[c.own_row]) if c.own_row is not None else 0
-                return Rewrite(text, c.text, "personal", round(score, 4), "online", own)
+                out.append(_considered(c.text, "personal", score, threshold, own))
+                if score >= threshold:
+                    return out
         if cfg.use_global:
             threshold = cfg.global_threshold or self.rankers["global"].threshold
             shared = [replace(c, own_row=None) for c in cands if c.global_row is not None]
             found = self._best("global", query, shared, False)
-            if found and found[1] >= threshold:
+            if found:
                 c, score, _ = found
                 assert c.global_row is not None
                 support = int(self.index.successes[c.global_row])
-                return Rewrite(text, c.text, "global", round(score, 4), "online", support)
-        return None
+                out.append(_considered(c.text, "global", score, threshold, support))
+        return out
 
     def forget(self, owner: str) -> int:
         """Stop using one user's (or device's) personal rows; returns how many."""
         return self.index.drop_scope(owner)
+
+
+def _considered(
+    target: str, layer: str, score: float, threshold: float, support: int
+) -> Considered:
+    withheld = None if score >= threshold else f"ranker score below the {layer} threshold"
+    return Considered(target, layer, "online", round(score, 4), threshold, support, withheld)

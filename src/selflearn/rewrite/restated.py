@@ -48,6 +48,7 @@ from rapidfuzz import fuzz
 
 from selflearn.errors import ConfigError, DataFileError
 from selflearn.rewrite.base import (
+    Considered,
     Rewrite,
     RewriteRequest,
     normalize_utterance,
@@ -474,27 +475,54 @@ class RestatementMemory:
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         text = normalize_utterance(request.text)
+        for found in self.consider(request):
+            if found.withheld is None:
+                return found.served(text)
+        return None
+
+    def consider(self, request: RewriteRequest) -> list[Considered]:
+        """The nearest restated failure (by its margin against the memory's threshold), then
+        the nearest request that worked (by the misheard model's probability against its
+        threshold); nothing where the request is known to work. The first not withheld is
+        the rewrite."""
+        text = normalize_utterance(request.text)
         row = self._row.get(text)
         if not text or (row is not None and self.worked[row] >= self.failed[row]):
-            return None  # known to work (as often as not): leave it
+            return []  # known to work (as often as not): leave it
         probe = sound_vectors([text])[0]
+        out: list[Considered] = []
         found = self._nearest(text, request.area, probe=probe)
-        if found is not None and found.score >= self.threshold:
-            support = int(self.failed[found.key])
-            return Rewrite(
-                text, found.target, "global", round(found.score / 100.0, 4), "restated", support
+        if found is not None:
+            served = found.score >= self.threshold
+            out.append(
+                Considered(
+                    found.target,
+                    "global",
+                    "restated",
+                    round(found.score / 100.0, 4),
+                    round(self.threshold / 100.0, 4),
+                    int(self.failed[found.key]),
+                    None if served else "nearer to another request than the memory's margin",
+                )
             )
+            if served:
+                return out
         found = self._misheard(text, request.area, probe=probe)
-        if found is None or found.score < self.misheard_threshold:
-            return None
-        return Rewrite(
-            text,
-            found.target,
-            "global",
-            round(found.score, 4),
-            "misheard",
-            int(self.worked[found.key]),
-        )
+        if found is not None:
+            out.append(
+                Considered(
+                    found.target,
+                    "global",
+                    "misheard",
+                    round(found.score, 4),
+                    round(self.misheard_threshold, 4),
+                    int(self.worked[found.key]),
+                    None
+                    if found.score >= self.misheard_threshold
+                    else "not sure enough it was misheard",
+                )
+            )
+        return out
 
     # -- files ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from selflearn.errors import ConfigError, DataFileError
-from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite
+from selflearn.rewrite.base import Considered, Rewrite, RewriteRequest, SupportsRewrite
 from selflearn.rewrite.guards import load_guard
 from selflearn.rewrite.online import ONLINE_DIR, OnlineConfig, OnlineRewriter
 from selflearn.rewrite.restated import RESTATED_FILE, RestatementMemory
@@ -150,6 +150,28 @@ class Rewriter:
         if answer is not None:
             self.metrics[f"rewrites:{answer.layer}"] += 1
         return answer
+
+    def consider(self, request: RewriteRequest) -> list[Considered]:
+        """What every layer found for the request, in the order they are asked, each with
+        the figure it was judged by and why it was withheld; the first not withheld is what
+        :meth:`rewrite` serves (within its time budget). For reports and explanations: it
+        asks every layer, and raises what a layer raises."""
+        out: list[Considered] = []
+        if isinstance(self.table, RewriteTable):
+            found = self.table.consider(request)
+            out += [found] if found is not None else []
+        elif self.table is not None and (answer := self.table.rewrite(request)) is not None:
+            # a table of another kind says only what it answers
+            out.append(
+                Considered(
+                    answer.target, answer.layer, answer.method, answer.score, 0.0, answer.support
+                )
+            )
+        if self.online is not None:
+            out += self.online.consider(request)
+        if self.restated is not None:
+            out += self.restated.consider(request)
+        return out
 
     def forget(self, owner: str) -> int:
         """Stop using ``owner``'s personal rows (a user id, or ``device:<id>``), in the

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from selflearn.errors import ConfigError, DataFileError
-from selflearn.rewrite.base import Rewrite, RewriteRequest, normalize_utterance
+from selflearn.rewrite.base import Considered, Rewrite, RewriteRequest, normalize_utterance
 from selflearn.rewrite.chains import DEVICE_SCOPE
 from selflearn.rewrite.guards import OFFLINE_MAY, OWN_ROW_MAY, Guard
 from selflearn.rewrite.template import Template, is_template
@@ -158,6 +158,12 @@ class RewriteTable:
         return dropped
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        found = self.consider(request)
+        return found.served(normalize_utterance(request.text)) if found else None
+
+    def consider(self, request: RewriteRequest) -> Considered | None:
+        """The row that matches the request (the speaker's own first, then everyone's, then
+        a template), with why it is withheld (too weak, or a guard blocks it), or None."""
         key = normalize_utterance(request.text)
         # Personal rows belong to the speaker, or, when the speaker is unknown, to the
         # device they spoke to (``device:<device_id>``, as the miner names that scope).
@@ -173,14 +179,25 @@ class RewriteTable:
             target, row = self._template(key, owner)
         if row is None or target is None or target == key:
             return None
-        if row.score < self.min_score or row.support < self.min_support:
-            return None
-        if self.guard is not None:
+        withheld = None
+        if row.score < self.min_score:
+            withheld = f"score {row.score:.2f} is below the table's {self.min_score:.2f}"
+        elif row.support < self.min_support:
+            withheld = f"support {row.support} is below the table's {self.min_support}"
+        elif self.guard is not None:
             why = self.guard.reason(key, target, request.area)
             may = OWN_ROW_MAY if row.layer == "personal" else OFFLINE_MAY
             if why is not None and why not in may:
-                return None
-        return Rewrite(key, target, row.layer, round(row.score, 4), row.method, row.support)
+                withheld = f"blocked by a guard: {why}"
+        return Considered(
+            target,
+            row.layer,
+            row.method,
+            round(row.score, 4),
+            self.min_score,
+            row.support,
+            withheld,
+        )
 
     def _template(self, text: str, user_id: str | None) -> tuple[str | None, RewriteRow | None]:
         words = set(text.split())
