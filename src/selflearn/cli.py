@@ -48,6 +48,7 @@ app = typer.Typer(
 # Logs and CI are not terminals: there, tables get room instead of rich's 80 columns.
 # What users taught, beside the learned artefacts (selflearn teach, selflearn rewrite).
 DEFAULT_PREFERENCES = Path("selflearn-data/preferences.json")
+DEFAULT_ARTEFACTS = Path("selflearn-data/artefacts")
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
@@ -913,30 +914,58 @@ def report(
     logs: Annotated[
         list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
     ],
+    artefacts: Annotated[
+        Path | None,
+        typer.Option(
+            help="A `selflearn learn` folder: what was learned, and what it now does with each "
+            "failing request (default: selflearn-data/artefacts, if it exists)."
+        ),
+    ] = None,
+    days: Annotated[
+        int, typer.Option(min=0, help="The period: the log's last N days (0: the whole log).")
+    ] = 7,
+    preferences: Annotated[
+        Path, typer.Option(help="What users taught (`selflearn teach`), if it exists.")
+    ] = DEFAULT_PREFERENCES,
     truth: Annotated[
         Path | None, typer.Option(help="Ground truth, if the log is simulated.")
     ] = None,
     signals: Annotated[
         Path | None,
-        typer.Option(help="signals.parquet from `selflearn learn` (default: computed)."),
+        typer.Option(
+            help="signals.parquet (default: the artefacts folder's, else computed from the log)."
+        ),
     ] = None,
     evaluation: Annotated[
-        Path | None, typer.Option(help="Evaluation JSON from `selflearn evaluate`.")
+        Path | None,
+        typer.Option(help="Evaluation JSON from `selflearn evaluate`: adds the A/B sections."),
     ] = None,
     failure_points: Annotated[
         Path | None,
-        typer.Option(help="Per-turn failure points from `selflearn isolate` (which stage fails)."),
+        typer.Option(
+            help="Per-turn failure points from `selflearn isolate` (default: the artefacts' "
+            "dialogue model names them, if it has one)."
+        ),
     ] = None,
     out: Annotated[Path, typer.Option(help="Where to write the HTML.")] = Path(
         "selflearn-data/report.html"
     ),
 ) -> None:
-    """Write the self-contained HTML report (opens offline)."""
+    """Write the self-contained HTML report (opens offline): what failed in the period, what
+    was learned, what is now rewritten and what still fails, and why."""
     from selflearn.dialogue.annotate import read_failure_points
+    from selflearn.learn import SIGNALS_FILE
     from selflearn.report import write_report
     from selflearn.signals import Signals, compute_signals, read_truth
+    from selflearn.teach import PreferenceStore
 
+    if artefacts is None and DEFAULT_ARTEFACTS.is_dir():
+        artefacts = DEFAULT_ARTEFACTS
+    if artefacts is not None and not artefacts.is_dir():
+        raise SelflearnError(f"{artefacts}: no such artefacts folder (run selflearn learn)")
     turns = _load_turns(logs)
+    if signals is None and artefacts is not None and (artefacts / SIGNALS_FILE).is_file():
+        signals = artefacts / SIGNALS_FILE
     table = Signals.load(signals).table if signals else compute_signals(turns).table
     document = None
     if evaluation is not None:
@@ -946,15 +975,24 @@ def report(
             document = json.loads(evaluation.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise SelflearnError(f"{evaluation}: not JSON ({exc.msg})") from None
+    points = read_failure_points(failure_points) if failure_points else None
+    if points is None and artefacts is not None and (artefacts / "dialogue").is_dir():
+        from selflearn.dialogue.labeler import isolate_log
+
+        points = isolate_log(turns, artefacts)
+    taught = list(PreferenceStore.open(preferences)) if preferences.is_file() else []
     path = write_report(
         out,
         turns=turns,
         truth=read_truth(truth) if truth else None,
         signals=table,
         evaluation=document,
-        failure_points=read_failure_points(failure_points) if failure_points else None,
+        failure_points=points,
+        artefacts=artefacts,
+        preferences=taught,
+        days=days,
     )
-    _emit({"report": str(path), "turns": turns.num_rows})
+    _emit({"report": str(path), "turns": turns.num_rows, "artefacts": str(artefacts)})
 
 
 @app.command()

@@ -222,6 +222,7 @@ def run_demo(
         signals=signals.table,
         evaluation=document,
         failure_points=failure_points,
+        artefacts=artefacts,
         title="selflearn demo report",
     )
     console.print(f"5/5 report: {report_path}", highlight=False)

@@ -26,6 +26,7 @@ __all__ = [
     "FAILURE_POINT_SCHEMA",
     "LABEL_SCHEMA",
     "failure_point_table",
+    "isolate_log",
     "label_table",
     "load_dialogue_model",
     "predict_log",
@@ -90,6 +91,13 @@ def failure_point_table(predictions: Predictions) -> pa.Table:
         },
         schema=FAILURE_POINT_SCHEMA,
     )
+
+
+def isolate_log(turns: pa.Table, artefacts: Path) -> dict[str, dict[str, Any]]:
+    """turn_id → failure point, confidence and meant intent, by the dialogue model in
+    ``artefacts`` (as ``selflearn isolate`` writes them)."""
+    _, predictions = predict_log(turns, load_dialogue_model(artefacts))
+    return {r["turn_id"]: r for r in failure_point_table(predictions).to_pylist()}
 
 
 def _meant(predictions: Predictions) -> list[str | None]:

@@ -295,11 +295,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return service().summary()
 
     @app.get("/v1/report/html", response_class=HTMLResponse, tags=["admin"], dependencies=auth)
-    def report_html() -> HTMLResponse:
-        """The HTML report over the stored log."""
-        from selflearn.report import build_report
-
-        return HTMLResponse(build_report(service().turns(), title="selflearn service report"))
+    def report_html(days: int = 7) -> HTMLResponse:
+        """The owner's report over the stored log: the last ``days`` days (0: all of it),
+        what failed, what the served version learned and now does with each failing
+        request, what users taught."""
+        if not 0 <= days <= 3660:
+            raise ApiError(422, "days from 0 (the whole log) to 3660", "days")
+        return HTMLResponse(service().report_html(days))
 
     @app.post("/v1/admin/learn", tags=["admin"], dependencies=auth)
     async def admin_learn() -> dict[str, Any]:

@@ -436,6 +436,11 @@ class Service:
 
     # -- reports ------------------------------------------------------------------------------
 
+    def report_html(self, days: int = 7) -> str:
+        """The owner's HTML report over the stored log for its last ``days`` days (0: all),
+        with what the served version does with each failing request."""
+        return _report_of(self, days)
+
     def summary(self) -> dict[str, Any]:
         """The figures a report shows: the log, what was served and learned."""
         with self._store_lock:
@@ -456,6 +461,25 @@ class Service:
             "preferences": len(self.preferences),
             "counts": dict(self.metrics.counts),
         }
+
+
+def _report_of(service: Service, days: int) -> str:
+    """The HTML report over the stored log, with what the served version does now."""
+    from selflearn.report import build_report
+    from selflearn.signals import compute_signals
+
+    turns = service.turns()
+    version = service.version
+    return build_report(
+        turns,
+        signals=compute_signals(turns).table if turns.num_rows else None,
+        artefacts=service.versions.path(version) if version else None,
+        rewriter=service._learned if version else None,
+        preferences=list(service.preferences),
+        days=days,
+        title="selflearn service report"
+        + (f" — serving version {version}" if version else " — nothing learned yet"),
+    )
 
 
 def _learn_in_child(log_file: Path, folder: Path, *, online: bool) -> None:
