@@ -3,8 +3,10 @@ the client, and durability under SIGKILL of the real server process."""
 
 from __future__ import annotations
 
+import html
 import json
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -223,6 +225,16 @@ def test_learning_swaps_a_validated_version_and_restores(
     )
     assert client.post("/v1/admin/restore", headers=AUTH).json() == {"version": "v000001"}
     assert client.get("/healthz").json()["version"] == "v000001"
+    # the owner's report reads what the served version learned and does now
+    page = client.get("/v1/report/html", params={"days": 0}, headers=AUTH).text
+    assert "serving version v000001" in page
+    figures = json.loads(
+        html.unescape(re.search(r"id='figures'>(.*?)</script>", page, re.S).group(1))  # type: ignore[union-attr]
+    )["owner"]
+    assert figures["learned"]["folder"].endswith("v000001")
+    assert figures["learned"]["rewrites"] and figures["failing"]["coverage"]
+    assert all("now" in e for e in figures["failing"]["top"])
+    assert client.get("/v1/report/html", params={"days": -1}, headers=AUTH).status_code == 422
     metrics = client.get("/metrics").text
     assert "selflearn_learning_runs_total 3.0" in metrics and "selflearn_requests_total" in metrics
 
