@@ -53,7 +53,8 @@ browser:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) lint typecheck browser
+# The plug-ins' environments come first: the benchmarks' smoke runs (in pytest) use them.
+test: $(STAMP) $(OVOS_STAMP) $(HA_STAMP) lint typecheck browser
 	$(VENV)/bin/pytest -q
 	$(MAKE) ovos-test
 	$(MAKE) ha-test

@@ -1,6 +1,6 @@
 """Assistant throughput on one core: the whole reference assistant beside hassil alone.
 
-Run: .venv/bin/python benchmarks/assistant.py [--requests N]
+Run: .venv/bin/python benchmarks/assistant.py [--requests N] [--smoke]
 Both run in this one process (one core) on the same sampled sentences; the last line
 is JSON with turns/s for the assistant (speech on and off) and hassil's sentences/s.
 """
@@ -21,7 +21,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="100 requests: does it run")
     args = parser.parse_args()
+    if args.smoke:
+        args.requests = 100
     home, catalogue = Home.default(), Catalogue.default()
     requests = RequestSampler.from_home(home.copy(), catalogue).sample(
         random.Random(args.seed), args.requests

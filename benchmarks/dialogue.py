@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,13 @@ def main() -> None:
     parser.add_argument("--test-users", type=int, default=100)
     parser.add_argument("--work", type=Path, default=Path("selflearn-data/bench-dialogue"))
     parser.add_argument("--quick", action="store_true", help="30 users, 250/500 labels")
+    parser.add_argument("--smoke", action="store_true", help="8 users, 3 days, 200 labels")
     args = parser.parse_args()
     if args.quick:
         args.users, args.days, args.test_users, args.labels = 30, 7, 20, "250,500"
+    if args.smoke:  # its own folder: the logs there are kept between runs
+        args.users, args.days, args.test_users, args.labels = 8, 3, 4, "200"
+        args.work = args.work / "smoke"
     counts = [int(n) for n in args.labels.split(",")]
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
 
@@ -103,6 +108,8 @@ def main() -> None:
         return {a["turn_id"]: a for a in simulated_annotations(truth.values(), picked, seed=0)}
 
     config = DialogueConfig()
+    if args.smoke:  # the same steps, each as short as it can be
+        config = replace(config, pretrain_epochs=1, finetune_epochs=2, members=1)
     started = time.perf_counter()
     base = train_dialogue(turns, {}, signals=signals, config=config, prepared=prepared)
     pretrain_s = time.perf_counter() - started

@@ -8,9 +8,9 @@ sentence's nearest neighbour is the same under both, and the encoder's speed. Ne
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -64,7 +64,11 @@ def torch_embeddings(texts: list[str]) -> np.ndarray:
 
 
 def main() -> None:
-    texts = sentences(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sentences", type=int, nargs="?", default=3000)
+    parser.add_argument("--smoke", action="store_true", help="300 sentences: does it run")
+    args = parser.parse_args()
+    texts = sentences(300 if args.smoke else args.sentences)
     print(f"{len(texts):,} sentences (simulated requests as recognised + SLURP transcripts)")
     enc = SentenceEncoder()
     start = time.perf_counter()

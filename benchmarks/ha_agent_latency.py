@@ -4,7 +4,7 @@ Runs inside real Home Assistant core (the integration's own environment, made by
 ``make ha-test``) with a real selflearn service on loopback: 1,000 requests, each through
 selflearn and through the wrapped agent alone; p50/p90/p99 of the difference. JSON last.
 
-    python benchmarks/ha_agent_latency.py [--requests N]
+    python benchmarks/ha_agent_latency.py [--requests N] [--smoke]
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ HA = ROOT / "integrations" / "homeassistant"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true", help="30 requests: does it run")
     args = parser.parse_args()
+    if args.smoke:
+        args.requests = 30
     python = HA / ".venv" / "bin" / "python"
     if not python.exists():
         print("no Home Assistant environment: run `make ha-test` first", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Ingest throughput: 1,000,000 generated turns from Parquet and from JSON Lines.
 
-Run: .venv/bin/python benchmarks/ingest.py [--turns N]
+Run: .venv/bin/python benchmarks/ingest.py [--turns N] [--smoke]
 Prints progress to stderr and, last, one JSON line:
 {"ingest_turns_per_s": ..., "jsonl_turns_per_s": ..., "bytes_per_turn": ...}
 """
@@ -114,6 +114,7 @@ def generate(n: int, seed: int = 0) -> pa.Table:
         "feedback": null_str,
         "context": context,
         "rewrite": pa.nulls(n, TURN_SCHEMA.field("rewrite").type),
+        "after_action": pa.nulls(n, TURN_SCHEMA.field("after_action").type),
     }
     return pa.Table.from_pydict(columns, schema=TURN_SCHEMA)
 
@@ -150,7 +151,10 @@ def timed_ingest(path: Path, store_path: Path, label: str) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=1_000_000)
+    parser.add_argument("--smoke", action="store_true", help="20,000 turns: does it run")
     args = parser.parse_args()
+    if args.smoke:
+        args.turns = 20_000
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"generating {args.turns:,} turns", file=sys.stderr)

@@ -6,7 +6,7 @@ saying the same kinds of things. Mining (chains in DuckDB SQL, the per-component
 the selection) is timed at each size; it should take ≤ 60 s at 1 M turns on 2 cores and
 grow linearly. Last line: one JSON object.
 
-    python benchmarks/mine.py [--sizes 250000,500000,1000000] [--users 100] [--days 7]
+    python benchmarks/mine.py [--sizes 250000,500000,1000000] [--users 100] [--days 7] [--smoke]
 """
 
 from __future__ import annotations
@@ -53,7 +53,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="250000,500000,1000000")
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--smoke", action="store_true", help="10 users × 2 days, 20k/40k turns")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.users, args.days = "20000,40000", 10, 2
     sizes = [int(x) for x in args.sizes.split(",")]
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _paths import bench_out
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "slurp" / "asr_pairs_dev.jsonl"
 
@@ -92,7 +94,7 @@ def read_report(page: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "owner-report")
+    parser.add_argument("--out", type=Path, default=bench_out("owner-report"))
     parser.add_argument("--demo", type=Path, help="a `make demo` folder: its report too")
     parser.add_argument("--smoke", action="store_true", help="a fifth of the recordings")
     args = parser.parse_args()

@@ -6,7 +6,7 @@ tuned on) and prints, per preference type, how many statements there are, the pa
 precision and recall, and the sentences it got wrong. Targets: precision ≥ 0.95, recall ≥
 0.85. Last line: JSON.
 
-    python benchmarks/preferences.py [--set held-out|dev|dev2|all]
+    python benchmarks/preferences.py [--set held-out|dev|dev2|all] [--smoke]
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ SETS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=(*SETS, "all"), default="held-out")
+    # the sets are a few hundred sentences: the smoke run is the full run
+    parser.add_argument("--smoke", action="store_true", help="the same run (it takes seconds)")
     args = parser.parse_args()
     console = Console(stderr=True)
     catalogue = Catalogue.default()

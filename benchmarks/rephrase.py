@@ -31,7 +31,7 @@ from selflearn.signals import (
 from selflearn.signals.compute import pair_text
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
 from selflearn.signals.span import SpanRephraseModel
-from selflearn.signals.span_train import train_span_model
+from selflearn.signals.span_train import SpanTrainConfig, train_span_model
 from selflearn.sim import SimConfig, Simulator
 
 
@@ -40,7 +40,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=60)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--held-out-days", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="20 users, 3 + 1 days, 10 s training")
     args = parser.parse_args()
+    config = SpanTrainConfig()
+    if args.smoke:
+        args.users, args.days, args.held_out_days = 20, 3, 1
+        config = SpanTrainConfig(
+            max_seconds=10.0, min_passes=0, epochs=1, min_negatives=0, min_negative_share=0.0
+        )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for name, start, days in (
@@ -55,7 +62,9 @@ def main() -> None:
         train, _ = read_turns([root / "train" / "turns.jsonl"])
         test, _ = read_turns([root / "test" / "turns.jsonl"])
         started = time.perf_counter()
-        meta = train_span_model(train, root / "model", progress=lambda m: print(m, file=sys.stderr))
+        meta = train_span_model(
+            train, root / "model", config, progress=lambda m: print(m, file=sys.stderr)
+        )
         train_s = time.perf_counter() - started
         model = SpanRephraseModel(root / "model")
 

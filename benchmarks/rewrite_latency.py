@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from _memory import rss_mb
+from _paths import bench_out
 
 ROOT = Path(__file__).resolve().parents[1]
 SLURP = ROOT.parent / "shared" / "data" / "slurp" / "lm_sentences.txt"
@@ -251,7 +252,7 @@ def main() -> None:
         args.entries, args.requests = 2_000, 100
     if args.out is None:
         name = "index-smoke" if args.smoke else "index-1m"
-        args.out = ROOT / "bench-out" / name
+        args.out = bench_out(name)
     if not SLURP.is_file():
         sys.exit(f"needs {SLURP} (the shared data folder beside the repository)")
     marker = args.out / f"built-{args.entries}"

@@ -141,7 +141,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--no-swap", action="store_true", help="No learning run during the load.")
+    parser.add_argument(
+        "--smoke", action="store_true", help="5 s at 20 requests/s, 6 users × 2 days"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.rps, args.events, args.users = 5.0, 20, 100, 6
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
         port = _port()
@@ -156,8 +161,9 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            say(f"simulating {args.users} users × 7 days for the service to learn from")
-            runs = Simulator(SimConfig(users=args.users, days=7, seed=3)).runs()
+            days = 2 if args.smoke else 7
+            say(f"simulating {args.users} users × {days} days for the service to learn from")
+            runs = Simulator(SimConfig(users=args.users, days=days, seed=3)).runs()
             events = [json.loads(line) for run in runs for line in run.events]
             with httpx.Client(base_url=base, headers=AUTH, timeout=600.0) as http:
                 for i in range(0, len(events), 1000):

@@ -47,7 +47,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-repeat", action="store_true", help="skip the reproducibility run")
+    parser.add_argument("--smoke", action="store_true", help="5 users × 1 day")
     args = parser.parse_args()
+    if args.smoke:
+        args.users, args.days = 5, 1
     with tempfile.TemporaryDirectory() as tmp:
         first, elapsed = _run(Path(tmp) / "a", args.users, args.days, args.seed)
         print(

@@ -3,7 +3,7 @@
 Prints how many held-out failing transcripts are rewritten to a sentence with the gold
 intent, and how many working ones are rewritten to a wrong intent. Last line: JSON.
 
-    python benchmarks/slurp_rewrites.py [--data ../shared/data] [--held-out 0.5]
+    python benchmarks/slurp_rewrites.py [--data ../shared/data] [--held-out 0.5] [--smoke]
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ def main() -> None:
     default = Path(__file__).resolve().parents[1].parent / "shared" / "data"
     parser.add_argument("--data", type=Path, default=default)
     parser.add_argument("--held-out", type=float, default=0.5)
+    # mining one development set takes seconds: the smoke run is the full run
+    parser.add_argument("--smoke", action="store_true", help="the same run (it takes seconds)")
     args = parser.parse_args()
     path = args.data / "slurp" / "asr_pairs_dev.jsonl"
     if not path.is_file():

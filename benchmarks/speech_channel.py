@@ -64,10 +64,15 @@ def main() -> None:
         "--fit", action="store_true", help="refit and rewrite the shipped parameters"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="600 pairs: does it run")
     args = parser.parse_args()
     if not args.pairs.exists():
         sys.exit(f"error: {args.pairs}: transcript pairs not found (needs ../shared/data/slurp)")
     pairs = load_pairs(args.pairs)
+    if args.smoke:
+        if args.fit:
+            sys.exit("error: --smoke does not refit the shipped parameters (drop --fit)")
+        pairs = pairs[:600]
     if args.fit:
         params, real, ours = fit(pairs, args.seed, progress=lambda m: print(m, file=sys.stderr))
         target = Path(
