@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from selflearn.rewrite.guards import OWN_HISTORY_MAY, Guard, asks
-from selflearn.rewrite.index import GLOBAL, RetrievalIndex, sound_vectors
+from selflearn.rewrite.index import GLOBAL, RetrievalIndex, sound_vector
 from selflearn.signals.rephrase import phonetic_key
 
 __all__ = ["FEATURES", "Candidate", "Query", "candidates", "features"]
@@ -126,7 +126,7 @@ def candidates(
     the ``guard`` forbids (an opposite action, a place changed). A rewrite the guard lets
     only the speaker's own history make (:data:`OWN_HISTORY_MAY`) is a candidate of the
     personal layer alone, and only to one of their own successes."""
-    sound_vector = sound_vectors([query.text])[0]
+    probe = sound_vector(query.text)
     rows: dict[str, tuple[int | None, int | None]] = {}
 
     def note(row: int, own: bool) -> None:
@@ -138,12 +138,12 @@ def candidates(
 
     for row, _ in index.global_search(meaning_vector, k):
         note(row, False)
-    for row, _ in index.global_search(sound_vector, k, sound=True):
+    for row, _ in index.global_search(probe, k, sound=True):
         note(row, False)
     if personal and query.owner:
         for row, _ in index.personal_search(meaning_vector, query.owner, k):
             note(row, True)
-        for row, _ in index.personal_search(sound_vector, query.owner, k, sound=True):
+        for row, _ in index.personal_search(probe, query.owner, k, sound=True):
             note(row, True)
     out = []
     for text, (g, o) in rows.items():
@@ -158,7 +158,7 @@ def candidates(
         any_row = o if o is not None else g
         assert any_row is not None
         meaning = float(index.vector(any_row) @ meaning_vector)
-        sound = float(sound_vectors([text])[0] @ sound_vector)
+        sound = float(sound_vector(text) @ probe)
         out.append(Candidate(text, g, o, meaning, sound))
     return out
 

@@ -427,6 +427,9 @@ def load_guard(folder: Path) -> Guard:
         return Guard()
 
 
+_DECIDED_KEPT = 50_000  # decisions a guard keeps (a few MB)
+
+
 class Guard:
     """``reason(source, target, area)``: why the rewrite is not allowed, or None.
 
@@ -465,6 +468,9 @@ class Guard:
         self._place_words = frozenset(w for p in self.places for w in p.split())
         # the last word of a device name of several words: what a word before it picks among
         self._heads = frozenset(n.split()[-1] for n in self.names if " " in n)
+        # what was decided for recent (source, target, area): each request's candidates come
+        # back request after request, and every layer asks
+        self._decided: dict[tuple[str, str, str | None], str | None] = {}
 
     def save(self, folder: Path) -> Path:
         path = folder / GUARD_FILE
@@ -496,6 +502,18 @@ class Guard:
         return True
 
     def reason(self, source: str, target: str, area: str | None) -> str | None:
+        key = (source, target, area)
+        try:
+            return self._decided[key]
+        except KeyError:
+            pass
+        why = self._reason(source, target, area)
+        if len(self._decided) >= _DECIDED_KEPT:
+            self._decided.clear()  # a bounded memory: start again rather than grow
+        self._decided[key] = why
+        return why
+
+    def _reason(self, source: str, target: str, area: str | None) -> str | None:
         said_words, new_words = source.split(), target.split()
         said, new = set(said_words), set(new_words)
         for one, other in _OPPOSITES:

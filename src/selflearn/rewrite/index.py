@@ -19,6 +19,7 @@ import shutil
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "recover_saved_index",
     "remove_saved_scope",
     "request_owner",
+    "sound_vector",
     "sound_vectors",
 ]
 
@@ -77,6 +79,16 @@ def sound_vectors(texts: Sequence[str]) -> np.ndarray:
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     unit: np.ndarray = out / np.maximum(norms, 1e-9)
     return unit
+
+
+@lru_cache(maxsize=20_000)
+def sound_vector(text: str) -> np.ndarray:
+    """One utterance's :func:`sound_vectors` row (read-only), kept for the most recent
+    20,000 texts (about 20 MB): a request and its candidates come back request after
+    request, and each is compared by sound in more than one layer."""
+    vector: np.ndarray = sound_vectors([text])[0]
+    vector.setflags(write=False)
+    return vector
 
 
 def request_owner(user_id: str | None, device_id: str | None) -> str | None:

@@ -57,7 +57,7 @@ from selflearn.rewrite.base import (
     same_words,
 )
 from selflearn.rewrite.guards import Guard
-from selflearn.rewrite.index import IndexConfig, load_turn_facts, sound_vectors
+from selflearn.rewrite.index import IndexConfig, load_turn_facts, sound_vector, sound_vectors
 from selflearn.rewrite.misheard import MisheardModel, Near, could_be_misheard, heard_alike
 
 __all__ = ["RESTATED_FILE", "RestatedConfig", "RestatementMemory"]
@@ -489,7 +489,7 @@ class RestatementMemory:
         row = self._row.get(text)
         if not text or (row is not None and self.worked[row] >= self.failed[row]):
             return []  # known to work (as often as not): leave it
-        probe = sound_vectors([text])[0]
+        probe = sound_vector(text)
         out: list[Considered] = []
         found = self._nearest(text, request.area, probe=probe)
         if found is not None:
