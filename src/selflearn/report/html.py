@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from selflearn.evaluate.ab import PEER_COLUMNS
-from selflearn.report.owner import FAILED, local_zone, owner_view
+from selflearn.report.owner import FAILED, local_zone, owner_view, turn_rows
 from selflearn.report.plots import (
     bar_svg,
     category_bars_svg,
@@ -737,26 +737,10 @@ def build_report(
         failure_points=failure_points,
         days=days,
     ).as_dict()
-    rows = [
-        {
-            "turn_id": t,
-            "ts": ts,
-            "status": (r or {}).get("status"),
-            "intent": (n or {}).get("intent"),
-            "device_type": d or "unknown",
-            "local_time": (json.loads(c) if isinstance(c, str) else (c or {})).get("local_time"),
-        }
-        for t, ts, r, n, d, c in zip(
-            turns.column("turn_id").to_pylist(),
-            turns.column("ts").to_pylist(),
-            turns.column("response").to_pylist(),
-            turns.column("nlu").to_pylist(),
-            turns.column("device_type").to_pylist(),
-            turns.column("context").to_pylist(),
-            strict=True,
-        )
-    ]
-    zone = local_zone((r["ts"] for r in rows), (r["local_time"] for r in rows)) or UTC
+    rows = turn_rows(turns)
+    zone = (
+        local_zone((r["ts"] for r in rows), (r["context"].get("local_time") for r in rows)) or UTC
+    )
     end = max((r["ts"] for r in rows), default=0.0)
     period = [r for r in rows if days <= 0 or r["ts"] > end - days * 86_400]
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from selflearn.rewrite.base import RewriteRequest, normalize_utterance
 
-__all__ = ["FAILED", "OwnerView", "local_zone", "owner_view"]
+__all__ = ["FAILED", "OwnerView", "local_zone", "owner_view", "turn_rows"]
 
 FAILED = frozenset({"no_intent_match", "no_valid_targets", "failed_to_handle", "unknown"})
 DEFECT_AT = 0.5  # the implicit defect score at which a turn counts as failed
@@ -58,7 +58,10 @@ def local_zone(ts: Iterable[float], local_times: Iterable[str | None]) -> timezo
     return timezone(timedelta(minutes=offsets.most_common(1)[0][0]))
 
 
-def _rows(turns: pa.Table, signals: pa.Table | None) -> list[dict[str, Any]]:
+def turn_rows(turns: pa.Table, signals: pa.Table | None = None) -> list[dict[str, Any]]:
+    """One dict per turn, oldest first, with what the report reads of it: the ids, time,
+    text, intent, status, context (parsed), rewrite, after-action list, its signals row and
+    whether it ``failed`` (its implicit defect score, else its status)."""
     by_turn: dict[str, dict[str, Any]] = {}
     if signals is not None:
         by_turn = {r["turn_id"]: r for r in signals.to_pylist()}
@@ -302,7 +305,7 @@ def owner_view(
 
     if signals is None and artefacts is not None and (artefacts / "signals.parquet").is_file():
         signals = pq.read_table(artefacts / "signals.parquet")  # what the learning run read
-    rows = _rows(turns, signals)
+    rows = turn_rows(turns, signals)
     found_zone = local_zone((r["ts"] for r in rows), (r["context"].get("local_time") for r in rows))
     zone = found_zone or UTC
     undo_recorded = any(r["after_action"] for r in rows)

@@ -16,6 +16,7 @@ __all__ = [
     "Rewrite",
     "RewriteRequest",
     "SupportsRewrite",
+    "first_served",
     "normalize_utterance",
     "precision_floor",
     "rewrite_within",
@@ -115,6 +116,12 @@ class Considered:
         if self.withheld is not None:
             return None
         return Rewrite(source, self.target, self.layer, self.score, self.method, self.support)
+
+
+def first_served(source: str, considered: list[Considered]) -> Rewrite | None:
+    """The rewrite of the first of ``considered`` not withheld, or None."""
+    found = next((c for c in considered if c.withheld is None), None)
+    return found.served(source) if found is not None else None
 
 
 @runtime_checkable

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from selflearn.errors import DataFileError
-from selflearn.rewrite.base import Considered, Rewrite, RewriteRequest, normalize_utterance
+from selflearn.rewrite.base import (
+    Considered,
+    Rewrite,
+    RewriteRequest,
+    first_served,
+    normalize_utterance,
+)
 from selflearn.rewrite.candidates import FEATURES, Candidate, Query, candidates, features
 from selflearn.rewrite.encoder import SentenceEncoder, shared_encoder
 from selflearn.rewrite.guards import Guard, load_guard
@@ -106,11 +112,7 @@ class OnlineRewriter:
         return cands[best], float(scores[best]), best
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
-        text = normalize_utterance(request.text)
-        for found in self.consider(request):
-            if found.withheld is None:
-                return found.served(text)
-        return None
+        return first_served(normalize_utterance(request.text), self.consider(request))
 
     def consider(self, request: RewriteRequest) -> list[Considered]:
         """The best candidate of the personal layer, then of the global one, each with its

@@ -51,6 +51,7 @@ from selflearn.rewrite.base import (
     Considered,
     Rewrite,
     RewriteRequest,
+    first_served,
     normalize_utterance,
     precision_floor,
     same_numbers,
@@ -474,11 +475,7 @@ class RestatementMemory:
         return _Found(key, target, self._model.probability(text, found, known))
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
-        text = normalize_utterance(request.text)
-        for found in self.consider(request):
-            if found.withheld is None:
-                return found.served(text)
-        return None
+        return first_served(normalize_utterance(request.text), self.consider(request))
 
     def consider(self, request: RewriteRequest) -> list[Considered]:
         """The nearest restated failure (by its margin against the memory's threshold), then
