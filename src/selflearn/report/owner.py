@@ -373,6 +373,10 @@ def owner_view(
 
             config = MarkovConfig(**{k: v for k, v in markov.items() if k != "chains"})
         near_misses = mining_near_misses(turns, signals, config)
+    for learnt in learned.get("rewrites", ()):  # the table keeps no head count: the miner does
+        miss = (near_misses or {}).get(learnt["source"])
+        if learnt["people"] is None and miss is not None and miss["rewrite"] == learnt["target"]:
+            learnt["people"] = int(miss["users"])
     instead = _restatements(rows)
     explained: list[dict[str, Any]] = []
     coverage: dict[str, list[int]] = {c: [0, 0] for c in CATEGORIES}
