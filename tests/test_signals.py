@@ -123,3 +123,43 @@ def test_a_request_for_the_opposite_or_after_a_fix_is_a_new_request() -> None:
     assert signals["t2"]["rephrase_of"] is None  # the opposite: a new request
     assert signals["t3"]["rephrase_of"] is None  # t0 was fixed by t1: not t0 again
     assert signals["t1"]["defect_score"] < 0.5  # the fix worked and was not restated
+
+
+def test_what_the_user_did_by_hand_right_after_reads_as_a_defect() -> None:
+    """A light switched back by hand, or another one switched instead, says the action was
+    wrong although the assistant answered success; skipping or stopping alone does not, and
+    what an automation did is not the user's."""
+    from selflearn.logs.schema import TurnEvent
+
+    def turn(i: int, text: str, after: list[dict[str, object]]) -> TurnEvent:
+        return TurnEvent.from_dict(
+            {
+                "schema_version": "2",
+                "turn_id": f"t{i}",
+                "device_id": f"satellite.{i}",  # one device each: no turn restates another
+                "device_type": "satellite",
+                "ts": 100.0 + 60 * i,
+                "asr": {"text": text},
+                "nlu": {"intent": "HassTurnOn"},
+                "response": {"text": "Turned on", "status": "success"},
+                "after_action": after,
+            }
+        )
+
+    def acted(kind: str, source: str = "device") -> dict[str, object]:
+        return {"entity_id": "light.lamp", "kind": kind, "after_ms": 4000, "source": source}
+
+    events = [
+        turn(0, "turn on the lamp", []),
+        turn(1, "turn on the lamp", [acted("undone")]),
+        turn(2, "turn on the lamp", [acted("other_device")]),
+        turn(3, "play some jazz", [acted("skipped")]),
+        turn(4, "play some jazz", [acted("stopped")]),
+        turn(5, "turn on the lamp", [acted("undone", source="automation")]),
+    ]
+    signals = {r["turn_id"]: r for r in compute_signals(events_to_table(events)).table.to_pylist()}
+    score = {t: round(r["defect_score"], 3) for t, r in signals.items()}
+    assert score["t1"] >= 0.5 and score["t2"] >= 0.5, score
+    assert signals["t1"]["abandoned"]  # put right by hand and not asked again
+    assert score["t0"] < 0.2 and score["t5"] == score["t0"], score
+    assert score["t0"] < score["t4"] < score["t3"] < 0.5, score

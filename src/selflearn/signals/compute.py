@@ -25,6 +25,8 @@ from selflearn.signals.span import PairText, SpanRephraseModel
 __all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals", "pair_text"]
 
 FALSE_WAKE_SCORE = 0.8  # below this, a detection is more likely background speech
+# What the user did by hand that says the action itself was wrong (not just unwanted now).
+UNDONE_BY_HAND = frozenset({"undone", "other_device"})
 
 SIGNALS_SCHEMA = pa.schema(
     [
@@ -193,7 +195,11 @@ def compute_signals(
         best[later] = (score, earlier)
         if score >= detector.threshold:
             followed[earlier] = max(followed.get(earlier, 0.0), score)
-            if turn["status"] == "success" and turn["feedback"] != "negative":
+            if (
+                turn["status"] == "success"
+                and turn["feedback"] != "negative"
+                and not set(turn["after_kinds"] or ()) & UNDONE_BY_HAND
+            ):
                 resolved.add(earlier)
 
     said = _said_feedback(flat, sessions.window_s)
@@ -209,10 +215,16 @@ def compute_signals(
         # Gave up: it failed (an error answer or a "no"; an interruption alone may be
         # impatience) and nothing restated it. A marginal wake score means nobody was
         # talking to the assistant (a false wake), so nobody gave up.
+        after = turn["after_kinds"] or ()
+        # (put right by hand and not asked again is giving up on the assistant too)
         abandoned = (
             gave_up
             or (
-                (turn["status"] in FAILED_STATUSES or turn["feedback"] == "negative")
+                (
+                    turn["status"] in FAILED_STATUSES
+                    or turn["feedback"] == "negative"
+                    or bool(set(after) & UNDONE_BY_HAND)
+                )
                 and turn["turn_id"] not in followed
             )
         ) and (turn["wake_score"] is None or turn["wake_score"] >= FALSE_WAKE_SCORE)
@@ -237,6 +249,7 @@ def compute_signals(
                         abandoned=abandoned,
                         asr_confidence=turn["asr_confidence"],
                         wake_score=turn["wake_score"],
+                        after_action=after,
                     ),
                     4,
                 ),

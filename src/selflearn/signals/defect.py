@@ -1,15 +1,17 @@
 """The implicit defect score: how likely a turn failed its user, from the log alone.
 
 Cues (DESIGN §2 item 2): the answer's status, a barge-in, explicit feedback, a rephrase
-that followed, giving up, a low recognition confidence, a marginal wake-word score. The
-weights say how strongly each cue indicates a defect; they are set by hand.
+that followed, giving up, a low recognition confidence, a marginal wake-word score, and what
+the user did by hand right after the action (DESIGN §2 item 11). The weights say how
+strongly each cue indicates a defect; they are set by hand.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
-__all__ = ["defect_score"]
+__all__ = ["AFTER_ACTION_WEIGHT", "defect_score"]
 
 STATUS_WEIGHT = {
     "success": 0.0,
@@ -18,6 +20,13 @@ STATUS_WEIGHT = {
     "failed_to_handle": 2.0,
     "unknown": 1.5,
 }
+# What the user did by hand right after the action (the turn event's ``after_action``).
+# Switching back what the assistant switched, or switching another device instead, is as
+# plain as saying "no" (the same weight as negative feedback): alone it makes a defect.
+# Skipping what it started says the item was wrong, but people also skip a song they merely
+# do not fancy now; stopping may be the listener being done: alone, neither makes a defect,
+# beside any other cue either does.
+AFTER_ACTION_WEIGHT = {"undone": 3.0, "other_device": 3.0, "skipped": 2.0, "stopped": 1.2}
 
 
 def defect_score(
@@ -29,6 +38,7 @@ def defect_score(
     abandoned: bool,
     asr_confidence: float | None,
     wake_score: float | None,
+    after_action: Collection[str] = (),
 ) -> float:
     """A score in (0, 1); higher means more likely a defect.
 
@@ -38,6 +48,13 @@ def defect_score(
     >>> defect_score(status="no_intent_match", barge_in=False, feedback=None, rephrased=0.9,
     ...              abandoned=False, asr_confidence=0.6, wake_score=0.95) > 0.8
     True
+    >>> defect_score(status="success", barge_in=False, feedback=None, rephrased=0.0,
+    ...              abandoned=False, asr_confidence=None, wake_score=None,
+    ...              after_action=["undone"]) > 0.5
+    True
+
+    ``after_action``: the kinds of what the user did by hand right after (``undone``,
+    ``other_device``, ``skipped``, ``stopped``), each counted once.
     """
     z = -2.4 + STATUS_WEIGHT.get(status or "unknown", 1.5)
     z += 1.4 * barge_in
@@ -48,4 +65,5 @@ def defect_score(
         z += 2.0 * max(0.0, 0.85 - asr_confidence)
     if wake_score is not None:
         z += 6.0 * max(0.0, 0.8 - wake_score)
+    z += sum(AFTER_ACTION_WEIGHT.get(kind, 0.0) for kind in set(after_action))
     return 1.0 / (1.0 + math.exp(-z))

@@ -35,7 +35,8 @@ WITH first_seen AS (
         response.duration_ms AS duration_ms,
         barge_in_ms,
         feedback,
-        wake.score AS wake_score
+        wake.score AS wake_score,
+        {after_kinds} AS after_kinds
     FROM first_seen
 ), ordered AS (
     SELECT *,
@@ -101,7 +102,15 @@ def sessionize(con: duckdb.DuckDBPyConnection, turns: pa.Table, config: SessionC
     Registers the result as ``sessioned`` on ``con`` for :func:`candidate_pairs`.
     """
     con.register("turns", turns)
-    table = con.sql(_TURNS_SQL.format(gap=float(config.session_gap_s))).to_arrow_table()
+    # what the user did by hand right after (not what an automation did), where the log says
+    after_kinds = (
+        "list_distinct(list_transform(list_filter(after_action, "
+        "lambda a: coalesce(a.source, '') <> 'automation'), lambda a: a.kind))"
+        if "after_action" in turns.column_names
+        else "CAST(NULL AS VARCHAR[])"
+    )
+    sql = _TURNS_SQL.format(gap=float(config.session_gap_s), after_kinds=after_kinds)
+    table = con.sql(sql).to_arrow_table()
     con.register("sessioned", table)
     return table
 
