@@ -163,3 +163,34 @@ def test_what_the_user_did_by_hand_right_after_reads_as_a_defect() -> None:
     assert signals["t1"]["abandoned"]  # put right by hand and not asked again
     assert score["t0"] < 0.2 and score["t5"] == score["t0"], score
     assert score["t0"] < score["t4"] < score["t3"] < 0.5, score
+
+
+def test_signals_of_a_grown_log_reuse_the_learning_runs(sim_files: tuple[Path, Path, dict]) -> None:
+    """A log that grew since learning: the known signals serve the old turns, and the new
+    ones (read in context) are what computing the whole log again gives."""
+    import pyarrow.compute as pc
+
+    from selflearn.signals.compute import extend_signals
+
+    log, _, _ = sim_files
+    turns, _ = read_turns([log])
+    cut = pc.quantile(turns.column("ts"), q=0.7)[0].as_py()
+    old = turns.filter(pc.less(turns.column("ts"), cut))
+    known = compute_signals(old).table
+    grown = extend_signals(turns, known)
+    whole = {r["turn_id"]: r for r in compute_signals(turns).table.to_pylist()}
+    rows = {r["turn_id"]: r for r in grown.to_pylist()}
+    assert rows.keys() == whole.keys()
+    new = set(turns.filter(pc.greater_equal(turns.column("ts"), cut)).column("turn_id").to_pylist())
+
+    def read(row: dict[str, object]) -> dict[str, object]:  # session names are labels
+        return {k: v for k, v in row.items() if k != "session_id"}
+
+    assert new and all(read(rows[t]) == read(whole[t]) for t in new)
+    same = sum(read(rows[t]) == read(whole[t]) for t in whole)
+    assert same / len(whole) > 0.99  # old turns differ only where the cut split a session
+    # the same sessions, named apart from every other
+    by_name: dict[object, set[object]] = {}
+    for t in whole:
+        by_name.setdefault(rows[t]["session_id"], set()).add(whole[t]["session_id"])
+    assert all(len(v) == 1 for v in by_name.values())

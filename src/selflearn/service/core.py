@@ -465,15 +465,24 @@ class Service:
 
 def _report_of(service: Service, days: int) -> str:
     """The HTML report over the stored log, with what the served version does now."""
+    from selflearn.learn import SIGNALS_FILE
     from selflearn.report import build_report
     from selflearn.signals import compute_signals
+    from selflearn.signals.compute import extend_signals
 
     turns = service.turns()
     version = service.version
+    folder = service.versions.path(version) if version else None
+    signals = None
+    if turns.num_rows and folder is not None and (folder / SIGNALS_FILE).is_file():
+        # the served version's signals, and the turns stored since computed in context
+        signals = extend_signals(turns, pq.read_table(folder / SIGNALS_FILE))
+    elif turns.num_rows:
+        signals = compute_signals(turns).table
     return build_report(
         turns,
-        signals=compute_signals(turns).table if turns.num_rows else None,
-        artefacts=service.versions.path(version) if version else None,
+        signals=signals,
+        artefacts=folder,
         rewriter=service._learned if version else None,
         preferences=list(service.preferences),
         days=days,

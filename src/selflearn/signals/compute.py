@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from selflearn._version import __version__
@@ -22,7 +23,7 @@ from selflearn.signals.said import read_feedback
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
 from selflearn.signals.span import PairText, SpanRephraseModel
 
-__all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals", "pair_text"]
+__all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals", "extend_signals", "pair_text"]
 
 FALSE_WAKE_SCORE = 0.8  # below this, a detection is more likely background speech
 # What the user did by hand that says the action itself was wrong (not just unwanted now).
@@ -277,3 +278,43 @@ def compute_signals(
         "feedback_said": len(said),
     }
     return Signals(table, counts)
+
+
+def extend_signals(
+    turns: pa.Table, known: pa.Table, *, context_s: float = 3600.0, detector: Detector | None = None
+) -> pa.Table:
+    """Signals for every turn of ``turns``, reusing ``known`` (a learning run's) for turns
+    well before the first turn it lacks, and computing the rest over the log from
+    ``context_s`` before that turn: the turns of the last ``context_s / 2`` before it are
+    read again too, since a new turn may restate them. A log that grew since learning
+    costs its new turns, not the whole log again."""
+    ids = turns.column("turn_id")
+    schema = SIGNALS_SCHEMA.remove_metadata()
+    new = pc.invert(pc.is_in(ids, value_set=known.column("turn_id")))
+    kept = known.filter(pc.is_in(known.column("turn_id"), value_set=ids))
+    kept = kept.select(schema.names).cast(schema)
+    if not pc.any(new).as_py():
+        return kept
+    first = pc.min(turns.filter(new).column("ts")).as_py()
+    ts = turns.column("ts")
+    window = turns.filter(pc.greater_equal(ts, first - context_s))
+    redo = turns.filter(pc.greater_equal(ts, first - context_s / 2)).column("turn_id")
+    fresh = compute_signals(window, detector=detector).table.cast(schema)
+    fresh = fresh.filter(pc.is_in(fresh.column("turn_id"), value_set=redo))
+    # Sessions are numbered from the window's start: a session the known signals named
+    # keeps its name, a new one gets a name of its own (never one the known signals used).
+    before = dict(
+        zip(kept.column("turn_id").to_pylist(), kept.column("session_id").to_pylist(), strict=True)
+    )
+    named: dict[str, str] = {}
+    for turn, session in zip(
+        fresh.column("turn_id").to_pylist(), fresh.column("session_id").to_pylist(), strict=True
+    ):
+        if turn in before and session not in named:
+            named[session] = before[turn]
+    sessions = [named.get(s, f"{s}@{int(first)}") for s in fresh.column("session_id").to_pylist()]
+    fresh = fresh.set_column(
+        fresh.schema.get_field_index("session_id"), "session_id", pa.array(sessions, pa.string())
+    )
+    kept = kept.filter(pc.invert(pc.is_in(kept.column("turn_id"), value_set=redo)))
+    return pa.concat_tables([kept, fresh])
