@@ -17,7 +17,6 @@ category), rewrites learned, plots drawn; the last line is JSON.
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import re
 import shutil
@@ -65,11 +64,14 @@ def screenshot(page: Path) -> str | None:
 
 def read_report(page: Path) -> dict[str, Any]:
     """What a report shows, from its embedded figures and its plots."""
+    from selflearn.errors import DataFileError
+    from selflearn.report import report_figures
+
     text = page.read_text(encoding="utf-8")
-    found = re.search(r"id='figures'>(.*?)</script>", text, re.S)
-    if found is None:
-        sys.exit(f"{page}: no figures in the report")
-    owner = json.loads(html.unescape(found.group(1)))["owner"]
+    try:
+        owner = report_figures(text)["owner"]
+    except DataFileError as exc:
+        sys.exit(f"{page}: {exc}")
     failing = owner["failing"]
     return {
         "period": f"{owner['period']['from']} to {owner['period']['to']}",

@@ -4,8 +4,6 @@ simulated log with an A/B, and on a real-shaped log (real recordings, every stat
 
 from __future__ import annotations
 
-import html
-import json
 import os
 import re
 import shutil
@@ -23,7 +21,7 @@ from selflearn.evaluate.runner import evaluation_document
 from selflearn.evaluate.speech_errors import read_asr_pairs
 from selflearn.learn import learn
 from selflearn.logs import events_to_table, read_turns
-from selflearn.report import write_report
+from selflearn.report import report_figures, write_report
 from selflearn.rewrite import RewriteTable
 from selflearn.signals import compute_signals, read_truth
 from selflearn.sim import SimConfig
@@ -107,9 +105,7 @@ def _render(path: Path, tmp_path: Path) -> tuple[list[str], str]:
 
 
 def _figures(path: Path) -> dict[str, Any]:
-    found = re.search(r"id='figures'>(.*?)</script>", path.read_text(), re.S)
-    assert found is not None
-    return dict(json.loads(html.unescape(found.group(1))))
+    return report_figures(path.read_text())
 
 
 def test_report_renders_with_plots_in_headless_chromium(report_path: Path, tmp_path: Path) -> None:

@@ -3,10 +3,8 @@ the client, and durability under SIGKILL of the real server process."""
 
 from __future__ import annotations
 
-import html
 import json
 import random
-import re
 import signal
 import subprocess
 import threading
@@ -19,6 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from selflearn.report import report_figures
 from selflearn.service import Client, ServiceSettings
 from selflearn.service.app import create_app
 from selflearn.sim import SimConfig, Simulator
@@ -228,9 +227,7 @@ def test_learning_swaps_a_validated_version_and_restores(
     # the owner's report reads what the served version learned and does now
     page = client.get("/v1/report/html", params={"days": 0}, headers=AUTH).text
     assert "serving version v000001" in page
-    figures = json.loads(
-        html.unescape(re.search(r"id='figures'>(.*?)</script>", page, re.S).group(1))  # type: ignore[union-attr]
-    )["owner"]
+    figures = report_figures(page)["owner"]
     assert figures["learned"]["folder"].endswith("v000001")
     assert figures["learned"]["rewrites"] and figures["failing"]["coverage"]
     assert all("now" in e for e in figures["failing"]["top"])

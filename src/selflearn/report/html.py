@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -21,8 +22,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from selflearn.errors import DataFileError
 from selflearn.evaluate.ab import PEER_COLUMNS
-from selflearn.report.owner import FAILED, local_zone, owner_view, turn_rows
+from selflearn.report.owner import FAILED, owner_view
 from selflearn.report.plots import (
     bar_svg,
     category_bars_svg,
@@ -31,7 +33,7 @@ from selflearn.report.plots import (
     trend_svg,
 )
 
-__all__ = ["build_report", "write_report"]
+__all__ = ["build_report", "report_figures", "write_report"]
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; color: #1a202c; }
@@ -728,7 +730,7 @@ def build_report(
     (0: all of it) with what the learning run in ``artefacts`` (or ``rewriter``, what serves
     now) does about its failures, and, when ``evaluation`` is given, the simulator's A/B.
     ``failure_points``: turn_id → what ``selflearn isolate`` wrote for it."""
-    view = owner_view(
+    owner = owner_view(
         turns,
         signals,
         artefacts=artefacts,
@@ -736,23 +738,18 @@ def build_report(
         preferences=preferences,
         failure_points=failure_points,
         days=days,
-    ).as_dict()
-    rows = turn_rows(turns)
-    zone = (
-        local_zone((r["ts"] for r in rows), (r["context"].get("local_time") for r in rows)) or UTC
     )
-    end = max((r["ts"] for r in rows), default=0.0)
-    period = [r for r in rows if days <= 0 or r["ts"] > end - days * 86_400]
+    view = owner.as_dict()
 
     def day_of(ts: float) -> str:
-        return datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %a")
+        return datetime.fromtimestamp(ts, owner.zone).strftime("%Y-%m-%d %a")
 
     parts = [f"<h1>{html.escape(title)}</h1>"]
     parts += _period_sections(view)
     parts += _failing_sections(view)
     parts += _learned_sections(view)
     parts += _applied_sections(view)
-    parts += _stage_sections(period, view, failure_points, truth, day_of)
+    parts += _stage_sections(owner.period, view, failure_points, truth, day_of)
     parts += _taught_sections(view)
     if evaluation:
         parts += _ab_sections(evaluation)
@@ -765,6 +762,18 @@ def build_report(
         f"{html.escape(json.dumps(figures, default=str))}</script>"
         "</body></html>"
     )
+
+
+_FIGURES = re.compile(r"<script type='application/json' id='figures'>(.*?)</script>", re.S)
+
+
+def report_figures(page: str) -> dict[str, Any]:
+    """The figures a report page embeds (``owner``: the owner's view; ``evaluation``: the
+    A/B's summary), read back from its HTML."""
+    found = _FIGURES.search(page)
+    if found is None:
+        raise DataFileError("not a selflearn report: the page embeds no figures")
+    return dict(json.loads(html.unescape(found.group(1))))
 
 
 def write_report(path: Path, **kwargs: Any) -> Path:

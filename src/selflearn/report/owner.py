@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,12 @@ _EXPLAINED = 400  # the most-failing requests each explained (the rest are count
 
 @dataclass(frozen=True)
 class OwnerView:
-    """The figures of the owner's report (see :func:`owner_view`); ``as_dict`` is JSON."""
+    """The figures of the owner's report (see :func:`owner_view`); ``as_dict`` is JSON.
+    ``period``: the period's turns (:func:`turn_rows`); ``zone``: the log's time zone."""
 
     data: dict[str, Any]
+    period: list[dict[str, Any]] = field(default_factory=list)
+    zone: tzinfo = UTC
 
     def as_dict(self) -> dict[str, Any]:
         return self.data
@@ -161,19 +164,22 @@ def _restatements(rows: list[dict[str, Any]]) -> dict[str, Counter[str]]:
 def _learned(artefacts: Path | None, limit: int) -> dict[str, Any]:
     """What the learning run in ``artefacts`` wrote: its summary and the rewrites it learned
     (the mined table and the restatement memory's restated failures), most support first."""
+    from selflearn.learn import LEARN_SUMMARY, REWRITES_FILE
+    from selflearn.rewrite.restated import RESTATED_FILE
+
     if artefacts is None:
         return {"available": False, "why": "no artefacts folder was given (--artefacts)"}
     if not artefacts.is_dir():
         return {"available": False, "why": f"{artefacts}: no such artefacts folder"}
     summary: dict[str, Any] = {}
-    path = artefacts / "learn.json"
+    path = artefacts / LEARN_SUMMARY
     if path.is_file():
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
             summary = {}
     rows: list[dict[str, Any]] = []
-    table = artefacts / "rewrites.parquet"
+    table = artefacts / REWRITES_FILE
     if table.is_file():
         for r in pq.read_table(table).to_pylist():
             rows.append(
@@ -188,7 +194,7 @@ def _learned(artefacts: Path | None, limit: int) -> dict[str, Any]:
                     "success_p": round(float(r["score"]), 3),
                 }
             )
-    memory = artefacts / "restated.parquet"
+    memory = artefacts / RESTATED_FILE
     if memory.is_file():
         for r in pq.read_table(memory).to_pylist():
             if r["failed"] and r["target"] != r["text"]:
@@ -301,10 +307,11 @@ def owner_view(
     the miner's (default: computed from the log and ``signals`` with the learning run's
     configuration); ``signals``: default the learning run's, else the response status
     marks the failures; ``preferences``: what users taught (:class:`~selflearn.teach.Preference`)."""
+    from selflearn.learn import SIGNALS_FILE
     from selflearn.rewrite.explain import CATEGORIES, explain, mining_near_misses
 
-    if signals is None and artefacts is not None and (artefacts / "signals.parquet").is_file():
-        signals = pq.read_table(artefacts / "signals.parquet")  # what the learning run read
+    if signals is None and artefacts is not None and (artefacts / SIGNALS_FILE).is_file():
+        signals = pq.read_table(artefacts / SIGNALS_FILE)  # what the learning run read
     rows = turn_rows(turns, signals)
     found_zone = local_zone((r["ts"] for r in rows), (r["context"].get("local_time") for r in rows))
     zone = found_zone or UTC
@@ -407,7 +414,6 @@ def owner_view(
                 works=whole_failed[key] * 2 < whole_said[key],
             )
             entry["now"] = why.as_dict()
-            coverage.setdefault(why.category, [0, 0])
             coverage[why.category][0] += 1
             coverage[why.category][1] += len(failing[key])
         explained.append(entry)
@@ -438,4 +444,4 @@ def owner_view(
             for p in taught[:top]
         ],
     }
-    return OwnerView(data)
+    return OwnerView(data, period, zone)

@@ -19,6 +19,7 @@ import pyarrow as pa
 from selflearn.rewrite.base import Considered, RewriteRequest, normalize_utterance
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner
 from selflearn.rewrite.rewriter import Rewriter
+from selflearn.rewrite.table import GUARD_BLOCKED
 
 __all__ = ["CATEGORIES", "Explanation", "explain", "mining_near_misses"]
 
@@ -57,8 +58,9 @@ def mining_near_misses(
     turns: pa.Table, signals: pa.Table, config: MarkovConfig | None = None
 ) -> dict[str, dict[str, Any]]:
     """For every request people restated: the reformulation the miner liked best with every
-    threshold open (exact requests, everyone's chain), and ``short`` — the thresholds of
-    ``config`` it misses (empty where it would be mined)."""
+    threshold open (exact requests, everyone's chain), ``short`` — the thresholds of
+    ``config`` it misses (empty where it would be mined) — and ``few``: whether too few people
+    or restatements are among them."""
     config = config or MarkovConfig()
     open_ = replace(
         config,
@@ -92,7 +94,8 @@ def mining_near_misses(
                 f"not enough better than the request itself ({row['score']:.2f} vs "
                 f"{row['source_score']:.2f})"
             )
-        out[row["source"]] = {**row, "short": short}
+        few = row["users"] < config.min_users or row["support"] < config.min_support
+        out[row["source"]] = {**row, "short": short, "few": few}
     return out
 
 
@@ -161,19 +164,20 @@ def explain(
     served = next((c for c in considered if c.withheld is None), None)
     if served is not None:
         return _with(served, "rewritten", _evidence(served), text)
-    blocked = next((c for c in considered if c.withheld and c.withheld.startswith("blocked")), None)
+    blocked = next(
+        (c for c in considered if c.withheld and c.withheld.startswith(GUARD_BLOCKED)), None
+    )
     if blocked is not None:
         detail = f"{blocked.withheld} (would become “{blocked.target}”, {_evidence(blocked)})"
         return _with(blocked, "blocked by a guard", detail, text)
     miss = (near_misses or {}).get(text)
     if miss is not None and miss["short"]:
-        few = any("people needed" in s or "restatements needed" in s for s in miss["short"])
         detail = (
             f"people restated it as “{miss['rewrite']}” {_times(miss['support'])} "
             f"({miss['users']} {'person' if miss['users'] == 1 else 'people'}): "
             + "; ".join(miss["short"])
         )
-        category = "too few people" if few else "below the threshold"
+        category = "too few people" if miss["few"] else "below the threshold"
         nearest = next(iter(considered), None)
         if nearest is not None:
             detail += f". Nearest other: “{nearest.target}”, {nearest.withheld}"

@@ -21,6 +21,8 @@ from selflearn.rewrite.template import Template, is_template
 __all__ = ["REWRITE_COLUMNS", "RewriteRow", "RewriteTable"]
 
 REWRITE_COLUMNS = ("source", "rewrite", "score", "support", "layer", "user_id", "method")
+# How a row the guard stops is said to be withheld (``Considered.withheld`` starts so).
+GUARD_BLOCKED = "blocked by a guard"
 # Optional beyond the contract: the source's own success rate, where the learner knows it.
 EXTRA_COLUMNS = ("source_score",)
 REWRITE_SCHEMA = pa.schema(
@@ -188,7 +190,7 @@ class RewriteTable:
             why = self.guard.reason(key, target, request.area)
             may = OWN_ROW_MAY if row.layer == "personal" else OFFLINE_MAY
             if why is not None and why not in may:
-                withheld = f"blocked by a guard: {why}"
+                withheld = f"{GUARD_BLOCKED}: {why}"
         return Considered(
             target,
             row.layer,
