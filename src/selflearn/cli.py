@@ -337,8 +337,17 @@ def learn(
     threads: Annotated[
         int, typer.Option(help="Online learning: threads for encoding and the rankers.")
     ] = 2,
+    engine: Annotated[
+        str,
+        typer.Option(help="Where the log-sized steps run: duckdb (embedded) or spark."),
+    ] = "duckdb",
+    master: Annotated[
+        str,
+        typer.Option(help="Spark's master: local[2], local-cluster[2,1,1024], spark://host:port."),
+    ] = "local[2]",
 ) -> None:
     """Read the turn log and write what is learned from it (signals and every learner)."""
+    from selflearn.engine import EngineConfig
     from selflearn.learn import learn as run_learn
     from selflearn.rewrite.markov import MarkovConfig
     from selflearn.rewrite.ranker import RankerConfig
@@ -347,6 +356,7 @@ def learn(
         raise SelflearnError(f"--target-precision must be in [0.5, 1); got {target_precision}")
     if threads < 1:
         raise SelflearnError(f"--threads must be at least 1; got {threads}")
+    steps = EngineConfig(name=engine, master=master)
 
     config = MarkovConfig(
         min_support=min_support,
@@ -372,6 +382,7 @@ def learn(
             ranker=RankerConfig(target_precision=target_precision, threads=threads),
             progress=status.update,
             annotations=labels,
+            engine=steps,
         )
     _emit(summary)
 
@@ -701,6 +712,12 @@ def serve(
     learn_every: Annotated[
         float | None, typer.Option(help="Re-learn this often, in seconds (0: never).")
     ] = None,
+    learn_engine: Annotated[
+        str | None, typer.Option(help="Where learning runs' log-sized steps run: duckdb or spark.")
+    ] = None,
+    spark_master: Annotated[
+        str | None, typer.Option(help="Spark's master for --learn-engine spark.")
+    ] = None,
 ) -> None:
     """Run the HTTP service. Settings also come from SELFLEARN_* variables (SELFLEARN_TOKEN:
     the bearer token for write and admin routes; without one, a token is generated in the
@@ -720,6 +737,8 @@ def serve(
         port=port,
         learn_after_events=learn_after,
         learn_every_s=learn_every,
+        learn_engine=learn_engine,
+        spark_master=spark_master,
     )
     err.print(
         f"selflearn service on http://{settings.host}:{settings.port} (data in {settings.data_dir}; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DataFileError",
+    "EngineError",
     "SchemaError",
     "SelflearnError",
 ]
@@ -52,3 +53,7 @@ class ConfigError(SelflearnError, ValueError):
         super().__init__(
             f"The '{parameter}' parameter of {owner} must be {allowed}. Got {value!r} instead."
         )
+
+
+class EngineError(SelflearnError, RuntimeError):
+    """The engine a learning run's steps run on (Spark) could not start or failed a step."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from selflearn._version import __version__
+from selflearn.engine import Engine, EngineConfig, open_engine
 from selflearn.errors import ConfigError
 from selflearn.rewrite.guards import Guard
 from selflearn.rewrite.index import IndexConfig, guard_vocabulary
@@ -73,17 +74,51 @@ def learn(
     progress: Callable[[str], None] | None = None,
     annotations: Mapping[str, Mapping[str, Any]] | None = None,
     dialogue: DialogueConfig | None = None,
+    engine: EngineConfig | None = None,
 ) -> dict[str, Any]:
     """Compute the signals, train the rephrase model, mine the offline rewrites; write the
     artefacts and return a summary. Without torch (or with too few new requests in the log
     to train on) the pre-trained restatement model's signals are used, and the summary
     says so. With ``annotations`` (turn_id → label, see :mod:`selflearn.dialogue.annotate`)
-    the dialogue model is trained too."""
-    markov = markov or MarkovConfig()
+    the dialogue model is trained too. ``engine`` runs the log-sized SQL steps (sessions
+    and candidate pairs, the chains, the index's table of what worked): the embedded DuckDB
+    by default, or Spark; both give the same artefacts."""
+    engine = engine or EngineConfig()
     say = progress or (lambda _step: None)
+    if engine.name != "duckdb":
+        say(f"starting {engine.name} ({engine.master})")
+    with open_engine(engine) as steps:
+        summary = _learn(
+            turns, out, steps, markov, span, rephrase_model, online, restated, ranker, index,
+            say, annotations, dialogue,
+        )  # fmt: skip
+    summary["engine"] = {
+        "name": engine.name,
+        **({"master": engine.master} if engine.name != "duckdb" else {}),
+    }
+    (out / LEARN_SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    return summary
+
+
+def _learn(
+    turns: pa.Table,
+    out: Path,
+    steps: Engine,
+    markov: MarkovConfig | None,
+    span: SpanTrainConfig | None,
+    rephrase_model: bool,
+    online: bool,
+    restated: RestatedConfig | None,
+    ranker: RankerConfig | None,
+    index: IndexConfig | None,
+    say: Callable[[str], None],
+    annotations: Mapping[str, Mapping[str, Any]] | None,
+    dialogue: DialogueConfig | None,
+) -> dict[str, Any]:
+    markov = markov or MarkovConfig()
     started = time.perf_counter()
     say(f"signals over {turns.num_rows:,} turns")
-    signals: Signals = compute_signals(turns)
+    signals: Signals = compute_signals(turns, engine=steps)
     model: dict[str, Any] = {"used": False}
     if rephrase_model and not _torch_available():
         model["why_not"] = "torch is not installed (pip install 'selflearn[train]')"
@@ -96,11 +131,13 @@ def learn(
             model["why_not"] = str(exc)
         else:
             say("signals with the rephrase model")
-            signals = compute_signals(turns, detector=SpanRephraseModel(out))
+            signals = compute_signals(turns, detector=SpanRephraseModel(out), engine=steps)
             model = {"used": True, **trained}
     signals_path = signals.save(out / SIGNALS_FILE)
     signals_s = time.perf_counter() - started
-    mined = MarkovMiner(markov).mine(turns, signals.table, progress=lambda s: say(f"mining: {s}"))
+    mined = MarkovMiner(markov).mine(
+        turns, signals.table, progress=lambda s: say(f"mining: {s}"), engine=steps
+    )
     table_path = mined.table.save(out / REWRITES_FILE)
     guard = guard_vocabulary(turns)  # what no rewrite may contradict, for every layer
     guard.save(out)
@@ -111,7 +148,7 @@ def learn(
     online_summary: dict[str, Any] = {"used": False}
     if online:
         online_summary = learn_online(
-            turns, signals.table, out, ranker, index, guard=guard, progress=say
+            turns, signals.table, out, ranker, index, guard=guard, progress=say, engine=steps
         )
     dialogue_summary: dict[str, Any] = {"used": False}
     if annotations is None:
@@ -143,7 +180,6 @@ def learn(
             "total": round(time.perf_counter() - started, 2),
         },
     }
-    (out / LEARN_SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return summary
 
 
@@ -208,9 +244,12 @@ def learn_online(
     *,
     guard: Guard | None = None,
     progress: Callable[[str], None] | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """The online rewriter's index (everything that worked) and its two rankers, in
-    ``out/online``; a summary, with why not where the log is too small to learn from."""
+    ``out/online``; a summary, with why not where the log is too small to learn from. The
+    index's table of what worked is SQL on ``engine``; the rankers and the index build run
+    here."""
     from selflearn.rewrite.encoder import SentenceEncoder
     from selflearn.rewrite.index import RetrievalIndex, build_entries
     from selflearn.rewrite.online import OnlineRewriter
@@ -226,7 +265,7 @@ def learn_online(
     except ConfigError as exc:
         return {"used": False, "why_not": str(exc)}
     say("online index of every request that worked")
-    entries = build_entries(turns, signals, index)
+    entries = build_entries(turns, signals, index, engine=engine)
     built = RetrievalIndex.build(entries, encoder, index)
     OnlineRewriter(built, encoder, rankers, guard=guard).save(out / ONLINE_DIR)
     guard.save(out)

@@ -1,4 +1,4 @@
-"""Rephrase chains as a Markov chain's counts, in SQL (DuckDB here; the same SQL for Spark).
+"""Rephrase chains as a Markov chain's counts, in SQL (on DuckDB or Spark, one text for both).
 
 A *state* is a normalised utterance with the intent the assistant read in it (null where it
 read none), within a *scope*: one scope for everyone (the global chain) or one per user (the
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from selflearn.engine import Engine
+from selflearn.engine.duck import as_engine
 from selflearn.errors import ConfigError
 from selflearn.rewrite.template import PLACEHOLDER_SLOTS
 
@@ -74,7 +76,7 @@ WHERE value <> '';
 
 -- Each restated turn leads to its first restatement.
 CREATE OR REPLACE TEMP TABLE chain_next AS
-SELECT rephrase_of AS turn_id, arg_min(turn_id, ts) AS next_id
+SELECT rephrase_of AS turn_id, arg_min(turn_id, struct_pack(ts := ts, id := turn_id)) AS next_id
 FROM chain_raw
 WHERE rephrase_of IS NOT NULL
 GROUP BY rephrase_of;
@@ -315,7 +317,7 @@ class Chains:
 
 
 def build_chains(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     turns: pa.Table,
     signals: pa.Table,
     *,
@@ -332,8 +334,9 @@ def build_chains(
     if states not in STATE_KINDS:
         raise ConfigError("build_chains", "states", states, f"one of {STATE_KINDS}")
     config = config or ChainConfig()
-    con.register("turns", turns)
-    con.register("signals", signals)
+    engine = as_engine(con)
+    engine.register("turns", turns)
+    engine.register("signals", signals)
     success_below = float(config.success_below)
     if states == "slots":
         steps, previous = [], "meant"
@@ -360,7 +363,7 @@ def build_chains(
         )
     else:
         states_sql = _EXACT_STATES_SQL
-    con.execute(
+    engine.run(
         _STEPS_SQL.format(
             scope=f"coalesce(t.user_id, '{DEVICE_SCOPE}' || t.device_id)" if personal else "''",
             text=NORMALIZE_SQL.format(col="t.asr.text"),
@@ -375,14 +378,14 @@ def build_chains(
     passes = 0
     while True:
         passes += 1
-        con.execute(_PROPAGATE_SQL)
-        changed = con.execute(_CHANGED_SQL).fetchone()
-        con.execute("DROP TABLE chain_labels; ALTER TABLE chain_labels_next RENAME TO chain_labels")
-        if not changed or changed[0] == 0:
+        engine.run(_PROPAGATE_SQL)
+        changed = engine.scalar(_CHANGED_SQL)
+        engine.rename("chain_labels_next", "chain_labels")
+        if not changed:
             break
     return Chains(
-        states=con.sql(_STATES_OUT_SQL).to_arrow_table(),
-        edges=con.sql("SELECT * FROM chain_edges ORDER BY src, dst").to_arrow_table(),
-        reach=con.sql(_REACH_SQL.format(max_hops=int(config.max_hops))).to_arrow_table(),
+        states=engine.query(_STATES_OUT_SQL),
+        edges=engine.query("SELECT * FROM chain_edges ORDER BY src, dst"),
+        reach=engine.query(_REACH_SQL.format(max_hops=int(config.max_hops))),
         passes=passes,
     )

@@ -28,6 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from selflearn.engine import Engine, open_engine
+from selflearn.engine.duck import as_engine
 from selflearn.errors import DataFileError
 from selflearn.rewrite.chains import DEVICE_SCOPE, NORMALIZE_SQL
 from selflearn.rewrite.encoder import SentenceEncoder
@@ -125,8 +127,8 @@ SELECT
     coalesce(json_extract_string(t.context, '$.area'), '') AS area,
     coalesce(try_cast(split_part(json_extract_string(t.context, '$.local_time'), ':', 1)
         AS DOUBLE), hour(to_timestamp(t.ts))) AS hour,
-    [e.entity_id FOR e IN coalesce(t.resolution.entities, []) IF e.entity_id IS NOT NULL]
-        AS entities,
+    list_transform(list_filter(coalesce(t.resolution.entities, []),
+        lambda e: e.entity_id IS NOT NULL), lambda e: e.entity_id) AS entities,
     t.response.status = 'success' AND coalesce(s.defect_score, 0) < {success_below} AS worked
 FROM first_seen t LEFT JOIN signals s USING (turn_id)
 WHERE {where};
@@ -141,22 +143,32 @@ WITH scoped AS (
 said AS (
     SELECT scope, text, count(*) AS tries FROM scoped WHERE text <> '' GROUP BY ALL
 ),
+-- the intent it worked as most often (a tie: the later name), the same on any engine
+intents AS (
+    SELECT scope, text, intent, count(*) AS n FROM scoped
+    WHERE worked AND text <> '' AND intent IS NOT NULL GROUP BY ALL
+),
+top_intent AS (
+    SELECT scope, text, arg_max(intent, struct_pack(n := n, intent := intent)) AS intent
+    FROM intents GROUP BY ALL
+),
 ok AS (
     SELECT scope, text,
         count(*) AS successes,
         count(DISTINCT owner) AS users,
-        mode(intent) AS intent,
-        list_distinct(flatten(list(entities)))[1:8] AS entities,
+        -- the first 8 entities it reached, in name order
+        list_slice(list_sort(list_distinct(flatten(list(entities)))), 1, 8) AS entities,
         histogram(area) AS areas,
         histogram(device_type) AS device_types,
         avg(sin(hour * pi() / 12)) AS hour_sin,
         avg(cos(hour * pi() / 12)) AS hour_cos
     FROM scoped WHERE worked AND text <> '' GROUP BY ALL
 )
-SELECT ok.scope, ok.text, ok.successes, said.tries, ok.users, ok.intent, ok.entities,
+SELECT ok.scope, ok.text, ok.successes, said.tries, ok.users, ti.intent, ok.entities,
     to_json(ok.areas)::VARCHAR AS areas, to_json(ok.device_types)::VARCHAR AS device_types,
     ok.hour_sin, ok.hour_cos
 FROM ok JOIN said USING (scope, text)
+LEFT JOIN top_intent ti ON ti.scope = ok.scope AND ti.text = ok.text
 WHERE ok.scope <> '{global_scope}'
    OR (ok.users >= {min_users} AND ok.successes >= {min_successes})
 ORDER BY ok.scope, ok.text
@@ -164,7 +176,7 @@ ORDER BY ok.scope, ok.text
 
 
 def load_turn_facts(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     turns: pa.Table,
     signals: pa.Table,
     config: IndexConfig,
@@ -172,9 +184,10 @@ def load_turn_facts(
 ) -> None:
     """``idx_turns`` in ``con``: per turn its owner, normalised words (what was matched:
     the rewrite where one was applied), context, interpretation and whether it worked."""
-    con.register("turns", turns)
-    con.register("signals", signals)
-    con.execute(
+    engine = as_engine(con)
+    engine.register("turns", turns)
+    engine.register("signals", signals)
+    engine.run(
         _TURNS_SQL.format(
             device_scope=DEVICE_SCOPE,
             text=NORMALIZE_SQL.format(col='coalesce(t.rewrite."to", t.asr.text)'),
@@ -216,21 +229,26 @@ def build_entries(
     config: IndexConfig | None = None,
     *,
     before_ts: float | None = None,
+    engine: Engine | None = None,
 ) -> pa.Table:
     """The index rows (global and personal) from a turn log and its signals; with
-    ``before_ts`` only the turns before that time count (the ranker trains on later ones)."""
+    ``before_ts`` only the turns before that time count (the ranker trains on later ones).
+    The SQL runs on ``engine`` (an embedded DuckDB by default)."""
     config = config or IndexConfig()
-    con = duckdb.connect()
+    con = engine or open_engine()
     where = f"t.ts < {before_ts!r}" if before_ts is not None else "true"
-    load_turn_facts(con, turns, signals, config, where)
-    table = con.sql(
-        _ENTRIES_SQL.format(
-            global_scope=GLOBAL,
-            min_users=config.min_users,
-            min_successes=config.min_global_successes,
+    try:
+        load_turn_facts(con, turns, signals, config, where)
+        table = con.query(
+            _ENTRIES_SQL.format(
+                global_scope=GLOBAL,
+                min_users=config.min_users,
+                min_successes=config.min_global_successes,
+            )
         )
-    ).to_arrow_table()
-    con.close()
+    finally:
+        if engine is None:
+            con.close()
     return table
 
 

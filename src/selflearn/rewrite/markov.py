@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 from scipy.sparse import csr_matrix, identity
 from scipy.sparse.linalg import splu
 
+from selflearn.engine import Engine, open_engine
 from selflearn.errors import ConfigError
 from selflearn.rewrite.chains import STATE_KINDS, ChainConfig, Chains, build_chains
 from selflearn.rewrite.table import RewriteTable
@@ -64,7 +64,7 @@ _NO_ADDED_PLACE = """NOT EXISTS (
 _TEMPLATE_FILTER = (
     "list_sort(regexp_extract_all(r.source, '\\{[a-z]+\\}')) = "
     "list_sort(regexp_extract_all(r.rewrite, '\\{[a-z]+\\}')) "
-    "AND len(regexp_extract_all(r.source, '\\{[a-z]+\\}')) > 0 "
+    "AND array_length(regexp_extract_all(r.source, '\\{[a-z]+\\}')) > 0 "
     "AND regexp_matches(regexp_replace(r.source, '\\{[a-z]+\\}', '', 'g'), '[a-z0-9]')"
 )
 
@@ -79,7 +79,8 @@ WITH state_b AS (
 ), pairs AS (
     SELECT
         src.scope, src.text AS source, dst.text AS rewrite,
-        arg_max(dst.intent, r.n) AS intent,
+        -- the intent reached most often; a tie goes to the later name (the same on any engine)
+        arg_max(dst.intent, struct_pack(n := r.n, intent := coalesce(dst.intent, ''))) AS intent,
         sum(r.n) AS support,
         max(r.users) AS users,
         min(r.hops) AS hops,
@@ -220,7 +221,7 @@ class MarkovMiner:
 
     def _layer(
         self,
-        con: duckdb.DuckDBPyConnection,
+        con: Engine,
         turns: pa.Table,
         signals: pa.Table,
         personal: bool,
@@ -260,7 +261,7 @@ class MarkovMiner:
             else _NO_ADDED_PLACE.format(kinds=self._added_kinds(templates)),
             source_rates=_TEMPLATE_RATES if templates else _EXACT_RATES,
         )
-        rows = con.sql(sql).to_arrow_table().to_pylist()
+        rows = con.query(sql).to_pylist()
         for row in rows:
             row["layer"] = "personal" if personal else "global"
             row["user_id"] = row.pop("scope") if personal else None
@@ -294,9 +295,13 @@ class MarkovMiner:
         turns: pa.Table,
         signals: pa.Table,
         progress: Callable[[str], None] | None = None,
+        *,
+        engine: Engine | None = None,
     ) -> MiningResult:
-        """Global rows from everyone's chain; personal rows where a user's own chain differs."""
-        con = duckdb.connect()
+        """Global rows from everyone's chain; personal rows where a user's own chain differs.
+        The chains' SQL runs on ``engine`` (an embedded DuckDB by default); the absorption
+        solve runs here, over the chains' states (those some restatement touched)."""
+        con = engine or open_engine()
         rows: list[dict[str, Any]] = []
         stats: dict[str, Any] = {}
         layers = [("global", False), ("personal", True)]
@@ -314,6 +319,7 @@ class MarkovMiner:
                         stats[label]["rewrites"] = len(mined)
                     rows.extend(mined)
         finally:
-            con.close()
+            if engine is None:
+                con.close()
         table = RewriteTable.from_rows(rows)
         return MiningResult(table, stats, rows)

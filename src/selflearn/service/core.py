@@ -366,7 +366,12 @@ class Service:
             self._since_learn = 0
             if run.turns == 0:
                 raise DataFileError("no turns stored yet")
-            _learn_in_child(log_file, folder, online=self.settings.online)
+            _learn_in_child(
+                log_file,
+                folder,
+                online=self.settings.online,
+                engine=(self.settings.learn_engine, self.settings.spark_master),
+            )
             _write_json(folder / SNAPSHOT_FILE, {"turns_read": snapshot, "turns": run.turns})
             with self._swap_lock:
                 since = [u for u, when in self._forgotten.items() if when >= snapshot]
@@ -491,7 +496,9 @@ def _report_of(service: Service, days: int) -> str:
     )
 
 
-def _learn_in_child(log_file: Path, folder: Path, *, online: bool) -> None:
+def _learn_in_child(
+    log_file: Path, folder: Path, *, online: bool, engine: tuple[str, str] = ("duckdb", "")
+) -> None:
     """``selflearn learn`` on ``log_file`` (removed after) into ``folder``, in a child
     process on idle CPU time only: learning is CPU-heavy, and in this process it would hold
     the interpreter lock against the requests being served."""
@@ -501,6 +508,8 @@ def _learn_in_child(log_file: Path, folder: Path, *, online: bool) -> None:
     ]  # fmt: skip
     if not online:
         command.append("--no-online")
+    if engine[0] != "duckdb":
+        command += ["--engine", engine[0], "--master", engine[1]]
     # Started without a pre-exec hook (which would fork this large process and stall it),
     # then moved to the background before it has loaded anything.
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

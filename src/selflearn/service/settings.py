@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from selflearn.engine.base import ENGINES
 from selflearn.errors import ConfigError
 
 __all__ = ["ENV_PREFIX", "ServiceSettings"]
@@ -25,7 +26,8 @@ class ServiceSettings:
     is bound to a loopback address. ``pseudonymise_key``: user ids are replaced at ingest by
     a keyed hash (HMAC-SHA256), so the store never holds the raw ids. ``learn_after_events``
     / ``learn_every_s``: re-learn after that many new events / that often (0: never on its
-    own; ``POST /v1/admin/learn`` always can).
+    own; ``POST /v1/admin/learn`` always can). ``learn_engine`` / ``spark_master``: where a
+    learning run's log-sized steps run (``duckdb``, embedded; or ``spark`` at that master).
     """
 
     data_dir: Path = Path("selflearn-data/service")
@@ -41,6 +43,8 @@ class ServiceSettings:
     learn_every_s: float = 0.0
     rewrite_budget_s: float = 0.03
     online: bool = True  # learn the online index and rankers, not only the offline table
+    learn_engine: str = "duckdb"
+    spark_master: str = "local[2]"
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_batch", "max_text_chars"):
@@ -54,6 +58,10 @@ class ServiceSettings:
                 "learn_after_events" if self.learn_after_events < 0 else "learn_every_s",
                 min(self.learn_after_events, self.learn_every_s),
                 "a number >= 0",
+            )
+        if self.learn_engine not in ENGINES:
+            raise ConfigError(
+                "ServiceSettings", "learn_engine", self.learn_engine, f"one of {ENGINES}"
             )
         if self.token is not None and len(self.token) < 16:
             raise ConfigError("ServiceSettings", "token", "<hidden>", "at least 16 characters")

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from selflearn._version import __version__
+from selflearn.engine import Engine, open_engine
 from selflearn.errors import DataFileError
 from selflearn.signals.defect import defect_score
 from selflearn.signals.rephrase import FAILED_STATUSES, HeuristicRephraseDetector
@@ -155,19 +155,24 @@ def compute_signals(
     *,
     sessions: SessionConfig | None = None,
     detector: Detector | None = None,
+    engine: Engine | None = None,
 ) -> Signals:
     """Sessions, rephrases, barge-ins, abandonment, feedback and a defect score per turn.
 
     ``detector`` decides rephrases: the pre-trained restatement model (default), the
     heuristic baseline, or the contextual span model trained on a log, which also names
-    the span of the later utterance that restates.
+    the span of the later utterance that restates. Sessions and candidate pairs are SQL
+    on ``engine`` (an embedded DuckDB by default).
     """
     sessions = sessions or SessionConfig()
     detector = detector or RestatementModel.shipped()
-    con = duckdb.connect()
-    flat = sessionize(con, turns, sessions).to_pylist()
-    pairs = candidate_pairs(con, sessions).to_pylist()
-    con.close()
+    con = engine or open_engine()
+    try:
+        flat = sessionize(con, turns, sessions).to_pylist()
+        pairs = candidate_pairs(con, sessions).to_pylist()
+    finally:
+        if engine is None:
+            con.close()
 
     # Each later turn restates at most one earlier turn: the nearest one it restates (a
     # chain a → b → c has c restating b), else its best-scoring candidate. A request for

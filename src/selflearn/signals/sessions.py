@@ -1,4 +1,4 @@
-"""Sessions and rephrase candidates, as SQL over the turn log (DuckDB; Spark-portable).
+"""Sessions and rephrase candidates, as SQL over the turn log (on DuckDB or Spark).
 
 A turn's *end* is when its answer ended (or was interrupted). A new session starts on a
 device when the gap from the previous turn's end exceeds ``session_gap_s``, unless the
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from selflearn.engine import Engine
+from selflearn.engine.duck import as_engine
 from selflearn.errors import ConfigError
 
 __all__ = ["SessionConfig", "candidate_pairs", "sessionize"]
@@ -96,12 +98,15 @@ class SessionConfig:
             raise ConfigError("SessionConfig", "max_next", self.max_next, "an int >= 1")
 
 
-def sessionize(con: duckdb.DuckDBPyConnection, turns: pa.Table, config: SessionConfig) -> pa.Table:
+def sessionize(
+    con: Engine | duckdb.DuckDBPyConnection, turns: pa.Table, config: SessionConfig
+) -> pa.Table:
     """One row per distinct turn with the flat fields signals need and its ``session``.
 
-    Registers the result as ``sessioned`` on ``con`` for :func:`candidate_pairs`.
+    Creates ``sessioned`` on the engine (or DuckDB connection) for :func:`candidate_pairs`.
     """
-    con.register("turns", turns)
+    engine = as_engine(con)
+    engine.register("turns", turns)
     # what the user did by hand right after (not what an automation did), where the log says
     after_kinds = (
         "list_distinct(list_transform(list_filter(after_action, "
@@ -110,12 +115,11 @@ def sessionize(con: duckdb.DuckDBPyConnection, turns: pa.Table, config: SessionC
         else "CAST(NULL AS VARCHAR[])"
     )
     sql = _TURNS_SQL.format(gap=float(config.session_gap_s), after_kinds=after_kinds)
-    table = con.sql(sql).to_arrow_table()
-    con.register("sessioned", table)
-    return table
+    engine.create("sessioned", sql)
+    return engine.query("SELECT * FROM sessioned ORDER BY device_id, device_rank")
 
 
-def candidate_pairs(con: duckdb.DuckDBPyConnection, config: SessionConfig) -> pa.Table:
+def candidate_pairs(con: Engine | duckdb.DuckDBPyConnection, config: SessionConfig) -> pa.Table:
     """(earlier, later) turn pairs that may be a request and its rephrase."""
     sql = _PAIRS_SQL.format(max_next=int(config.max_next), window=float(config.window_s))
-    return con.sql(sql).to_arrow_table()
+    return as_engine(con).query(sql)

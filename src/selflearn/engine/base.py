@@ -1,0 +1,97 @@
+"""The engine a learning run's SQL steps run on, and how to choose one."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+
+from selflearn.errors import ConfigError
+
+__all__ = ["ENGINES", "Engine", "EngineConfig", "open_engine"]
+
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """``name``: ``duckdb`` (embedded, the default) or ``spark``. ``master``: Spark's master
+    URL — ``local[2]`` (threads in this process's JVM), ``local-cluster[2,1,1024]`` (separate
+    executor processes), ``spark://host:port`` (a cluster). ``options``: further Spark
+    settings (``spark.executor.memory`` …). ``scratch``: where Spark keeps the steps' tables
+    (a temporary folder by default; on a cluster, a path every executor reads)."""
+
+    name: str = "duckdb"
+    master: str = "local[2]"
+    options: tuple[tuple[str, str], ...] = ()
+    scratch: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ENGINES:
+            raise ConfigError("EngineConfig", "name", self.name, f"one of {ENGINES}")
+        if not self.master.strip():
+            raise ConfigError("EngineConfig", "master", self.master, "a Spark master URL")
+
+
+class Engine(ABC):
+    """Named tables and SQL over them. SQL is DuckDB's dialect: the one definition of each
+    step. ``create`` materialises a step's result, so later steps (and loops over it, such
+    as label propagation) read a table, not a growing plan."""
+
+    name: str
+
+    @abstractmethod
+    def register(self, name: str, table: pa.Table) -> None:
+        """Make an Arrow table readable as ``name``."""
+
+    @abstractmethod
+    def create(self, name: str, sql: str) -> None:
+        """Materialise one SELECT as the table ``name`` (replacing it)."""
+
+    @abstractmethod
+    def rename(self, old: str, new: str) -> None:
+        """The table ``old`` becomes ``new`` (replacing it)."""
+
+    @abstractmethod
+    def query(self, sql: str) -> pa.Table:
+        """One SELECT's rows, as Arrow."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the engine holds (a Spark engine it started stops Spark)."""
+
+    @abstractmethod
+    def run(self, script: str) -> None:
+        """A script of ``CREATE OR REPLACE TEMP TABLE name AS SELECT …;`` statements, each
+        materialised as :meth:`create` does, in order."""
+
+    def scalar(self, sql: str) -> Any:
+        """The first column of the first row (None when there is no row)."""
+        table = self.query(sql)
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_engine(config: EngineConfig | None = None) -> Engine:
+    """The engine ``config`` names, started (Spark needs ``selflearn[spark]`` and Java)."""
+    config = config or EngineConfig()
+    if config.name == "spark":
+        from selflearn.engine.spark import SparkEngine
+
+        return SparkEngine.start(config)
+    from selflearn.engine.duck import DuckDBEngine
+
+    return DuckDBEngine()

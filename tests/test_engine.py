@@ -1,0 +1,160 @@
+"""One definition, two engines: the learning steps on the embedded DuckDB and on Apache Spark
+(local mode, 127.0.0.1, started and stopped here) give the same rows."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from selflearn.engine import DuckDBEngine, EngineConfig
+from selflearn.engine.spark import SparkEngine
+from selflearn.errors import ConfigError, EngineError
+from selflearn.logs import read_turns
+from selflearn.rewrite.index import build_entries
+from selflearn.rewrite.markov import MarkovMiner
+from selflearn.service.core import Service
+from selflearn.service.settings import ServiceSettings
+from selflearn.signals import compute_signals
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkEngine]:
+    engine = SparkEngine.start(EngineConfig(name="spark", master="local[2]"))
+    yield engine
+    engine.close()
+
+
+def _same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
+    """Row for row equal; floats to 1e-9 and integers whatever their width (DuckDB sums to
+    128-bit decimals, Spark to 64-bit integers)."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if x.keys() != y.keys():
+            return False
+        for key, value in x.items():
+            other = y[key]
+            if isinstance(value, float) or isinstance(other, float):
+                if value is None or other is None or not math.isclose(value, other, abs_tol=1e-9):
+                    return False
+            elif value is not None and other is not None and not isinstance(value, str | list):
+                if int(value) != int(other):
+                    return False
+            elif value != other:
+                return False
+    return True
+
+
+def test_the_bridge_keeps_duckdbs_meaning_on_spark(spark: SparkEngine) -> None:
+    rows = pa.table(
+        {
+            "k": ["a", "a", "a", "b", "b"],
+            "text": ["the lamp by the lamp", "lamp", "no match", "the lamp", "lamp lamp"],
+            "n": [2, 2, 1, 3, 3],
+            "room": ["kitchen", "hall", "kitchen", None, "den"],
+            "ids": [["x", "c", "b"], ["a"], [], ["z", "y"], ["q", "r", "s", "t"]],
+        }
+    )
+    queries = {
+        # DuckDB replaces the first match only without 'g', every match with it
+        "first match": "SELECT regexp_replace(text, '\\blamp\\b', '{name}') AS t FROM rows ORDER BY text",
+        "every match": "SELECT regexp_replace(text, '\\blamp\\b', '{name}', 'g') AS t FROM rows ORDER BY text",
+        "histogram": "SELECT k, to_json(histogram(room))::VARCHAR AS h FROM rows GROUP BY k ORDER BY k",
+        "qualify": "SELECT * FROM rows QUALIFY row_number() OVER (PARTITION BY k ORDER BY text) = 1 ORDER BY k",
+        "slice": "SELECT k, list_slice(list_sort(list_distinct(flatten(list(ids)))), 1, 3) AS s FROM rows GROUP BY k ORDER BY k",
+        "tie": "SELECT k, arg_max(text, struct_pack(n := n, text := text)) AS t FROM rows GROUP BY k ORDER BY k",
+        "lists": "SELECT array_length(regexp_extract_all(text, 'lamp')) AS n FROM rows ORDER BY text",
+    }
+    duck = DuckDBEngine()
+    for engine in (duck, spark):
+        engine.register("rows", rows)
+    for name, sql in queries.items():
+        expected = duck.query(sql).to_pylist()
+        assert spark.query(sql).to_pylist() == expected, name
+    assert duck.query(queries["first match"]).column("t").to_pylist()[4] == (
+        "the {name} by the lamp"
+    )
+    assert "_w" not in spark.query(queries["qualify"]).column_names
+    duck.close()
+
+
+def test_signals_rewrites_and_the_index_table_are_the_same_on_both_engines(
+    spark: SparkEngine, sim_files: tuple[Path, Path, dict[str, object]]
+) -> None:
+    turns, rejected = read_turns([sim_files[0]])
+    assert not rejected
+    duck = DuckDBEngine()
+    signals = compute_signals(turns, engine=duck)
+    on_spark = compute_signals(turns, engine=spark)
+    assert signals.table.to_pylist() == on_spark.table.to_pylist()
+    assert signals.counts == on_spark.counts and signals.counts["rephrases"] > 50
+    mined = MarkovMiner().mine(turns, signals.table, engine=duck)
+    mined_spark = MarkovMiner().mine(turns, signals.table, engine=spark)
+    assert len(mined.rows) > 20
+    assert _same(mined.rows, mined_spark.rows)
+    assert {
+        k: {s: v for s, v in st.items() if not s.startswith("seconds")}
+        for k, st in mined.stats.items()
+    } == {
+        k: {s: v for s, v in st.items() if not s.startswith("seconds")}
+        for k, st in mined_spark.stats.items()
+    }
+    entries = build_entries(turns, signals.table, engine=duck).to_pylist()
+    assert len(entries) > 100
+    assert _same(entries, build_entries(turns, signals.table, engine=spark).to_pylist())
+    duck.close()
+
+
+def test_spark_that_cannot_start_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, sim_files: tuple[Path, Path, dict[str, object]]
+) -> None:
+    log = tmp_path / "turns.jsonl"
+    with sim_files[0].open(encoding="utf-8") as lines:
+        log.write_text("".join(next(lines) for _ in range(200)), encoding="utf-8")
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "selflearn.cli", "learn", str(log)),
+            *("--out", str(tmp_path / "out"), "--engine", "spark", "--master", "nowhere://x"),
+            "--no-rephrase-model",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "Spark did not start at master 'nowhere://x'" in done.stderr
+    assert "Traceback" not in done.stderr
+    with pytest.raises(ConfigError, match="'name' parameter of EngineConfig"):
+        EngineConfig(name="hadoop")
+    with pytest.raises(ConfigError, match="learn_engine"):
+        ServiceSettings(learn_engine="hadoop")
+    assert issubclass(EngineError, RuntimeError)
+
+
+def test_a_failed_spark_run_leaves_the_served_version_untouched(
+    tmp_path: Path, sim_files: tuple[Path, Path, dict[str, object]]
+) -> None:
+    settings = ServiceSettings(data_dir=tmp_path / "svc", token="t" * 20, online=False)
+    service = Service.open(settings)
+    try:
+        turns, _ = read_turns([sim_files[0]])
+        service.ingest_table(turns.slice(0, 1500))
+        first = service.learn()
+        assert first.error is None and service.version == "v000001"
+        service.settings = replace(settings, learn_engine="spark", spark_master="nowhere://x")
+        failed = service.learn()
+        assert failed.version is None and failed.error and "Spark did not start" in failed.error
+        assert service.version == "v000001"
+        assert service.versions.all() == ["v000001"]
+    finally:
+        service.close()
