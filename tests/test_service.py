@@ -415,7 +415,7 @@ def test_a_user_forgotten_while_a_version_is_learned_is_scrubbed_from_it(
     service.ingest([TurnEvent.from_dict(_event("t1")), TurnEvent.from_dict(_event("t2", "u2"))])
     removed: dict[str, Any] = {}
 
-    def learning(log_file: Path, folder: Path, *, online: bool) -> None:
+    def learning(log_file: Path, folder: Path, *, online: bool, engine: Any = None) -> None:
         pq.write_table(rows, folder / REWRITES_FILE)
         removed.update(service.forget_user("u1", relearn=False))  # while it is being learned
 

@@ -120,10 +120,11 @@ class SparkEngine(Engine):
         started = time.perf_counter()
         path = self._path(name)
         try:
-            self._spark.sql(to_spark(sql)).write.parquet(path)
+            result = self._spark.sql(to_spark(sql))
+            result.write.parquet(path)
         except Exception as exc:
             raise EngineError(f"Spark failed the step {name!r}: {_first_line(exc)}") from exc
-        frame = self._spark.read.parquet(path)
+        frame = self._spark.read.schema(result.schema).parquet(path)  # no job to infer it
         if os.environ.get("SELFLEARN_SPARK_TRACE"):  # a step's seconds, for profiling
             print(f"spark: {name} {time.perf_counter() - started:.2f} s", file=sys.stderr)
         self._keep(name, frame)
