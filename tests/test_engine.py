@@ -8,13 +8,11 @@ what happens when Spark cannot run."""
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -32,27 +30,6 @@ def spark() -> Iterator[SparkEngine]:
     engine = SparkEngine.start(EngineConfig(name="spark", master="local[2]"))
     yield engine
     engine.close()
-
-
-def _same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
-    """Row for row equal; floats to 1e-9 and integers whatever their width (DuckDB sums to
-    128-bit decimals, Spark to 64-bit integers)."""
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b, strict=True):
-        if x.keys() != y.keys():
-            return False
-        for key, value in x.items():
-            other = y[key]
-            if isinstance(value, float) or isinstance(other, float):
-                if value is None or other is None or not math.isclose(value, other, abs_tol=1e-9):
-                    return False
-            elif value is not None and other is not None and not isinstance(value, str | list):
-                if int(value) != int(other):
-                    return False
-            elif value != other:
-                return False
-    return True
 
 
 def test_the_bridge_keeps_duckdbs_meaning_on_spark(spark: SparkEngine) -> None:

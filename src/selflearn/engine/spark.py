@@ -16,9 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,20 +86,30 @@ class SparkEngine(Engine):
     name = "spark"
 
     def __init__(
-        self, session: SparkSession, *, scratch: Path | None = None, owned: bool = False
+        self,
+        session: SparkSession,
+        scratch: Path,
+        *,
+        owned: bool = False,
+        own_scratch: bool = False,
     ) -> None:
         self._spark = session
+        self._scratch = scratch
         self._owned = owned
-        self._own_scratch = scratch is None
-        self._scratch = scratch or Path(tempfile.mkdtemp(prefix="selflearn-spark-"))
+        self._own_scratch = own_scratch
         self._frames: dict[str, Any] = {}
         self._serial = itertools.count()
 
     @classmethod
     def start(cls, config: EngineConfig | None = None) -> SparkEngine:
+        """A Spark session from ``config``, its step tables in ``config.scratch`` (or in a
+        temporary folder, removed on :meth:`close`)."""
         config = config or EngineConfig(name="spark")
-        scratch = Path(config.scratch) if config.scratch else None
-        return cls(_session(config), scratch=scratch, owned=True)
+        session = _session(config)
+        if config.scratch:
+            return cls(session, Path(config.scratch), owned=True)
+        scratch = Path(tempfile.mkdtemp(prefix="selflearn-spark-"))
+        return cls(session, scratch, owned=True, own_scratch=True)
 
     def _path(self, name: str) -> str:
         return str(self._scratch / f"{name}-{next(self._serial):05d}")
@@ -117,7 +125,6 @@ class SparkEngine(Engine):
         self._keep(name, self._spark.read.parquet(path))
 
     def create(self, name: str, sql: str) -> None:
-        started = time.perf_counter()
         path = self._path(name)
         try:
             result = self._spark.sql(to_spark(sql))
@@ -125,8 +132,6 @@ class SparkEngine(Engine):
         except Exception as exc:
             raise EngineError(f"Spark failed the step {name!r}: {_first_line(exc)}") from exc
         frame = self._spark.read.schema(result.schema).parquet(path)  # no job to infer it
-        if os.environ.get("SELFLEARN_SPARK_TRACE"):  # a step's seconds, for profiling
-            print(f"spark: {name} {time.perf_counter() - started:.2f} s", file=sys.stderr)
         self._keep(name, frame)
 
     def _keep(self, name: str, frame: Any) -> None:

@@ -56,7 +56,6 @@ SELECT * EXCLUDE (previous_end),
         AS VARCHAR)
     ) AS session
 FROM ordered
-ORDER BY device_id, device_rank
 """
 
 _PAIRS_SQL = """
