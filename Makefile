@@ -63,7 +63,7 @@ java:
 
 # The plug-ins' environments come first: the benchmarks' smoke runs (in pytest) use them.
 test: $(STAMP) $(OVOS_STAMP) $(HA_STAMP) lint typecheck browser java
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --durations=25
 	$(MAKE) ovos-test
 	$(MAKE) ha-test
 
