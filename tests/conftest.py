@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,18 @@ def sim_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
         out / "turns.jsonl", out / "truth.jsonl"
     )
     return out / "turns.jsonl", out / "truth.jsonl", summary
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One Spark engine (local[2], bound to 127.0.0.1) for every test that needs one."""
+    pytest.importorskip("pyspark")
+    from selflearn.engine import EngineConfig
+    from selflearn.engine.spark import SparkEngine
+
+    engine = SparkEngine.start(EngineConfig(name="spark", master="local[2]"))
+    yield engine
+    engine.close()
 
 
 # -- the service as a real process (127.0.0.1 only; started and stopped by the tests) ------

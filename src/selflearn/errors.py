@@ -6,6 +6,7 @@ __all__ = [
     "ConfigError",
     "DataFileError",
     "EngineError",
+    "NotFittedError",
     "SchemaError",
     "SelflearnError",
 ]
@@ -57,3 +58,7 @@ class ConfigError(SelflearnError, ValueError):
 
 class EngineError(SelflearnError, RuntimeError):
     """The engine a learning run's steps run on (Spark) could not start or failed a step."""
+
+
+class NotFittedError(SelflearnError, ValueError, AttributeError):
+    """A learner was applied or saved before it was fitted (or loaded)."""

@@ -12,7 +12,6 @@ configuration and timings).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -24,14 +23,15 @@ import pyarrow as pa
 from selflearn._version import __version__
 from selflearn.engine import Engine, EngineConfig, open_engine
 from selflearn.errors import ConfigError
-from selflearn.rewrite.guards import Guard
-from selflearn.rewrite.index import IndexConfig, guard_vocabulary
+from selflearn.learner import Learner
+from selflearn.rewrite.index import IndexConfig
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner
-from selflearn.rewrite.online import ONLINE_DIR
+from selflearn.rewrite.online import OnlineLearner
 from selflearn.rewrite.ranker import RankerConfig
-from selflearn.rewrite.restated import RestatedConfig
+from selflearn.rewrite.restated import RESTATED_FILE, RestatedConfig, RestatementLearner
+from selflearn.rewrite.table import REWRITES_FILE
 from selflearn.signals import Signals, compute_signals
-from selflearn.signals.span import SpanRephraseModel
+from selflearn.signals.span_train import RephraseLearner
 
 if TYPE_CHECKING:
     from selflearn.dialogue.learner import DialogueConfig
@@ -41,14 +41,15 @@ __all__ = [
     "LEARN_SUMMARY",
     "REWRITES_FILE",
     "SIGNALS_FILE",
+    "fit_and_save",
     "learn",
     "learn_dialogue",
     "learn_online",
     "learn_restated",
+    "learner_classes",
 ]
 
 SIGNALS_FILE = "signals.parquet"
-REWRITES_FILE = "rewrites.parquet"
 LEARN_SUMMARY = "learn.json"
 
 
@@ -100,6 +101,14 @@ def learn(
     return summary
 
 
+def learner_classes() -> tuple[type[Learner], ...]:
+    """Every learner ``learn`` fits, in the order it fits them (the dialogue model needs
+    torch: the ``train`` extra)."""
+    from selflearn.dialogue.learner import DialogueLearner
+
+    return (RephraseLearner, MarkovMiner, RestatementLearner, OnlineLearner, DialogueLearner)
+
+
 def _learn(
     turns: pa.Table,
     out: Path,
@@ -115,7 +124,6 @@ def _learn(
     annotations: Mapping[str, Mapping[str, Any]] | None,
     dialogue: DialogueConfig | None,
 ) -> dict[str, Any]:
-    markov = markov or MarkovConfig()
     started = time.perf_counter()
     say(f"signals over {turns.num_rows:,} turns")
     signals: Signals = compute_signals(turns, engine=steps)
@@ -123,32 +131,25 @@ def _learn(
     if rephrase_model and not _torch_available():
         model["why_not"] = "torch is not installed (pip install 'selflearn[train]')"
     elif rephrase_model:
-        from selflearn.signals.span_train import train_span_model
-
-        try:
-            trained = train_span_model(turns, out, span, progress=say)
-        except ConfigError as exc:  # too little in the log to learn from: keep the prior's
-            model["why_not"] = str(exc)
-        else:
+        rephrase = RephraseLearner(span)
+        model = fit_and_save(rephrase, turns, out, signals=signals.table, engine=steps, say=say)
+        if model["used"]:
             say("signals with the rephrase model")
-            signals = compute_signals(turns, detector=SpanRephraseModel(out), engine=steps)
-            model = {"used": True, **trained}
+            detector = rephrase.model_
+            signals = compute_signals(turns, detector=detector, engine=steps)
+            model.pop("path")
     signals_path = signals.save(out / SIGNALS_FILE)
     signals_s = time.perf_counter() - started
-    mined = MarkovMiner(markov).mine(
-        turns, signals.table, progress=lambda s: say(f"mining: {s}"), engine=steps
-    )
-    table_path = mined.table.save(out / REWRITES_FILE)
-    guard = guard_vocabulary(turns)  # what no rewrite may contradict, for every layer
-    guard.save(out)
+    miner = MarkovMiner(markov)
+    mined = fit_and_save(miner, turns, out, signals=signals.table, engine=steps, say=say)
     restated_summary = learn_restated(
-        turns, signals.table, out, restated, index, guard=guard, progress=say
+        turns, signals.table, out, restated, index, progress=say, engine=steps
     )
     mined_s = time.perf_counter() - started
     online_summary: dict[str, Any] = {"used": False}
     if online:
         online_summary = learn_online(
-            turns, signals.table, out, ranker, index, guard=guard, progress=say, engine=steps
+            turns, signals.table, out, ranker, index, progress=say, engine=steps
         )
     dialogue_summary: dict[str, Any] = {"used": False}
     if annotations is None:
@@ -164,13 +165,7 @@ def _learn(
         "turns": turns.num_rows,
         "signals": {"path": str(signals_path), **signals.counts},
         "rephrase_model": model,
-        "rewrites": {
-            "path": str(table_path),
-            "global": sum(r["layer"] == "global" for r in mined.rows),
-            "personal": sum(r["layer"] == "personal" for r in mined.rows),
-            "chains": mined.stats,
-            "config": dataclasses.asdict(markov),
-        },
+        "rewrites": {k: v for k, v in mined.items() if k != "used"},
         "restated": restated_summary,
         "online": online_summary,
         "dialogue": dialogue_summary,
@@ -181,6 +176,26 @@ def _learn(
         },
     }
     return summary
+
+
+def fit_and_save(
+    learner: Learner,
+    turns: pa.Table,
+    out: Path,
+    *,
+    signals: pa.Table,
+    engine: Engine | None = None,
+    say: Callable[[str], None] | None = None,
+    **fit: Any,
+) -> dict[str, Any]:
+    """Fit one learner and save it into ``out``: its summary, with ``used`` and ``path``; or,
+    where the log is too small for it (ConfigError), ``used`` false and why not."""
+    try:
+        learner.fit(turns, signals=signals, engine=engine, progress=say, **fit)
+    except ConfigError as exc:
+        return {"used": False, "why_not": str(exc)}
+    path = learner.save(out)
+    return {"used": True, "path": str(path), **learner.summary}
 
 
 def learn_dialogue(
@@ -194,12 +209,11 @@ def learn_dialogue(
 ) -> dict[str, Any]:
     """The dialogue model (failure points, generated labels), pre-trained on the log and
     fine-tuned on the annotations, in ``out/dialogue``."""
-    from selflearn.dialogue.labeler import DIALOGUE_DIR
-    from selflearn.dialogue.learner import train_dialogue
+    from selflearn.dialogue.learner import DialogueLearner
 
-    model = train_dialogue(turns, annotations, signals=signals, config=config, progress=progress)
-    path = model.save(out / DIALOGUE_DIR)
-    return {"used": True, "path": str(path), **model.info}
+    return fit_and_save(
+        DialogueLearner(config), turns, out, signals=signals, say=progress, labels=annotations
+    )
 
 
 def learn_restated(
@@ -209,30 +223,16 @@ def learn_restated(
     config: RestatedConfig | None = None,
     index: IndexConfig | None = None,
     *,
-    guard: Guard | None = None,
     progress: Callable[[str], None] | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """The restatement memory in ``out/restated.parquet``, its threshold by leave-one-out
     on the log; a summary, with why not where the log has no restated failure."""
-    from selflearn.rewrite.restated import RESTATED_FILE, RestatementMemory
-
-    try:
-        memory = RestatementMemory.build(
-            turns, signals, config, index, guard=guard, progress=progress
-        )
-    except ConfigError as exc:
+    learner = RestatementLearner(config, index)
+    summary = fit_and_save(learner, turns, out, signals=signals, engine=engine, say=progress)
+    if not summary["used"]:
         (out / RESTATED_FILE).unlink(missing_ok=True)  # an older log's must not serve
-        return {"used": False, "why_not": str(exc)}
-    path = memory.save(out)
-    return {
-        "used": True,
-        "path": str(path),
-        "failures": int((memory.failed > 0).sum()),
-        "rows": len(memory.text),
-        "threshold": round(memory.threshold, 4),
-        "held_out": memory.info,
-        "misheard": memory.info.get("misheard", {"used": False}),
-    }
+    return summary
 
 
 def learn_online(
@@ -242,39 +242,10 @@ def learn_online(
     ranker: RankerConfig | None = None,
     index: IndexConfig | None = None,
     *,
-    guard: Guard | None = None,
     progress: Callable[[str], None] | None = None,
     engine: Engine | None = None,
 ) -> dict[str, Any]:
     """The online rewriter's index (everything that worked) and its two rankers, in
-    ``out/online``; a summary, with why not where the log is too small to learn from. The
-    index's table of what worked is SQL on ``engine``; the rankers and the index build run
-    here."""
-    from selflearn.rewrite.encoder import SentenceEncoder
-    from selflearn.rewrite.index import RetrievalIndex, build_entries
-    from selflearn.rewrite.online import OnlineRewriter
-    from selflearn.rewrite.ranker import train_rankers
-
-    say = progress or (lambda _step: None)
-    started = time.perf_counter()
-    index = index or IndexConfig()
-    try:
-        encoder = SentenceEncoder(threads=(ranker or RankerConfig()).threads)
-        guard = guard or guard_vocabulary(turns)
-        rankers = train_rankers(turns, signals, encoder, ranker, index, guard=guard, progress=say)
-    except ConfigError as exc:
-        return {"used": False, "why_not": str(exc)}
-    say("online index of every request that worked")
-    entries = build_entries(turns, signals, index, engine=engine)
-    built = RetrievalIndex.build(entries, encoder, index)
-    OnlineRewriter(built, encoder, rankers, guard=guard).save(out / ONLINE_DIR)
-    guard.save(out)
-    return {
-        "used": True,
-        "path": str(out / ONLINE_DIR),
-        "global_rows": len(built.global_rows),
-        "personal_rows": entries.num_rows - len(built.global_rows),
-        "scopes": len(built.scopes) - (1 if len(built.global_rows) else 0),
-        "rankers": {layer: m.held_out for layer, m in rankers.items()},
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+    ``out/online``; a summary, with why not where the log is too small to learn from."""
+    learner = OnlineLearner(ranker, index)
+    return fit_and_save(learner, turns, out, signals=signals, engine=engine, say=progress)

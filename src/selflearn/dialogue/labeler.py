@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from selflearn.dialogue.features import TurnFeatures, turn_features
-from selflearn.dialogue.learner import DialogueModel, Predictions, encode_turns
+from selflearn.dialogue.learner import DIALOGUE_DIR, DialogueModel, Predictions, encode_turns
 from selflearn.errors import DataFileError
 from selflearn.rewrite.encoder import SentenceEncoder
 
@@ -32,7 +32,6 @@ __all__ = [
     "predict_log",
 ]
 
-DIALOGUE_DIR = "dialogue"
 FAILURE_POINT_SCHEMA = pa.schema(
     [
         ("turn_id", pa.string()),

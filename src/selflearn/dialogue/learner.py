@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pyarrow as pa
@@ -41,10 +41,20 @@ from selflearn.dialogue.features import (
     working_requests,
 )
 from selflearn.dialogue.model import MAX_TURNS, TEXT_DIM, DialogueNet, NetConfig, to_tensor
+from selflearn.engine import Engine
 from selflearn.errors import DataFileError
+from selflearn.learner import Learner, Progress, signals_of
 from selflearn.rewrite.encoder import SentenceEncoder
 
-__all__ = ["DialogueConfig", "DialogueModel", "Predictions", "encode_turns", "train_dialogue"]
+__all__ = [
+    "DIALOGUE_DIR",
+    "DialogueConfig",
+    "DialogueLearner",
+    "DialogueModel",
+    "Predictions",
+    "encode_turns",
+    "train_dialogue",
+]
 
 MODEL_FILE = "dialogue.pt"
 META_FILE = "dialogue.json"
@@ -548,6 +558,62 @@ def train_dialogue(
         "seconds": round(time.perf_counter() - started, 1),
     }
     return model
+
+
+DIALOGUE_DIR = "dialogue"  # the model's folder in an artefacts folder
+
+
+class DialogueLearner(Learner):
+    """Learns the dialogue model of a log: pre-trained on every turn, fine-tuned on the
+    annotations ``fit`` is given (``labels``: turn_id → label, see
+    :mod:`selflearn.dialogue.annotate`); ``predict`` reads every turn of a log; ``save``
+    writes ``dialogue/``."""
+
+    name: ClassVar[str] = "dialogue"
+    learned: ClassVar[str] = "model_"
+
+    def __init__(self, config: DialogueConfig | None = None) -> None:
+        self.config = config
+        self.model_: DialogueModel | None = None
+
+    def fit(
+        self,
+        turns: pa.Table,
+        *,
+        signals: pa.Table | None = None,
+        engine: Engine | None = None,
+        progress: Progress | None = None,
+        labels: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Self:
+        self.model_ = train_dialogue(
+            turns,
+            labels or {},
+            signals=signals_of(turns, signals, engine),
+            config=self.config,
+            progress=progress,
+        )
+        return self
+
+    def predict(self, turns: pa.Table) -> Predictions:
+        """Every head's probabilities for every turn of ``turns``."""
+        model = self._require(self.model_)
+        features, _ = turn_features(turns, model.vocabulary)
+        vectors = encode_turns(features, SentenceEncoder(threads=model.config.threads))
+        return model.predict(features, vectors)
+
+    def save(self, folder: Path) -> Path:
+        return self._require(self.model_).save(folder / DIALOGUE_DIR)
+
+    @classmethod
+    def load(cls, folder: Path) -> Self:
+        learner = cls()
+        learner.model_ = DialogueModel.load(folder / DIALOGUE_DIR)
+        learner.config = learner.model_.config
+        return learner
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return dict(self._require(self.model_).info)
 
 
 def _splice(group: list[np.ndarray], rng: random.Random, share: float) -> list[np.ndarray]:

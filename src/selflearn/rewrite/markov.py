@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pyarrow as pa
@@ -25,8 +26,11 @@ from scipy.sparse.linalg import splu
 
 from selflearn.engine import Engine, open_engine
 from selflearn.errors import ConfigError
+from selflearn.learner import Learner, Progress, signals_of
+from selflearn.rewrite.base import Rewrite, RewriteRequest
 from selflearn.rewrite.chains import STATE_KINDS, ChainConfig, Chains, build_chains
-from selflearn.rewrite.table import RewriteTable
+from selflearn.rewrite.guards import Guard, load_guard
+from selflearn.rewrite.table import REWRITES_FILE, RewriteTable
 
 __all__ = ["MarkovConfig", "MarkovMiner", "MiningResult", "absorb_success"]
 
@@ -213,11 +217,62 @@ class MiningResult:
     rows: list[dict[str, Any]]
 
 
-class MarkovMiner:
-    """Mines the global and personal rewrite rows from a turn log and its signals."""
+class MarkovMiner(Learner):
+    """Mines the global and personal rewrite rows from a turn log and its signals: the
+    offline rewrite table (``fit``, then ``rewrite``; ``save`` writes ``rewrites.parquet``)."""
+
+    name: ClassVar[str] = "rewrites"
+    learned: ClassVar[str] = "table_"
 
     def __init__(self, config: MarkovConfig | None = None) -> None:
         self.config = config or MarkovConfig()
+        self.table_: RewriteTable | None = None
+        self.result_: MiningResult | None = None  # what fit found (not kept by save)
+
+    def fit(
+        self,
+        turns: pa.Table,
+        *,
+        signals: pa.Table | None = None,
+        engine: Engine | None = None,
+        progress: Progress | None = None,
+    ) -> Self:
+        from selflearn.rewrite.index import guard_vocabulary
+
+        signals = signals_of(turns, signals, engine)
+        say = progress or (lambda _s: None)
+        self.result_ = self.mine(
+            turns, signals, progress=lambda s: say(f"mining: {s}"), engine=engine
+        )
+        self.table_ = self.result_.table
+        self.table_.guard = guard_vocabulary(turns)
+        return self
+
+    def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        return self._require(self.table_).rewrite(request)
+
+    def save(self, folder: Path) -> Path:
+        table = self._require(self.table_)
+        path = table.save(folder / REWRITES_FILE)
+        (table.guard or Guard()).save(folder)
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> Self:
+        miner = cls()
+        miner.table_ = RewriteTable.load(folder / REWRITES_FILE)
+        miner.table_.guard = load_guard(folder)
+        return miner
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        rows = self._require(self.table_).rows_
+        return {
+            "global": sum(r.user_id is None for r in rows),
+            "personal": sum(r.user_id is not None for r in rows),
+            **({"chains": self.result_.stats} if self.result_ is not None else {}),
+            "config": asdict(self.config),
+        }
 
     def _layer(
         self,

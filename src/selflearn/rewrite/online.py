@@ -10,12 +10,17 @@ rewrite, on what worked for several people.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, ClassVar, Self
 
 import numpy as np
+import pyarrow as pa
 
+from selflearn.engine import Engine
 from selflearn.errors import DataFileError
+from selflearn.learner import Learner, Progress, signals_of
 from selflearn.rewrite.base import (
     Considered,
     Rewrite,
@@ -26,10 +31,17 @@ from selflearn.rewrite.base import (
 from selflearn.rewrite.candidates import FEATURES, Candidate, Query, candidates, features
 from selflearn.rewrite.encoder import SentenceEncoder, shared_encoder
 from selflearn.rewrite.guards import Guard, load_guard
-from selflearn.rewrite.index import GLOBAL, RetrievalIndex, request_owner
-from selflearn.rewrite.ranker import RankerModel
+from selflearn.rewrite.index import (
+    GLOBAL,
+    IndexConfig,
+    RetrievalIndex,
+    build_entries,
+    guard_vocabulary,
+    request_owner,
+)
+from selflearn.rewrite.ranker import RankerConfig, RankerModel, train_rankers
 
-__all__ = ["ONLINE_DIR", "OnlineConfig", "OnlineRewriter"]
+__all__ = ["ONLINE_DIR", "OnlineConfig", "OnlineLearner", "OnlineRewriter"]
 
 ONLINE_DIR = "online"
 _OWN = FEATURES.index("own_successes")
@@ -164,3 +176,78 @@ def _considered(
 ) -> Considered:
     withheld = None if score >= threshold else f"ranker score below the {layer} threshold"
     return Considered(target, layer, "online", round(score, 4), threshold, support, withheld)
+
+
+class OnlineLearner(Learner):
+    """Learns the online rewriter of a log: its two rankers (thresholds from held-out users)
+    and the index of every request that worked; ``rewrite`` by it; ``save`` writes
+    ``online/`` (and the guard). The index's table of what worked is SQL on the engine; the
+    rankers and the index build run here. ``fit`` raises ConfigError where the log is too
+    small to learn from."""
+
+    name: ClassVar[str] = "online"
+    learned: ClassVar[str] = "rewriter_"
+
+    def __init__(
+        self,
+        ranker: RankerConfig | None = None,
+        index: IndexConfig | None = None,
+        online: OnlineConfig | None = None,
+    ) -> None:
+        self.ranker = ranker
+        self.index = index
+        self.online = online
+        self.rewriter_: OnlineRewriter | None = None
+        self.seconds_: float | None = None
+
+    def fit(
+        self,
+        turns: pa.Table,
+        *,
+        signals: pa.Table | None = None,
+        engine: Engine | None = None,
+        progress: Progress | None = None,
+    ) -> Self:
+        say = progress or (lambda _step: None)
+        started = time.perf_counter()
+        signals = signals_of(turns, signals, engine)
+        index = self.index or IndexConfig()
+        encoder = SentenceEncoder(threads=(self.ranker or RankerConfig()).threads)
+        guard = guard_vocabulary(turns)
+        rankers = train_rankers(
+            turns, signals, encoder, self.ranker, index, guard=guard, progress=say
+        )
+        say("online index of every request that worked")
+        entries = build_entries(turns, signals, index, engine=engine)
+        built = RetrievalIndex.build(entries, encoder, index)
+        self.rewriter_ = OnlineRewriter(built, encoder, rankers, self.online, guard=guard)
+        self.seconds_ = round(time.perf_counter() - started, 2)
+        return self
+
+    def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        return self._require(self.rewriter_).rewrite(request)
+
+    def save(self, folder: Path) -> Path:
+        rewriter = self._require(self.rewriter_)
+        rewriter.save(folder / ONLINE_DIR)
+        rewriter.guard.save(folder)
+        return folder / ONLINE_DIR
+
+    @classmethod
+    def load(cls, folder: Path) -> Self:
+        learner = cls()
+        learner.rewriter_ = OnlineRewriter.load(folder / ONLINE_DIR)
+        return learner
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        rewriter = self._require(self.rewriter_)
+        built = rewriter.index
+        owners = len(built.scopes) - (1 if len(built.global_rows) else 0)
+        return {
+            "global_rows": len(built.global_rows),
+            "personal_rows": len(built.tries) - len(built.global_rows),
+            "scopes": owners,
+            "rankers": {layer: m.held_out for layer, m in rewriter.rankers.items()},
+            **({"seconds": self.seconds_} if self.seconds_ is not None else {}),
+        }

@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import duckdb
 import numpy as np
@@ -46,7 +46,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rapidfuzz import fuzz
 
+from selflearn.engine import Engine
 from selflearn.errors import ConfigError, DataFileError
+from selflearn.learner import Learner, Progress, signals_of
 from selflearn.rewrite.base import (
     Considered,
     Rewrite,
@@ -57,11 +59,11 @@ from selflearn.rewrite.base import (
     same_numbers,
     same_words,
 )
-from selflearn.rewrite.guards import Guard
+from selflearn.rewrite.guards import Guard, load_guard
 from selflearn.rewrite.index import IndexConfig, load_turn_facts, sound_vector, sound_vectors
 from selflearn.rewrite.misheard import MisheardModel, Near, could_be_misheard, heard_alike
 
-__all__ = ["RESTATED_FILE", "RestatedConfig", "RestatementMemory"]
+__all__ = ["RESTATED_FILE", "RestatedConfig", "RestatementLearner", "RestatementMemory"]
 
 RESTATED_FILE = "restated.parquet"
 
@@ -544,6 +546,67 @@ class RestatementMemory:
             return cls(table, float(meta["threshold"]), meta.get("info"), config, guard)
         except (OSError, KeyError, TypeError, ValueError, pa.ArrowInvalid) as exc:
             raise DataFileError(f"{path}: not a readable restatement memory ({exc})") from exc
+
+
+class RestatementLearner(Learner):
+    """Learns the restatement memory of a log (``fit`` raises ConfigError where the log has
+    no restated failure); ``rewrite`` by it; ``save`` writes ``restated.parquet``."""
+
+    name: ClassVar[str] = "restated"
+    learned: ClassVar[str] = "memory_"
+
+    def __init__(
+        self, config: RestatedConfig | None = None, index: IndexConfig | None = None
+    ) -> None:
+        self.config = config
+        self.index = index
+        self.memory_: RestatementMemory | None = None
+
+    def fit(
+        self,
+        turns: pa.Table,
+        *,
+        signals: pa.Table | None = None,
+        engine: Engine | None = None,
+        progress: Progress | None = None,
+    ) -> Self:
+        from selflearn.rewrite.index import guard_vocabulary
+
+        self.memory_ = RestatementMemory.build(
+            turns,
+            signals_of(turns, signals, engine),
+            self.config,
+            self.index,
+            guard=guard_vocabulary(turns),
+            progress=progress,
+        )
+        return self
+
+    def rewrite(self, request: RewriteRequest) -> Rewrite | None:
+        return self._require(self.memory_).rewrite(request)
+
+    def save(self, folder: Path) -> Path:
+        memory = self._require(self.memory_)
+        memory.guard.save(folder)
+        return memory.save(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> Self:
+        learner = cls()
+        learner.memory_ = RestatementMemory.load(folder, load_guard(folder))
+        learner.config = learner.memory_.config
+        return learner
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        memory = self._require(self.memory_)
+        return {
+            "failures": int((memory.failed > 0).sum()),
+            "rows": len(memory.text),
+            "threshold": round(memory.threshold, 4),
+            "held_out": memory.info,
+            "misheard": memory.info.get("misheard", {"used": False}),
+        }
 
 
 def _rows(occurrences: list[dict[str, Any]], max_rows: int) -> pa.Table:

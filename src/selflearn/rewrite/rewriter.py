@@ -22,13 +22,12 @@ from selflearn.rewrite.base import Considered, Rewrite, RewriteRequest, Supports
 from selflearn.rewrite.guards import load_guard
 from selflearn.rewrite.online import ONLINE_DIR, OnlineConfig, OnlineRewriter
 from selflearn.rewrite.restated import RESTATED_FILE, RestatementMemory
-from selflearn.rewrite.table import RewriteTable
+from selflearn.rewrite.table import REWRITES_FILE, RewriteTable
 
 __all__ = ["LAYERS", "Rewriter", "available_layers"]
 
 log = logging.getLogger(__name__)
 LAYERS = ("offline", "global", "personal")
-REWRITES_FILE = "rewrites.parquet"
 # Folders loaded in this process, the most recent last; a long-running service loads a new
 # version after every learning run, so only the last few are kept.
 _Loaded = tuple[SupportsRewrite | None, OnlineRewriter | None, RestatementMemory | None]
@@ -47,7 +46,7 @@ class _Source:
 class Rewriter:
     """Rewrites an utterance before intent matching, or lets it pass (None).
 
-    >>> from selflearn.rewrite.table import RewriteTable
+    >>> from selflearn.rewrite.table import REWRITES_FILE, RewriteTable
     >>> table = RewriteTable.from_rows([{"source": "turn of the light",
     ...     "rewrite": "turn off the light", "score": 0.9, "support": 5}])
     >>> rewriter = Rewriter(table=table)

@@ -18,8 +18,9 @@ from selflearn.rewrite.chains import DEVICE_SCOPE
 from selflearn.rewrite.guards import OFFLINE_MAY, OWN_ROW_MAY, Guard
 from selflearn.rewrite.template import Template, is_template
 
-__all__ = ["REWRITE_COLUMNS", "RewriteRow", "RewriteTable"]
+__all__ = ["REWRITES_FILE", "REWRITE_COLUMNS", "RewriteRow", "RewriteTable"]
 
+REWRITES_FILE = "rewrites.parquet"  # the offline table in an artefacts folder
 REWRITE_COLUMNS = ("source", "rewrite", "score", "support", "layer", "user_id", "method")
 # How a row the guard stops is said to be withheld (``Considered.withheld`` starts so).
 GUARD_BLOCKED = "blocked by a guard"

@@ -567,7 +567,7 @@ def _drop_index_scope(folder: Path, user: str) -> int:
 
 def _drop_personal_rows(folder: Path, user: str) -> int:
     """Remove ``user``'s personal rows from a version's rewrite table on disk."""
-    from selflearn.rewrite.rewriter import REWRITES_FILE
+    from selflearn.rewrite.table import REWRITES_FILE
 
     path = folder / REWRITES_FILE
     if not path.is_file():

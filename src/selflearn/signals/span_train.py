@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import duckdb
 import numpy as np
@@ -33,7 +34,9 @@ import pyarrow as pa
 from rapidfuzz import fuzz
 
 from selflearn._version import __version__
+from selflearn.engine import Engine
 from selflearn.errors import ConfigError
+from selflearn.learner import Learner, Progress
 from selflearn.signals.compute import pair_case, pair_text
 from selflearn.signals.restatement import RestatementModel
 from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
@@ -42,6 +45,7 @@ from selflearn.signals.span import (
     MODEL_FILE,
     NUMERIC_FEATURES,
     PairText,
+    SpanRephraseModel,
     encode_pairs,
     tokenizer_path,
 )
@@ -49,7 +53,7 @@ from selflearn.signals.span import (
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Example", "SpanTrainConfig", "train_span_model", "weak_examples"]
+__all__ = ["Example", "RephraseLearner", "SpanTrainConfig", "train_span_model", "weak_examples"]
 
 # Correction words for synthetic restatements; the simulator's users have their own.
 _FRAMES = (
@@ -378,3 +382,57 @@ def train_span_model(
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return meta
+
+
+class RephraseLearner(Learner):
+    """Learns the contextual rephrase model of a log (weak targets only, so ``signals`` and
+    ``engine`` are not needed); ``predict`` scores candidate pairs through ONNX Runtime;
+    ``save`` writes ``rephrase_span.onnx`` and its JSON. ``fit`` raises ConfigError where
+    the log has too few rephrases, or too few new requests, to learn from."""
+
+    name: ClassVar[str] = "rephrase_model"
+    learned: ClassVar[str] = "model_"
+
+    def __init__(self, config: SpanTrainConfig | None = None) -> None:
+        self.config = config
+        self.model_: SpanRephraseModel | None = None
+        self.files_: dict[str, bytes] | None = None
+        self.info_: dict[str, Any] | None = None
+
+    def fit(
+        self,
+        turns: pa.Table,
+        *,
+        signals: pa.Table | None = None,
+        engine: Engine | None = None,
+        progress: Progress | None = None,
+    ) -> Self:
+        with tempfile.TemporaryDirectory(prefix="selflearn-rephrase-") as tmp:
+            folder = Path(tmp)
+            self.info_ = train_span_model(turns, folder, self.config, progress=progress)
+            self.files_ = {name: (folder / name).read_bytes() for name in (MODEL_FILE, META_FILE)}
+            self.model_ = SpanRephraseModel(folder)  # ONNX Runtime holds the model in memory
+        return self
+
+    def predict(self, pairs: Sequence[PairText]) -> list[tuple[float, str | None]]:
+        """(probability that ``later`` restates ``earlier``, the restating span) per pair."""
+        return self._require(self.model_).predict(pairs)
+
+    def save(self, folder: Path) -> Path:
+        files = self._require(self.files_)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        return folder / MODEL_FILE
+
+    @classmethod
+    def load(cls, folder: Path) -> Self:
+        learner = cls()
+        learner.model_ = SpanRephraseModel(folder)
+        learner.files_ = {name: (folder / name).read_bytes() for name in (MODEL_FILE, META_FILE)}
+        learner.info_ = dict(learner.model_.meta)
+        return learner
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return dict(self._require(self.info_))

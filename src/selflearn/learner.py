@@ -1,0 +1,93 @@
+"""The one shape every learner has: ``fit`` on a turn table (through an engine), ``save`` and
+``load`` an artefacts folder, and the apply verb of its kind (``rewrite`` for the rewriters,
+``predict`` for the models).
+
+Constructors only store their configuration; ``fit`` returns the learner; what it learned
+lives in attributes ending in ``_``; applying or saving a learner that has not been fitted
+raises :class:`~selflearn.errors.NotFittedError`. ``tests/test_learners.py`` runs one battery
+of checks over every learner in :data:`selflearn.learn.LEARNERS` (save/load round trip, same
+seed same output, inputs left as they were, the same output from either engine).
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Self, TypeVar
+
+import pyarrow as pa
+
+from selflearn.engine import Engine
+from selflearn.errors import NotFittedError
+
+__all__ = ["Learner", "Progress"]
+
+Progress = Callable[[str], None]
+_T = TypeVar("_T")
+
+
+class Learner(ABC):
+    """A learner of selflearn's loop. ``name`` is its key in ``learn.json``; ``learned``
+    names the attribute that holds what it learned (None until fitted or loaded)."""
+
+    name: ClassVar[str]
+    learned: ClassVar[str]
+
+    @abstractmethod
+    def fit(
+        self,
+        turns: pa.Table,
+        *,
+        signals: pa.Table | None = None,
+        engine: Engine | None = None,
+        progress: Progress | None = None,
+    ) -> Self:
+        """Learn from ``turns`` (the turn-event table, DESIGN §3.1) and their ``signals``
+        (computed here, with the pre-trained restatement model, when not given); log-sized
+        SQL runs on ``engine`` (an embedded DuckDB when not given)."""
+
+    @abstractmethod
+    def save(self, folder: Path) -> Path:
+        """Write what was learned into the artefacts folder ``folder``; the path written."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, folder: Path) -> Self:
+        """A fitted learner from an artefacts folder its :meth:`save` wrote."""
+
+    @property
+    @abstractmethod
+    def summary(self) -> dict[str, Any]:
+        """What was learned, in numbers (``learn.json``'s entry)."""
+
+    @property
+    def fitted(self) -> bool:
+        return getattr(self, self.learned, None) is not None
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments, as stored (scikit-learn's convention)."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {n: getattr(self, n) for n in names if n != "self"}
+
+    def _require(self, value: _T | None) -> _T:
+        if value is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call fit(turns) or "
+                f"{type(self).__name__}.load(folder) first."
+            )
+        return value
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+def signals_of(turns: pa.Table, signals: pa.Table | None, engine: Engine | None) -> pa.Table:
+    """The signals handed in, or those of the pre-trained restatement model."""
+    if signals is not None:
+        return signals
+    from selflearn.signals import compute_signals
+
+    return compute_signals(turns, engine=engine).table
