@@ -20,4 +20,5 @@ def test_readme_python_blocks_run(capsys: pytest.CaptureFixture[str]) -> None:
         "turn of the light",  # the service's client, with no service running: the original
         "HassTurnOff success ['light.bedroom_ceiling', 'light.bedroom_lamp']",
         "1 0",
+        "rewrites.parquet True",  # a learner saved and loaded answers as it did
     ]
