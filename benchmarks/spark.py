@@ -126,7 +126,9 @@ def _run(log: Path, engine: str, master: str, out: Path) -> dict[str, Any]:
         check=False,
     )
     if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        lines = done.stderr.strip().splitlines()
+        java = [x.strip() for x in lines if "Caused by:" in x or "OutOfMemoryError" in x]
+        tail = "\n".join(java[-2:] + lines[-5:])
         raise SystemExit(f"the {engine} run at {log.name} failed (exit {done.returncode}):\n{tail}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result

@@ -42,6 +42,14 @@ SPARK_DEFAULTS = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # The driver collects what the steps on it read (the sessions, the candidate pairs, the
+    # chains' states): Spark's 1 GB driver heap failed collecting a 1 M-turn log's sessions.
+    "spark.driver.memory": "4g",
+    "spark.driver.maxResultSize": "4g",
+    # The chains' walks along restatements are recursive CTEs that end with the data, as on
+    # DuckDB, which has no cap: Spark's (a million rows) stopped a 1 M-turn log's walk.
+    "spark.sql.cteRecursionRowLimit": "-1",
+    "spark.sql.cteRecursionLevelLimit": "-1",
 }
 
 
@@ -76,8 +84,19 @@ def _session(config: EngineConfig) -> SparkSession:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines() or [type(exc).__name__])[0][:300]
+    """The error's first line; for one from the JVM ("An error occurred while calling …"),
+    the Java exception behind it too (out of memory, a result too large, …)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    first = (lines or [type(exc).__name__])[0]
+    java = [
+        line
+        for line in lines[1:]
+        if not line.startswith("at ") and ("Exception" in line or "Error" in line)
+    ]
+    cause = [line for line in java if line.startswith("Caused by:")]
+    if java:
+        first += " " + (cause[-1] if cause else java[0])
+    return first[:400]
 
 
 class SparkEngine(Engine):

@@ -40,13 +40,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rapidfuzz import fuzz
 
-from selflearn.engine import Engine
+from selflearn.engine import Engine, open_engine
 from selflearn.errors import ConfigError, DataFileError
 from selflearn.learner import Learner, Progress, signals_of
 from selflearn.rewrite.base import (
@@ -68,7 +67,8 @@ __all__ = ["RESTATED_FILE", "RestatedConfig", "RestatementLearner", "Restatement
 RESTATED_FILE = "restated.parquet"
 
 # Each restated failure (its first working restatement, in the same session) and every
-# request that worked, with what it meant.
+# request that worked, with what it meant. (Ties in time go to the lower turn id: every
+# engine picks the same restatement.)
 _OCCURRENCES_SQL = """
 WITH fixes AS (
     SELECT e.turn_id, e.owner, e.text, l.text AS target, l.intent AS target_intent
@@ -76,7 +76,7 @@ WITH fixes AS (
     JOIN idx_turns l ON l.turn_id = s.turn_id
     JOIN idx_turns e ON e.turn_id = s.rephrase_of
     WHERE NOT e.worked AND l.worked AND e.text <> '' AND l.text <> '' AND e.text <> l.text
-    QUALIFY row_number() OVER (PARTITION BY e.turn_id ORDER BY l.ts) = 1
+    QUALIFY row_number() OVER (PARTITION BY e.turn_id ORDER BY l.ts, l.turn_id) = 1
 )
 SELECT 'failed' AS kind, turn_id, owner, text, target, target_intent AS intent FROM fixes
 UNION ALL
@@ -175,14 +175,20 @@ class RestatementMemory:
         *,
         guard: Guard | None = None,
         progress: Callable[[str], None] | None = None,
+        engine: Engine | None = None,
     ) -> RestatementMemory:
-        """The memory of a turn log and its signals, its threshold by leave-one-out."""
+        """The memory of a turn log and its signals, its threshold by leave-one-out. Which
+        failures were restated, and what worked, is SQL on ``engine`` (an embedded DuckDB
+        when not given); the memory and its leave-one-out run here, over those rows."""
         config = config or RestatedConfig()
         say = progress or (lambda _s: None)
-        con = duckdb.connect()
-        load_turn_facts(con, turns, signals, index_config or IndexConfig())
-        occurrences = con.sql(_OCCURRENCES_SQL).to_arrow_table().to_pylist()
-        con.close()
+        con = engine or open_engine()
+        try:
+            load_turn_facts(con, turns, signals, index_config or IndexConfig())
+            occurrences = con.query(_OCCURRENCES_SQL).to_pylist()
+        finally:
+            if engine is None:
+                con.close()
         failures = [o for o in occurrences if o["kind"] == "failed"]
         if not failures:
             raise ConfigError(
@@ -579,6 +585,7 @@ class RestatementLearner(Learner):
             self.index,
             guard=guard_vocabulary(turns),
             progress=progress,
+            engine=engine,
         )
         return self
 
