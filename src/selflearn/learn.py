@@ -24,7 +24,8 @@ from selflearn._version import __version__
 from selflearn.engine import Engine, EngineConfig, open_engine
 from selflearn.errors import ConfigError
 from selflearn.learner import Learner
-from selflearn.rewrite.index import IndexConfig
+from selflearn.rewrite.guards import Guard
+from selflearn.rewrite.index import IndexConfig, guard_vocabulary
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner
 from selflearn.rewrite.online import OnlineLearner
 from selflearn.rewrite.ranker import RankerConfig
@@ -140,16 +141,19 @@ def _learn(
             model.pop("path")
     signals_path = signals.save(out / SIGNALS_FILE)
     signals_s = time.perf_counter() - started
+    guard = guard_vocabulary(turns)  # what no rewrite may contradict, for every layer
     miner = MarkovMiner(markov)
-    mined = fit_and_save(miner, turns, out, signals=signals.table, engine=steps, say=say)
+    mined = fit_and_save(
+        miner, turns, out, signals=signals.table, engine=steps, say=say, guard=guard
+    )
     restated_summary = learn_restated(
-        turns, signals.table, out, restated, index, progress=say, engine=steps
+        turns, signals.table, out, restated, index, guard=guard, progress=say, engine=steps
     )
     mined_s = time.perf_counter() - started
     online_summary: dict[str, Any] = {"used": False}
     if online:
         online_summary = learn_online(
-            turns, signals.table, out, ranker, index, progress=say, engine=steps
+            turns, signals.table, out, ranker, index, guard=guard, progress=say, engine=steps
         )
     dialogue_summary: dict[str, Any] = {"used": False}
     if annotations is None:
@@ -223,13 +227,16 @@ def learn_restated(
     config: RestatedConfig | None = None,
     index: IndexConfig | None = None,
     *,
+    guard: Guard | None = None,
     progress: Callable[[str], None] | None = None,
     engine: Engine | None = None,
 ) -> dict[str, Any]:
     """The restatement memory in ``out/restated.parquet``, its threshold by leave-one-out
     on the log; a summary, with why not where the log has no restated failure."""
     learner = RestatementLearner(config, index)
-    summary = fit_and_save(learner, turns, out, signals=signals, engine=engine, say=progress)
+    summary = fit_and_save(
+        learner, turns, out, signals=signals, engine=engine, say=progress, guard=guard
+    )
     if not summary["used"]:
         (out / RESTATED_FILE).unlink(missing_ok=True)  # an older log's must not serve
     return summary
@@ -242,10 +249,13 @@ def learn_online(
     ranker: RankerConfig | None = None,
     index: IndexConfig | None = None,
     *,
+    guard: Guard | None = None,
     progress: Callable[[str], None] | None = None,
     engine: Engine | None = None,
 ) -> dict[str, Any]:
     """The online rewriter's index (everything that worked) and its two rankers, in
     ``out/online``; a summary, with why not where the log is too small to learn from."""
     learner = OnlineLearner(ranker, index)
-    return fit_and_save(learner, turns, out, signals=signals, engine=engine, say=progress)
+    return fit_and_save(
+        learner, turns, out, signals=signals, engine=engine, say=progress, guard=guard
+    )

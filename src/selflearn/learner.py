@@ -5,8 +5,8 @@
 Constructors only store their configuration; ``fit`` returns the learner; what it learned
 lives in attributes ending in ``_``; applying or saving a learner that has not been fitted
 raises :class:`~selflearn.errors.NotFittedError`. ``tests/test_learners.py`` runs one battery
-of checks over every learner in :data:`selflearn.learn.LEARNERS` (save/load round trip, same
-seed same output, inputs left as they were, the same output from either engine).
+of checks over every learner :func:`selflearn.learn.learner_classes` lists (save/load round
+trip, same seed same output, inputs left as they were, the same output from either engine).
 """
 
 from __future__ import annotations

@@ -236,7 +236,9 @@ class MarkovMiner(Learner):
         signals: pa.Table | None = None,
         engine: Engine | None = None,
         progress: Progress | None = None,
+        guard: Guard | None = None,
     ) -> Self:
+        """``guard``: what no rewrite may contradict (the log's own, when not given)."""
         from selflearn.rewrite.index import guard_vocabulary
 
         signals = signals_of(turns, signals, engine)
@@ -245,7 +247,7 @@ class MarkovMiner(Learner):
             turns, signals, progress=lambda s: say(f"mining: {s}"), engine=engine
         )
         self.table_ = self.result_.table
-        self.table_.guard = guard_vocabulary(turns)
+        self.table_.guard = guard or guard_vocabulary(turns)
         return self
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:

@@ -207,13 +207,15 @@ class OnlineLearner(Learner):
         signals: pa.Table | None = None,
         engine: Engine | None = None,
         progress: Progress | None = None,
+        guard: Guard | None = None,
     ) -> Self:
+        """``guard``: what no rewrite may contradict (the log's own, when not given)."""
         say = progress or (lambda _step: None)
         started = time.perf_counter()
         signals = signals_of(turns, signals, engine)
         index = self.index or IndexConfig()
         encoder = SentenceEncoder(threads=(self.ranker or RankerConfig()).threads)
-        guard = guard_vocabulary(turns)
+        guard = guard or guard_vocabulary(turns)
         rankers = train_rankers(
             turns, signals, encoder, self.ranker, index, guard=guard, progress=say
         )

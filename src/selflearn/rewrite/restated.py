@@ -575,7 +575,9 @@ class RestatementLearner(Learner):
         signals: pa.Table | None = None,
         engine: Engine | None = None,
         progress: Progress | None = None,
+        guard: Guard | None = None,
     ) -> Self:
+        """``guard``: what no rewrite may contradict (the log's own, when not given)."""
         from selflearn.rewrite.index import guard_vocabulary
 
         self.memory_ = RestatementMemory.build(
@@ -583,7 +585,7 @@ class RestatementLearner(Learner):
             signals_of(turns, signals, engine),
             self.config,
             self.index,
-            guard=guard_vocabulary(turns),
+            guard=guard or guard_vocabulary(turns),
             progress=progress,
             engine=engine,
         )

@@ -46,7 +46,7 @@ class _Source:
 class Rewriter:
     """Rewrites an utterance before intent matching, or lets it pass (None).
 
-    >>> from selflearn.rewrite.table import REWRITES_FILE, RewriteTable
+    >>> from selflearn.rewrite.table import RewriteTable
     >>> table = RewriteTable.from_rows([{"source": "turn of the light",
     ...     "rewrite": "turn off the light", "score": 0.9, "support": 5}])
     >>> rewriter = Rewriter(table=table)

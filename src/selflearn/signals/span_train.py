@@ -410,7 +410,7 @@ class RephraseLearner(Learner):
         with tempfile.TemporaryDirectory(prefix="selflearn-rephrase-") as tmp:
             folder = Path(tmp)
             self.info_ = train_span_model(turns, folder, self.config, progress=progress)
-            self.files_ = {name: (folder / name).read_bytes() for name in (MODEL_FILE, META_FILE)}
+            self.files_ = _model_files(folder)
             self.model_ = SpanRephraseModel(folder)  # ONNX Runtime holds the model in memory
         return self
 
@@ -429,10 +429,15 @@ class RephraseLearner(Learner):
     def load(cls, folder: Path) -> Self:
         learner = cls()
         learner.model_ = SpanRephraseModel(folder)
-        learner.files_ = {name: (folder / name).read_bytes() for name in (MODEL_FILE, META_FILE)}
+        learner.files_ = _model_files(folder)
         learner.info_ = dict(learner.model_.meta)
         return learner
 
     @property
     def summary(self) -> dict[str, Any]:
         return dict(self._require(self.info_))
+
+
+def _model_files(folder: Path) -> dict[str, bytes]:
+    """The rephrase model's two files, as bytes."""
+    return {name: (folder / name).read_bytes() for name in (MODEL_FILE, META_FILE)}
