@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -11,9 +12,14 @@ import pyarrow as pa
 
 from selflearn.errors import ConfigError
 
-__all__ = ["ENGINES", "Engine", "EngineConfig", "open_engine"]
+__all__ = ["ENGINES", "Engine", "EngineConfig", "GroupFunction", "open_engine"]
 
 ENGINES = ("duckdb", "spark")
+
+# Rows of two tables that share a key's values in, rows out (see Engine.cogroup).
+GroupFunction = Callable[[pa.Table, pa.Table], pa.Table]
+# Rows a group is filled to before the next one starts: what one call holds as Python objects.
+GROUP_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,10 @@ class Engine(ABC):
         """The table ``old`` becomes ``new`` (replacing it)."""
 
     @abstractmethod
+    def drop(self, name: str) -> None:
+        """Forget the table ``name`` (and what it holds), if there is one."""
+
+    @abstractmethod
     def query(self, sql: str) -> pa.Table:
         """One SELECT's rows, as Arrow."""
 
@@ -67,6 +77,25 @@ class Engine(ABC):
     def run(self, script: str) -> None:
         """A script of ``CREATE OR REPLACE TEMP TABLE name AS SELECT …;`` statements, each
         materialised as :meth:`create` does, in order."""
+
+    @abstractmethod
+    def cogroup(
+        self,
+        key: str,
+        left: str,
+        right: str,
+        function: GroupFunction,
+        schema: pa.Schema,
+        *,
+        order: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> pa.Table:
+        """``function`` over groups of whole ``key`` values: each call gets every row of the
+        tables ``left`` and ``right`` whose ``key`` is one of its values (about
+        :data:`GROUP_ROWS` of ``left``'s, never a key split) and returns rows of
+        ``schema``; every row returned, ordered by the columns ``order``. Where it runs is
+        the engine's: here, one group after another (DuckDB, with ``progress(done, of)``
+        in rows of ``left``), or in the executors (Spark), so ``function`` must pickle."""
 
     def scalar(self, sql: str) -> Any:
         """The first column of the first row (None when there is no row)."""

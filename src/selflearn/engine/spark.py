@@ -13,17 +13,21 @@ filesystem); local masters use a temporary folder and bind to 127.0.0.1 unless
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from selflearn.engine.base import Engine, EngineConfig
+from selflearn.engine.base import GROUP_ROWS, Engine, EngineConfig, GroupFunction
 from selflearn.engine.dialect import created_tables, to_spark
 from selflearn.errors import ConfigError, EngineError
 
@@ -71,6 +75,9 @@ def _session(config: EngineConfig) -> SparkSession:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         host = os.environ["SPARK_LOCAL_IP"]
         builder = builder.config("spark.driver.host", host).config("spark.driver.bindAddress", host)
+        # The steps that run Python in the executors (Engine.cogroup) need a Python with
+        # selflearn installed: this one, here; on a cluster, PYSPARK_PYTHON names theirs.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {**SPARK_DEFAULTS, **dict(config.options)}.items():
         builder = builder.config(key, value)
     try:
@@ -166,12 +173,49 @@ class SparkEngine(Engine):
         self._spark.catalog.dropTempView(old)
         self._keep(new, frame)
 
+    def drop(self, name: str) -> None:
+        if self._frames.pop(name, None) is not None:
+            self._spark.catalog.dropTempView(name)
+
     def query(self, sql: str) -> pa.Table:
         try:
             table: pa.Table = self._spark.sql(to_spark(sql)).toArrow()
         except Exception as exc:
             raise EngineError(f"Spark failed a query: {_first_line(exc)}") from exc
         return table
+
+    def cogroup(
+        self,
+        key: str,
+        left: str,
+        right: str,
+        function: GroupFunction,
+        schema: pa.Schema,
+        *,
+        order: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> pa.Table:
+        from pyspark.sql import functions as F
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        name = f"cogroup_{next(self._serial)}"
+        path = self._path(name)
+        try:
+            sides = [self._frames[left], self._frames[right]]
+            groups = max(1, math.ceil(sides[0].count() / GROUP_ROWS))
+            bucket = F.pmod(F.xxhash64(F.col(key)), F.lit(groups))
+            left_g, right_g = (s.withColumn("_group", bucket).groupBy("_group") for s in sides)
+            result = left_g.cogroup(right_g).applyInArrow(
+                functools.partial(_ungrouped, function, schema), from_arrow_schema(schema)
+            )
+            result.write.parquet(path)
+        except Exception as exc:
+            raise EngineError(f"Spark failed the step {name!r}: {_first_line(exc)}") from exc
+        self._keep(name, self._spark.read.schema(result.schema).parquet(path))
+        try:
+            return self.query(f"SELECT * FROM {name} ORDER BY {', '.join(order)}").cast(schema)
+        finally:
+            self.drop(name)
 
     def close(self) -> None:
         for name in self._frames:
@@ -181,3 +225,13 @@ class SparkEngine(Engine):
             self._spark.stop()
         if self._own_scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def _ungrouped(
+    function: GroupFunction, schema: pa.Schema, left: pa.Table, right: pa.Table
+) -> pa.Table:
+    """``function`` on one cogroup's two sides, without the grouping column; in an executor."""
+    if not left.num_rows and not right.num_rows:
+        return schema.empty_table()
+    left, right = (t.drop_columns(["_group"]) for t in (left, right))
+    return function(left, right).select(schema.names).cast(schema)

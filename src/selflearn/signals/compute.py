@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from selflearn.signals.defect import defect_score
 from selflearn.signals.rephrase import FAILED_STATUSES, HeuristicRephraseDetector
 from selflearn.signals.restatement import PairCase, RestatementModel
 from selflearn.signals.said import read_feedback
-from selflearn.signals.sessions import SessionConfig, candidate_pairs, sessionize
+from selflearn.signals.sessions import SessionConfig, create_pairs, create_sessions
 from selflearn.signals.span import PairText, SpanRephraseModel
 
 __all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals", "extend_signals", "pair_text"]
@@ -132,13 +134,14 @@ def _scores(pairs: list[dict[str, Any]], detector: Detector) -> list[tuple[float
 
 
 def _said_feedback(flat: list[dict[str, Any]], window_s: float) -> dict[str, tuple[str, bool]]:
-    """turn_id → (feedback, gave up) read in the words said next in its session, within
-    ``window_s`` of its answer, by the same speaker. A bare "no" to an answer that asked a
+    """turn_id → (feedback, gave up) read in the words said next in its session on its
+    device, within ``window_s`` of its answer, by the same speaker. A bare "no" to an answer that asked a
     question answers it rather than judging it ("Shall I?" — "no")."""
     out: dict[str, tuple[str, bool]] = {}
     for turn, after in itertools.pairwise(flat):
         if (
             after["session"] != turn["session"]
+            or after["device_id"] != turn["device_id"]
             or after["ts"] - turn["end_ts"] > window_s
             or (turn["user_id"] and after["user_id"] and turn["user_id"] != after["user_id"])
         ):
@@ -150,30 +153,88 @@ def _said_feedback(flat: list[dict[str, Any]], window_s: float) -> dict[str, tup
     return out
 
 
+# What the per-device assembly returns beside the signals: where each turn sorts, and
+# whether words said next judged it (counted as feedback_said).
+_ASSEMBLED = (
+    SIGNALS_SCHEMA.append(pa.field("device_id", pa.string()))
+    .append(pa.field("device_rank", pa.int64()))
+    .append(pa.field("said", pa.bool_()))
+)
+
+
 def compute_signals(
     turns: pa.Table,
     *,
     sessions: SessionConfig | None = None,
     detector: Detector | None = None,
     engine: Engine | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Signals:
     """Sessions, rephrases, barge-ins, abandonment, feedback and a defect score per turn.
 
     ``detector`` decides rephrases: the pre-trained restatement model (default), the
     heuristic baseline, or the contextual span model trained on a log, which also names
     the span of the later utterance that restates. Sessions and candidate pairs are SQL
-    on ``engine`` (an embedded DuckDB by default).
+    on ``engine`` (an embedded DuckDB by default); the pairs are scored and the signals
+    assembled device by device where the engine runs them (:meth:`Engine.cogroup`: here,
+    or in Spark's executors), so no step holds the whole log as Python objects.
+    ``progress(done, of)`` counts turns assembled (on the embedded engine).
     """
     sessions = sessions or SessionConfig()
     detector = detector or RestatementModel.shipped()
     con = engine or open_engine()
     try:
-        flat = sessionize(con, turns, sessions).to_pylist()
-        pairs = candidate_pairs(con, sessions).to_pylist()
+        create_sessions(con, turns, sessions)
+        create_pairs(con, sessions)
+        pair_count = int(con.scalar("SELECT count(*) FROM candidate_pairs") or 0)
+        assembled = con.cogroup(
+            "device_id",
+            "sessioned",
+            "candidate_pairs",
+            functools.partial(_device_signals, detector=detector, sessions=sessions),
+            _ASSEMBLED,
+            order=["device_id", "device_rank"],
+            progress=progress,
+        )
     finally:
         if engine is None:
             con.close()
+        else:
+            con.drop("candidate_pairs")
+            con.drop("sessioned")
+    # The file says what made it (STYLE 8): the detector and the timing bounds.
+    made_by = {
+        "producer": f"selflearn {__version__}",
+        "detector": json.dumps(
+            {"kind": "heuristic", **dataclasses.asdict(detector)}
+            if isinstance(detector, HeuristicRephraseDetector)
+            else detector.describe()
+        ),
+        "sessions": json.dumps(dataclasses.asdict(sessions)),
+    }
+    table = assembled.select(SIGNALS_SCHEMA.names).cast(SIGNALS_SCHEMA.with_metadata(made_by))
+    counts = {
+        "turns": table.num_rows,
+        "sessions": pc.count_distinct(table.column("session_id")).as_py(),
+        "candidate_pairs": pair_count,
+        "rephrases": table.num_rows - table.column("rephrase_of").null_count,
+        "barge_ins": pc.sum(table.column("barge_in")).as_py() or 0,
+        "abandoned": pc.sum(table.column("abandoned")).as_py() or 0,
+        "feedback": table.num_rows - table.column("feedback").null_count,
+        "feedback_said": pc.sum(assembled.column("said")).as_py() or 0,
+    }
+    return Signals(table, counts)
 
+
+def _device_signals(
+    sessioned: pa.Table, pairs: pa.Table, *, detector: Detector, sessions: SessionConfig
+) -> pa.Table:
+    """The signals of whole devices' turns (rows of ``sessioned``) from their candidate
+    pairs, as :data:`_ASSEMBLED` rows: the pairs scored, each later turn's restated turn
+    chosen, and feedback, abandonment and the defect score read."""
+    flat = sessioned.sort_by([("device_id", "ascending"), ("device_rank", "ascending")])
+    flat_rows = flat.to_pylist()
+    pair_rows = pairs.to_pylist()
     # Each later turn restates at most one earlier turn: the nearest one it restates (a
     # chain a → b → c has c restating b), else its best-scoring candidate. A request for
     # the opposite ("turn off …" → "turn on …") undoes, it never restates; and once a
@@ -183,7 +244,7 @@ def compute_signals(
 
     candidates: dict[str, list[tuple[tuple[bool, int, float], float, str]]] = {}
     spans: dict[tuple[str, str], str | None] = {}
-    for pair, (score, span) in zip(pairs, _scores(pairs, detector), strict=True):
+    for pair, (score, span) in zip(pair_rows, _scores(pair_rows, detector), strict=True):
         if reverses(pair["earlier_text"] or "", pair["later_text"] or ""):
             score, span = 0.0, None
         spans[(pair["earlier"], pair["later"])] = span
@@ -192,7 +253,7 @@ def compute_signals(
     best: dict[str, tuple[float, str]] = {}
     followed: dict[str, float] = {}
     resolved: set[str] = set()  # earlier turns a restatement of which has worked
-    for turn in flat:  # in time order within each device
+    for turn in flat_rows:  # in time order within each device
         later = turn["turn_id"]
         options = [c for c in candidates.get(later, ()) if c[2] not in resolved or not c[0][0]]
         if not options:
@@ -208,12 +269,11 @@ def compute_signals(
             ):
                 resolved.add(earlier)
 
-    said = _said_feedback(flat, sessions.window_s)
-    rows = []
-    for turn in flat:
+    said = _said_feedback(flat_rows, sessions.window_s)
+    columns: dict[str, list[Any]] = {name: [] for name in _ASSEMBLED.names}
+    for turn in flat_rows:
         words_said, gave_up = said.get(turn["turn_id"], (None, False))
-        if turn["feedback"] is None and words_said is not None:
-            turn = {**turn, "feedback": words_said}
+        feedback = turn["feedback"] if turn["feedback"] is not None else words_said
         barge_in = turn["barge_in_ms"] is not None
         score, earlier = best.get(turn["turn_id"], (0.0, ""))
         is_rephrase = score >= detector.threshold
@@ -228,61 +288,43 @@ def compute_signals(
             or (
                 (
                     turn["status"] in FAILED_STATUSES
-                    or turn["feedback"] == "negative"
+                    or feedback == "negative"
                     or bool(set(after) & UNDONE_BY_HAND)
                 )
                 and turn["turn_id"] not in followed
             )
         ) and (turn["wake_score"] is None or turn["wake_score"] >= FALSE_WAKE_SCORE)
-        rows.append(
-            {
-                "turn_id": turn["turn_id"],
-                "session_id": turn["session"],
-                "rephrase_of": earlier if is_rephrase else None,
-                "rephrase_score": round(score, 4),
-                "rephrase_span": (spans.get((earlier, turn["turn_id"])) or turn["text"])
-                if is_rephrase
-                else None,
-                "barge_in": barge_in,
-                "abandoned": abandoned,
-                "feedback": turn["feedback"],
-                "defect_score": round(
-                    defect_score(
-                        status=turn["status"],
-                        barge_in=barge_in,
-                        feedback=turn["feedback"],
-                        rephrased=rephrased,
-                        abandoned=abandoned,
-                        asr_confidence=turn["asr_confidence"],
-                        wake_score=turn["wake_score"],
-                        after_action=after,
-                    ),
-                    4,
+        row = {
+            "turn_id": turn["turn_id"],
+            "session_id": turn["session"],
+            "rephrase_of": earlier if is_rephrase else None,
+            "rephrase_score": round(score, 4),
+            "rephrase_span": (spans.get((earlier, turn["turn_id"])) or turn["text"])
+            if is_rephrase
+            else None,
+            "barge_in": barge_in,
+            "abandoned": abandoned,
+            "feedback": feedback,
+            "defect_score": round(
+                defect_score(
+                    status=turn["status"],
+                    barge_in=barge_in,
+                    feedback=feedback,
+                    rephrased=rephrased,
+                    abandoned=abandoned,
+                    asr_confidence=turn["asr_confidence"],
+                    wake_score=turn["wake_score"],
+                    after_action=after,
                 ),
-            }
-        )
-    # The file says what made it (STYLE 8): the detector and the timing bounds.
-    made_by = {
-        "producer": f"selflearn {__version__}",
-        "detector": json.dumps(
-            {"kind": "heuristic", **dataclasses.asdict(detector)}
-            if isinstance(detector, HeuristicRephraseDetector)
-            else detector.describe()
-        ),
-        "sessions": json.dumps(dataclasses.asdict(sessions)),
-    }
-    table = pa.Table.from_pylist(rows, schema=SIGNALS_SCHEMA.with_metadata(made_by))
-    counts = {
-        "turns": len(rows),
-        "sessions": len({r["session_id"] for r in rows}),
-        "candidate_pairs": len(pairs),
-        "rephrases": sum(r["rephrase_of"] is not None for r in rows),
-        "barge_ins": sum(r["barge_in"] for r in rows),
-        "abandoned": sum(r["abandoned"] for r in rows),
-        "feedback": sum(r["feedback"] is not None for r in rows),
-        "feedback_said": len(said),
-    }
-    return Signals(table, counts)
+                4,
+            ),
+            "device_id": turn["device_id"],
+            "device_rank": turn["device_rank"],
+            "said": turn["turn_id"] in said,
+        }
+        for name, value in row.items():
+            columns[name].append(value)
+    return pa.table(columns, schema=_ASSEMBLED)
 
 
 def extend_signals(

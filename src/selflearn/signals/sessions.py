@@ -18,7 +18,7 @@ from selflearn.engine import Engine
 from selflearn.engine.duck import as_engine
 from selflearn.errors import ConfigError
 
-__all__ = ["SessionConfig", "candidate_pairs", "sessionize"]
+__all__ = ["SessionConfig", "candidate_pairs", "create_pairs", "create_sessions", "sessionize"]
 
 _TURNS_SQL = """
 WITH first_seen AS (
@@ -69,7 +69,8 @@ SELECT
     b.status AS later_status,
     a.barge_in_ms IS NOT NULL AS earlier_barge_in,
     a.feedback AS earlier_feedback,
-    b.device_rank - a.device_rank AS distance
+    b.device_rank - a.device_rank AS distance,
+    b.device_id AS device_id
 FROM sessioned a
 JOIN sessioned b
   ON a.device_id = b.device_id
@@ -97,13 +98,11 @@ class SessionConfig:
             raise ConfigError("SessionConfig", "max_next", self.max_next, "an int >= 1")
 
 
-def sessionize(
+def create_sessions(
     con: Engine | duckdb.DuckDBPyConnection, turns: pa.Table, config: SessionConfig
-) -> pa.Table:
-    """One row per distinct turn with the flat fields signals need and its ``session``.
-
-    Creates ``sessioned`` on the engine (or DuckDB connection) for :func:`candidate_pairs`.
-    """
+) -> None:
+    """``sessioned`` on the engine (or DuckDB connection): one row per distinct turn with
+    the flat fields signals need, its rank on its device and its ``session``."""
     engine = as_engine(con)
     engine.register("turns", turns)
     # what the user did by hand right after (not what an automation did), where the log says
@@ -115,7 +114,21 @@ def sessionize(
     )
     sql = _TURNS_SQL.format(gap=float(config.session_gap_s), after_kinds=after_kinds)
     engine.create("sessioned", sql)
-    return engine.query("SELECT * FROM sessioned ORDER BY device_id, device_rank")
+
+
+def sessionize(
+    con: Engine | duckdb.DuckDBPyConnection, turns: pa.Table, config: SessionConfig
+) -> pa.Table:
+    """:func:`create_sessions`, and its rows in device order."""
+    create_sessions(con, turns, config)
+    return as_engine(con).query("SELECT * FROM sessioned ORDER BY device_id, device_rank")
+
+
+def create_pairs(con: Engine | duckdb.DuckDBPyConnection, config: SessionConfig) -> None:
+    """``candidate_pairs`` on the engine, from ``sessioned``: (earlier, later) turn pairs
+    that may be a request and its rephrase, with the later one's ``device_id``."""
+    sql = _PAIRS_SQL.format(max_next=int(config.max_next), window=float(config.window_s))
+    as_engine(con).create("candidate_pairs", sql)
 
 
 def candidate_pairs(con: Engine | duckdb.DuckDBPyConnection, config: SessionConfig) -> pa.Table:

@@ -153,6 +153,7 @@ class SpanRephraseModel:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        self.directory = directory
         self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
         self.threshold = float(threshold if threshold is not None else self.meta["threshold"])
         options = ort.SessionOptions()
@@ -163,6 +164,11 @@ class SpanRephraseModel:
         )
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self.batch_size = 64
+
+    def __reduce__(self) -> tuple[type[SpanRephraseModel], tuple[Path, float]]:
+        """Pickled as where it was read from (an ONNX session does not pickle): Spark's
+        executors read it again, so on a cluster the folder is one they all read."""
+        return (SpanRephraseModel, (self.directory, self.threshold))
 
     def predict(self, pairs: Sequence[PairText]) -> list[tuple[float, str | None]]:
         """(probability that ``later`` restates ``earlier``, the restating span) per pair."""
