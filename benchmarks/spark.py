@@ -1,33 +1,37 @@
 """Spark benchmark: the learning steps on DuckDB and on Spark, at fleet sizes, with the same output.
 
 A simulated log (default 100 users × 7 days) is tiled into larger fleets (copy k gets its own
-turn, user and device ids, as in ``benchmarks/mine.py``). At each size, each engine runs in a
-child process of its own: the signals (sessions and candidate pairs in the engine; the pairs
-scored here), the chains and the miner's selection (all six layers), and the index's table of
-what worked. Printed per size and engine: seconds per step, the peak memory of the driver
-(this Python) and of the JVMs (Spark's driver and executors: the largest one), and whether
-Spark's signals, rewrite table and index table equal DuckDB's (rows in order; floats to 1e-9).
-``--cluster`` runs Spark in ``local-cluster[2,1,2048]`` too (two executor processes). Last
-line: one JSON object; the exit status is 1 when any output differs.
+turn, user and device ids, as in ``benchmarks/mine.py``) and written as Parquet. At each size,
+each engine runs in a child process of its own that reads the log through the engine (never
+whole into its own memory): the signals (sessions and candidate pairs in the engine; the pairs
+scored and the signals assembled device by device, here on DuckDB, in the executors on
+Spark), the chains and the miner's selection (all six layers), and the index's table of what
+worked. Printed per size and engine: seconds per step, the peak memory of the driver (this
+Python) and of the JVMs (Spark's driver and executors: the largest one), and whether Spark's
+signals, rewrite table and index table equal DuckDB's (rows in order; floats to 1e-9).
+``--cluster`` runs Spark in ``local-cluster[2,1,2048]`` too (two executor processes);
+``--memory-limit`` caps DuckDB's memory (it spills past it). Last line: one JSON object; the
+exit status is 1 when any output differs.
 
-    python benchmarks/spark.py [--sizes 1000000,5000000,10000000] [--cluster] [--smoke]
+    python benchmarks/spark.py [--sizes 1000000,5000000,10000000] [--cluster]
+        [--engines duckdb,spark] [--memory-limit 8GB] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from mine import tile  # type: ignore[import-not-found]
@@ -56,17 +60,17 @@ def _descendants_peak_mb() -> dict[str, int]:
     return {"largest": max(peaks, default=0), "sum": sum(peaks)}
 
 
-def _one(log: Path, engine: str, master: str, out: Path) -> None:
+def _one(log: Path, engine: str, master: str, out: Path, memory: str | None) -> None:
     """One engine over one log, in this (child) process: outputs to ``out``, figures to stdout."""
     from selflearn.engine import EngineConfig, open_engine
     from selflearn.rewrite.index import build_entries
     from selflearn.rewrite.markov import MarkovMiner
     from selflearn.signals import compute_signals
 
-    turns = pq.read_table(log)
+    turns = ds.dataset(log)  # scanned by the engine, never whole in this process
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    with open_engine(EngineConfig(name=engine, master=master)) as steps:
+    with open_engine(EngineConfig(name=engine, master=master, memory_limit=memory)) as steps:
         seconds["start"] = time.perf_counter() - started
         mark = time.perf_counter()
         signals = compute_signals(turns, engine=steps).table
@@ -97,30 +101,37 @@ def _one(log: Path, engine: str, master: str, out: Path) -> None:
 
 
 def _equal(a: Path, b: Path) -> dict[str, bool]:
-    """Each output of run ``b`` against run ``a``: rows in order, floats to 1e-9."""
+    """Each output of run ``b`` against run ``a``: rows in order, floats to 1e-9; a column
+    at a time, so a 10 M-row output is never Python objects."""
 
-    def same(x: Any, y: Any) -> bool:
-        if isinstance(x, float) or isinstance(y, float):
-            return x is not None and y is not None and math.isclose(x, y, abs_tol=1e-9)
-        if isinstance(x, int | Decimal) and isinstance(y, int | Decimal):
-            return int(x) == int(y)  # DuckDB sums to 128-bit decimals, Spark to 64-bit ints
-        return bool(x == y)
+    def same(x: pa.ChunkedArray, y: pa.ChunkedArray) -> bool:
+        if pa.types.is_floating(x.type) or pa.types.is_floating(y.type):
+            u = x.to_numpy(zero_copy_only=False).astype(float)
+            v = y.to_numpy(zero_copy_only=False).astype(float)
+            return bool(np.allclose(u, v, rtol=0.0, atol=1e-9, equal_nan=True))
+        if pa.types.is_decimal(x.type) or pa.types.is_decimal(y.type):
+            # DuckDB sums to 128-bit decimals, Spark to 64-bit ints
+            return x.cast(pa.int64()).equals(y.cast(pa.int64()))
+        if x.type != y.type and pa.types.is_integer(x.type) and pa.types.is_integer(y.type):
+            return x.cast(pa.int64()).equals(y.cast(pa.int64()))
+        return x.equals(y)
 
     out = {}
     for name in ("signals", "rewrites", "entries"):
-        left = pq.read_table(a / f"{name}.parquet").to_pylist()
-        right = pq.read_table(b / f"{name}.parquet").to_pylist()
-        out[name] = len(left) == len(right) and all(
-            x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
-            for x, y in zip(left, right, strict=True)
+        left = pq.read_table(a / f"{name}.parquet")
+        right = pq.read_table(b / f"{name}.parquet")
+        out[name] = (
+            left.num_rows == right.num_rows
+            and left.column_names == right.column_names
+            and all(same(left.column(c), right.column(c)) for c in left.column_names)
         )
     return out
 
 
-def _run(log: Path, engine: str, master: str, out: Path) -> dict[str, Any]:
+def _run(log: Path, engine: str, master: str, out: Path, memory: str) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [sys.executable, __file__, "--one", str(log), engine, master, str(out)],
+        [sys.executable, __file__, "--one", str(log), engine, master, str(out), memory],
         capture_output=True,
         text=True,
         check=False,
@@ -141,12 +152,18 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--cluster", action="store_true", help="also local-cluster[2,1,2048]")
+    parser.add_argument(
+        "--engines", default="duckdb,spark", help="which to run: duckdb, spark or both"
+    )
     parser.add_argument("--smoke", action="store_true", help="10 users × 2 days, 3,000 turns")
-    parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-limit", default="", help="DuckDB's memory before it spills (8GB); its default"
+    )
+    parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        log, engine, master, out = args.one
-        _one(Path(log), engine, master or "local[2]", Path(out))
+        log, engine, master, out, memory = args.one
+        _one(Path(log), engine, master or "local[2]", Path(out), memory or None)
         return
     if args.smoke:
         args.sizes, args.users, args.days = "3000", 10, 2
@@ -165,19 +182,27 @@ def main() -> None:
         )
         base, _ = read_turns([folder / "turns.jsonl"])
         base_signals = compute_signals(base).table  # tiling needs them; the runs recompute
-        engines = [("duckdb", ""), ("spark", args.master)]
-        if args.cluster:
-            engines.append(("spark", "local-cluster[2,1,2048]"))
+        chosen = set(args.engines.split(","))
+        if not chosen or not chosen <= {"duckdb", "spark"}:
+            raise SystemExit(f"--engines: duckdb, spark or both; got {args.engines!r}")
+        engines = [("duckdb", "")] if "duckdb" in chosen else []
+        if "spark" in chosen:
+            engines.append(("spark", args.master))
+            if args.cluster:
+                engines.append(("spark", "local-cluster[2,1,2048]"))
         for size in sizes:
             turns, _ = tile(base, base_signals, -(-size // base.num_rows), size)
             log = folder / f"turns-{size}.parquet"
             pq.write_table(turns, log)
             row: dict[str, Any] = {"turns": turns.num_rows, "runs": {}}
+            del turns  # the runs read the file; this process keeps none of it
             for engine, master in engines:
                 label = engine if not master else f"{engine} {master}"
                 print(f"{size:>11,} turns: {label} …", file=sys.stderr)
-                run = _run(log, engine, master, folder / f"{size}-{len(row['runs'])}")
-                if engine != "duckdb":
+                run = _run(
+                    log, engine, master, folder / f"{size}-{len(row['runs'])}", args.memory_limit
+                )
+                if engine != "duckdb" and "duckdb" in chosen:
                     run["same_as_duckdb"] = _equal(
                         folder / f"{size}-0", folder / f"{size}-{len(row['runs'])}"
                     )

@@ -57,6 +57,82 @@ def test_the_bridge_keeps_duckdbs_meaning_on_spark(spark: SparkEngine) -> None:
     duck.close()
 
 
+def test_cogroup_hands_each_key_whole_to_one_call_on_both_engines(
+    spark: SparkEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import selflearn.engine.duck as duck_module
+    import selflearn.engine.spark as spark_module
+
+    # small groups, so both engines split the keys over several calls
+    monkeypatch.setattr(duck_module, "GROUP_ROWS", 7)
+    monkeypatch.setattr(spark_module, "GROUP_ROWS", 7)
+    keys = [f"k{i:02d}" for i in range(12)]
+    left = pa.table(
+        {
+            "key": [k for i, k in enumerate(keys) for _ in range(i % 4 + 1)] + [None, None],
+            "rank": [j for i, _ in enumerate(keys) for j in range(i % 4 + 1)] + [0, 1],
+        }
+    )
+    right = pa.table({"key": [*keys[::3], "only-right"], "weight": [1.5] * 4 + [9.0]})
+    schema = pa.schema(
+        [
+            ("key", pa.string()),
+            ("rows", pa.int64()),
+            ("weight", pa.float64()),
+            ("call", pa.string()),
+        ]
+    )
+
+    def per_key(a: pa.Table, b: pa.Table) -> pa.Table:
+        """One row per key of ``a``: its row count, the weight ``b`` gave it, and which call
+        saw it (the call's first key)."""
+        counts: dict[str | None, int] = {}
+        for k in a.column("key").to_pylist():
+            counts[k] = counts.get(k, 0) + 1
+        weight = dict(zip(b.column("key").to_pylist(), b.column("weight").to_pylist(), strict=True))
+        call = str(min((k for k in counts if k is not None), default=None))
+        return pa.table(
+            {
+                "key": list(counts),
+                "rows": list(counts.values()),
+                "weight": [weight.get(k, 0.0) for k in counts],
+                "call": [call] * len(counts),
+            },
+            schema=schema,
+        )
+
+    done: list[tuple[int, int]] = []
+    duck = DuckDBEngine()
+    results = {}
+    for engine in (duck, spark):
+        engine.register("l", left)
+        engine.register("r", right)
+        results[engine.name] = engine.cogroup(
+            "key",
+            "l",
+            "r",
+            per_key,
+            schema,
+            order=["key"],
+            progress=lambda d, n: done.append((d, n)),
+        )
+        assert results[engine.name].schema.remove_metadata() == schema
+    duck.close()
+    for name, table in results.items():
+        rows = table.to_pylist()
+        # every key once (never split over two calls), whole, in order, the null key last
+        assert [r["key"] for r in rows] == [*keys, None], name
+        assert [r["rows"] for r in rows] == [i % 4 + 1 for i in range(len(keys))] + [2], name
+        assert [r["weight"] for r in rows] == [1.5 if i % 3 == 0 else 0.0 for i in range(12)] + [
+            0.0
+        ], name
+    # the embedded engine filled its calls to about 7 rows each and said how far it was
+    calls = {r["call"] for r in results["duckdb"].to_pylist()}
+    assert 4 <= len(calls) <= 7
+    assert done[-1] == (left.num_rows, left.num_rows)
+    assert [d for d, _ in done] == sorted(d for d, _ in done)
+
+
 def test_spark_that_cannot_start_is_a_clear_error_not_a_traceback(
     tmp_path: Path, sim_files: tuple[Path, Path, dict[str, object]]
 ) -> None:

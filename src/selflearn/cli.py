@@ -345,6 +345,10 @@ def learn(
         str,
         typer.Option(help="Spark's master: local[2], local-cluster[2,1,1024], spark://host:port."),
     ] = "local[2]",
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(help="DuckDB's memory before it spills to disk (8GB); default 80 % of RAM."),
+    ] = None,
 ) -> None:
     """Read the turn log and write what is learned from it (signals and every learner)."""
     from selflearn.engine import EngineConfig
@@ -356,7 +360,7 @@ def learn(
         raise SelflearnError(f"--target-precision must be in [0.5, 1); got {target_precision}")
     if threads < 1:
         raise SelflearnError(f"--threads must be at least 1; got {threads}")
-    steps = EngineConfig(name=engine, master=master)
+    steps = EngineConfig(name=engine, master=master, memory_limit=memory_limit)
 
     config = MarkovConfig(
         min_support=min_support,

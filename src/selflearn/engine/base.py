@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from selflearn.errors import ConfigError
 
@@ -28,18 +30,28 @@ class EngineConfig:
     URL — ``local[2]`` (threads in this process's JVM), ``local-cluster[2,1,1024]`` (separate
     executor processes), ``spark://host:port`` (a cluster). ``options``: further Spark
     settings (``spark.executor.memory`` …). ``scratch``: where Spark keeps the steps' tables
-    (a temporary folder by default; on a cluster, a path every executor reads)."""
+    (a temporary folder by default; on a cluster, a path every executor reads).
+    ``memory_limit``: what DuckDB may hold before it spills to disk (``8GB``; DuckDB's own
+    default is 80 % of this machine's memory, which leaves a large log's Python side too
+    little); Spark's are its ``options``."""
 
     name: str = "duckdb"
     master: str = "local[2]"
     options: tuple[tuple[str, str], ...] = ()
     scratch: str | None = None
+    memory_limit: str | None = None
 
     def __post_init__(self) -> None:
         if self.name not in ENGINES:
             raise ConfigError("EngineConfig", "name", self.name, f"one of {ENGINES}")
         if not self.master.strip():
             raise ConfigError("EngineConfig", "master", self.master, "a Spark master URL")
+        if self.memory_limit is not None and not re.fullmatch(
+            r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", self.memory_limit.strip()
+        ):
+            raise ConfigError(
+                "EngineConfig", "memory_limit", self.memory_limit, "a size such as 8GB or 512MB"
+            )
 
 
 class Engine(ABC):
@@ -50,8 +62,9 @@ class Engine(ABC):
     name: str
 
     @abstractmethod
-    def register(self, name: str, table: pa.Table) -> None:
-        """Make an Arrow table readable as ``name``."""
+    def register(self, name: str, table: pa.Table | ds.Dataset) -> None:
+        """Make an Arrow table, or a dataset (Parquet files, read as the steps scan them,
+        never whole into memory here), readable as ``name``."""
 
     @abstractmethod
     def create(self, name: str, sql: str) -> None:
@@ -123,4 +136,7 @@ def open_engine(config: EngineConfig | None = None) -> Engine:
         return SparkEngine.start(config)
     from selflearn.engine.duck import DuckDBEngine
 
-    return DuckDBEngine()
+    engine = DuckDBEngine()
+    if config.memory_limit is not None:
+        engine.connection.execute(f"SET memory_limit = '{config.memory_limit.strip()}'")
+    return engine

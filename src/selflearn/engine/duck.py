@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from selflearn.engine.base import GROUP_ROWS, Engine, GroupFunction
 
@@ -24,7 +25,7 @@ class DuckDBEngine(Engine):
     def connection(self) -> duckdb.DuckDBPyConnection:
         return self._con
 
-    def register(self, name: str, table: pa.Table) -> None:
+    def register(self, name: str, table: pa.Table | ds.Dataset) -> None:
         self._con.register(name, table)
 
     def create(self, name: str, sql: str) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from selflearn.engine.base import GROUP_ROWS, Engine, EngineConfig, GroupFunction
@@ -124,6 +125,7 @@ class SparkEngine(Engine):
         self._owned = owned
         self._own_scratch = own_scratch
         self._frames: dict[str, Any] = {}
+        self._handed: dict[str, tuple[pa.Table | ds.Dataset, Any]] = {}  # name → (rows, frame)
         self._serial = itertools.count()
 
     @classmethod
@@ -144,11 +146,22 @@ class SparkEngine(Engine):
     def session(self) -> SparkSession:
         return self._spark
 
-    def register(self, name: str, table: pa.Table) -> None:
+    def register(self, name: str, table: pa.Table | ds.Dataset) -> None:
+        known = self._handed.get(name)
+        if known is not None and known[0] is table:  # the same rows again: written once
+            self._keep(name, known[1])
+            return
         path = self._path(name)
         Path(path).mkdir(parents=True)
-        pq.write_table(table, f"{path}/part-0.parquet")
-        self._keep(name, self._spark.read.parquet(path))
+        if isinstance(table, pa.Table):
+            pq.write_table(table, f"{path}/part-0.parquet")
+        else:  # a batch at a time
+            with pq.ParquetWriter(f"{path}/part-0.parquet", table.schema) as out:
+                for batch in table.to_batches():
+                    out.write_batch(batch)
+        frame = self._spark.read.parquet(path)
+        self._handed[name] = (table, frame)
+        self._keep(name, frame)
 
     def create(self, name: str, sql: str) -> None:
         path = self._path(name)
@@ -221,6 +234,7 @@ class SparkEngine(Engine):
         for name in self._frames:
             self._spark.catalog.dropTempView(name)
         self._frames.clear()
+        self._handed.clear()
         if self._owned:
             self._spark.stop()
         if self._own_scratch:

@@ -109,7 +109,7 @@ def create_sessions(
     after_kinds = (
         "list_distinct(list_transform(list_filter(after_action, "
         "lambda a: coalesce(a.source, '') <> 'automation'), lambda a: a.kind))"
-        if "after_action" in turns.column_names
+        if "after_action" in turns.schema.names
         else "CAST(NULL AS VARCHAR[])"
     )
     sql = _TURNS_SQL.format(gap=float(config.session_gap_s), after_kinds=after_kinds)
