@@ -228,6 +228,8 @@ def test_a_saved_learner_loads_and_answers_as_it_did(
     assert path.exists()
     loaded = cls.load(tmp_path)
     assert loaded.fitted and type(loaded) is cls
+    # the configuration it was fitted with, not the defaults (the folder records it)
+    assert loaded.get_params() == learner.get_params()
     assert same(output(loaded, log), expected)
     assert learner.summary and loaded.summary
 

@@ -170,3 +170,37 @@ def test_contract_2_after_action_round_trips_and_old_stores_and_files_are_read(
         table = pa.Table.from_pylist(bad, schema=TURN_SCHEMA)
         summary = store.ingest_batch(Batch("x", table, [1], [], 0))
         assert summary.accepted == 0 and "after_action" in str(summary.rejected[0])
+
+
+def test_a_folder_and_a_partitioned_dataset_read_as_one_log(tmp_path: Path) -> None:
+    from selflearn.errors import DataFileError
+    from selflearn.logs.io import read_turns, write_jsonl
+
+    events = [
+        TurnEvent.from_dict(_event(i, device_type=("speaker", "display")[i % 2])) for i in range(30)
+    ]
+    folder = tmp_path / "fleet"
+    # as Spark or pyarrow write a dataset partitioned by a column: key=value folders
+    pq.write_to_dataset(events_to_table(events[:20]), folder, partition_cols=["device_type"])
+    (folder / "_SUCCESS").write_text("")
+    write_jsonl(events[20:], folder / "late.jsonl")
+    turns, rejected = read_turns([folder])
+    assert rejected == []
+    assert sorted(turns.column("turn_id").to_pylist()) == sorted(e.turn_id for e in events)
+    # the partition key is a column again, with each turn's own value
+    kinds = dict(
+        zip(
+            turns.column("turn_id").to_pylist(),
+            turns.column("device_type").to_pylist(),
+            strict=True,
+        )
+    )
+    assert kinds == {e.turn_id: e.device_type for e in events}
+    empty = tmp_path / "empty"
+    (empty / "day=1").mkdir(parents=True)
+    try:
+        read_turns([empty])
+    except DataFileError as exc:
+        assert "a folder without turn-log files" in str(exc)
+    else:  # pragma: no cover - the line above must raise
+        raise AssertionError("an empty folder was read as a log")

@@ -301,7 +301,11 @@ def simulate(
 @app.command()
 def learn(
     logs: Annotated[
-        list[Path], typer.Argument(help="Turn logs (.jsonl/.parquet) or a .duckdb store.")
+        list[Path],
+        typer.Argument(
+            help="Turn logs (.jsonl/.parquet, a folder of them or a partitioned Parquet dataset)"
+            " or a .duckdb store."
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Folder for the learned artefacts.")] = Path(
         "selflearn-data/artefacts"

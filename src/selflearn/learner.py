@@ -11,7 +11,11 @@ trip, same seed same output, inputs left as they were, the same output from eith
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
+import types
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +24,14 @@ from typing import Any, ClassVar, Self, TypeVar
 import pyarrow as pa
 
 from selflearn.engine import Engine
-from selflearn.errors import NotFittedError
+from selflearn.errors import DataFileError, NotFittedError
 
-__all__ = ["Learner", "Progress"]
+__all__ = ["PARAMS_SUFFIX", "Learner", "Progress"]
 
 Progress = Callable[[str], None]
 _T = TypeVar("_T")
+# ``<name>.params.json`` beside what a learner saved: its constructor's arguments.
+PARAMS_SUFFIX = ".params.json"
 
 
 class Learner(ABC):
@@ -71,6 +77,36 @@ class Learner(ABC):
         names = inspect.signature(type(self).__init__).parameters
         return {n: getattr(self, n) for n in names if n != "self"}
 
+    def _save_params(self, folder: Path) -> None:
+        """The constructor's arguments beside what was learned (a file says what made it,
+        STYLE §8), so :meth:`load` gives back the learner that was saved, not a default one."""
+        folder.mkdir(parents=True, exist_ok=True)
+        params = {
+            name: dataclasses.asdict(value)
+            if dataclasses.is_dataclass(value) and not isinstance(value, type)
+            else value
+            for name, value in self.get_params().items()
+        }
+        record = {"learner": type(self).__name__, "params": params}
+        (folder / f"{self.name}{PARAMS_SUFFIX}").write_text(
+            json.dumps(record, indent=1), encoding="utf-8"
+        )
+
+    @classmethod
+    def _saved_params(cls, folder: Path) -> dict[str, Any]:
+        """The constructor's arguments :meth:`_save_params` recorded in ``folder`` (none
+        for a folder saved before they were recorded: the defaults)."""
+        path = folder / f"{cls.name}{PARAMS_SUFFIX}"
+        if not path.is_file():
+            return {}
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))["params"]
+            hints = typing.get_type_hints(cls.__init__)
+            names = set(inspect.signature(cls.__init__).parameters) - {"self"}
+            return {n: _typed(hints.get(n), v) for n, v in saved.items() if n in names}
+        except (OSError, KeyError, NameError, TypeError, ValueError) as exc:
+            raise DataFileError(f"{path}: not readable learner parameters ({exc})") from exc
+
     def _require(self, value: _T | None) -> _T:
         if value is None:
             raise NotFittedError(
@@ -82,6 +118,28 @@ class Learner(ABC):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    """A JSON value as the type ``hint`` names: a (nested) configuration dataclass from its
+    fields, a tuple from a list; anything else as it is."""
+    if value is None:
+        return None
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if (
+            dataclasses.is_dataclass(option)
+            and isinstance(option, type)
+            and isinstance(value, dict)
+        ):
+            fields = typing.get_type_hints(option)
+            known = {f.name for f in dataclasses.fields(option)}
+            return option(**{k: _typed(fields.get(k), v) for k, v in value.items() if k in known})
+        if typing.get_origin(option) is tuple and isinstance(value, list):
+            args = [a for a in typing.get_args(option) if a is not Ellipsis]
+            inner = args[0] if len(args) == 1 else None
+            return tuple(_typed(inner, v) for v in value)
+    return value
 
 
 def signals_of(turns: pa.Table, signals: pa.Table | None, engine: Engine | None) -> pa.Table:

@@ -602,13 +602,14 @@ class DialogueLearner(Learner):
         return model.predict(features, vectors)
 
     def save(self, folder: Path) -> Path:
-        return self._require(self.model_).save(folder / DIALOGUE_DIR)
+        path = self._require(self.model_).save(folder / DIALOGUE_DIR)
+        self._save_params(folder)
+        return path
 
     @classmethod
     def load(cls, folder: Path) -> Self:
-        learner = cls()
+        learner = cls(**cls._saved_params(folder))
         learner.model_ = DialogueModel.load(folder / DIALOGUE_DIR)
-        learner.config = learner.model_.config
         return learner
 
     @property

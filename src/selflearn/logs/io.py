@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from selflearn.errors import DataFileError, SchemaError
@@ -74,10 +75,13 @@ def file_format(path: Path) -> str:
 
 
 def iter_batches(path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
-    """Parse ``path`` batch by batch; bad lines become rejections, never exceptions."""
+    """Parse ``path`` batch by batch; bad lines become rejections, never exceptions. A
+    folder is read as its files (:func:`_folder_batches`)."""
     if not path.exists():
         raise DataFileError(f"{path}: no such file")
-    if file_format(path) == "jsonl":
+    if path.is_dir():
+        yield from _folder_batches(path, batch_rows)
+    elif file_format(path) == "jsonl":
         yield from _jsonl_batches(path, batch_rows)
     else:
         yield from _parquet_batches(path, batch_rows)
@@ -144,8 +148,44 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
         first += n
 
 
+def _folder_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
+    """A folder of log files, or a Parquet dataset partitioned into ``key=value``
+    sub-folders (as Spark and pyarrow write them; each key is a column again): its JSON
+    Lines files, then its Parquet files as one dataset, each in path order. Hidden files and
+    a writer's markers (``.crc``, ``_SUCCESS``) are not read."""
+    files = sorted(f for f in path.rglob("*") if f.is_file() and not f.name.startswith((".", "_")))
+    named = [(f, f.name.lower()) for f in files]
+    jsonl = [f for f, n in named if n.endswith((".jsonl", ".ndjson", ".json"))]
+    parquet = [f for f, n in named if n.endswith((".parquet", ".pq"))]
+    if not jsonl and not parquet:
+        raise DataFileError(f"{path}: a folder without turn-log files (.jsonl, .parquet)")
+    for file in jsonl:
+        yield from _jsonl_batches(file, batch_rows)
+    if not parquet:
+        return
+    try:
+        dataset = ds.dataset(
+            [str(f) for f in parquet],
+            format="parquet",
+            partitioning="hive",
+            partition_base_dir=str(path),
+        )
+        total_rows = max(dataset.count_rows(), 1)
+        size = sum(f.stat().st_size for f in parquet)
+        first = 1
+        for record_batch in dataset.to_batches(batch_size=batch_rows):
+            table = _conform(pa.Table.from_batches([record_batch]), path)
+            n = table.num_rows
+            lines = list(range(first, first + n))
+            yield Batch(str(path), table, lines, [], size * n // total_rows)
+            first += n
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataFileError(f"{path}: not a readable Parquet dataset ({exc})") from exc
+
+
 def read_turns(paths: Iterable[Path]) -> tuple[pa.Table, list[Rejection]]:
-    """Turns from log files (JSONL, Parquet) or DuckDB stores, as one Arrow table in
+    """Turns from log files (JSONL, Parquet; a folder of them, or a partitioned Parquet
+    dataset) or DuckDB stores, as one Arrow table in
     :data:`TURN_SCHEMA`; invalid lines are returned as rejections, never raised."""
     from selflearn.logs.store import TurnStore
 

@@ -257,11 +257,12 @@ class MarkovMiner(Learner):
         table = self._require(self.table_)
         path = table.save(folder / REWRITES_FILE)
         (table.guard or Guard()).save(folder)
+        self._save_params(folder)
         return path
 
     @classmethod
     def load(cls, folder: Path) -> Self:
-        miner = cls()
+        miner = cls(**cls._saved_params(folder))
         miner.table_ = RewriteTable.load(folder / REWRITES_FILE)
         miner.table_.guard = load_guard(folder)
         return miner

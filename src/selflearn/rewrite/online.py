@@ -233,12 +233,13 @@ class OnlineLearner(Learner):
         rewriter = self._require(self.rewriter_)
         rewriter.save(folder / ONLINE_DIR)
         rewriter.guard.save(folder)
+        self._save_params(folder)
         return folder / ONLINE_DIR
 
     @classmethod
     def load(cls, folder: Path) -> Self:
-        learner = cls()
-        learner.rewriter_ = OnlineRewriter.load(folder / ONLINE_DIR)
+        learner = cls(**cls._saved_params(folder))
+        learner.rewriter_ = OnlineRewriter.load(folder / ONLINE_DIR, learner.online)
         return learner
 
     @property

@@ -597,13 +597,13 @@ class RestatementLearner(Learner):
     def save(self, folder: Path) -> Path:
         memory = self._require(self.memory_)
         memory.guard.save(folder)
+        self._save_params(folder)
         return memory.save(folder)
 
     @classmethod
     def load(cls, folder: Path) -> Self:
-        learner = cls()
+        learner = cls(**cls._saved_params(folder))
         learner.memory_ = RestatementMemory.load(folder, load_guard(folder))
-        learner.config = learner.memory_.config
         return learner
 
     @property

@@ -423,11 +423,12 @@ class RephraseLearner(Learner):
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             (folder / name).write_bytes(data)
+        self._save_params(folder)
         return folder / MODEL_FILE
 
     @classmethod
     def load(cls, folder: Path) -> Self:
-        learner = cls()
+        learner = cls(**cls._saved_params(folder))
         learner.model_ = SpanRephraseModel(folder)
         learner.files_ = _model_files(folder)
         learner.info_ = dict(learner.model_.meta)
