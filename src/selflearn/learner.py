@@ -26,12 +26,12 @@ import pyarrow as pa
 from selflearn.engine import Engine
 from selflearn.errors import DataFileError, NotFittedError
 
-__all__ = ["PARAMS_SUFFIX", "Learner", "Progress"]
+__all__ = ["PARAMS_DIR", "Learner", "Progress"]
 
 Progress = Callable[[str], None]
 _T = TypeVar("_T")
-# ``<name>.params.json`` beside what a learner saved: its constructor's arguments.
-PARAMS_SUFFIX = ".params.json"
+# ``params/<name>.json`` beside what a learner saved: its constructor's arguments.
+PARAMS_DIR = "params"
 
 
 class Learner(ABC):
@@ -80,7 +80,7 @@ class Learner(ABC):
     def _save_params(self, folder: Path) -> None:
         """The constructor's arguments beside what was learned (a file says what made it,
         STYLE §8), so :meth:`load` gives back the learner that was saved, not a default one."""
-        folder.mkdir(parents=True, exist_ok=True)
+        (folder / PARAMS_DIR).mkdir(parents=True, exist_ok=True)
         params = {
             name: dataclasses.asdict(value)
             if dataclasses.is_dataclass(value) and not isinstance(value, type)
@@ -88,7 +88,7 @@ class Learner(ABC):
             for name, value in self.get_params().items()
         }
         record = {"learner": type(self).__name__, "params": params}
-        (folder / f"{self.name}{PARAMS_SUFFIX}").write_text(
+        (folder / PARAMS_DIR / f"{self.name}.json").write_text(
             json.dumps(record, indent=1), encoding="utf-8"
         )
 
@@ -96,7 +96,7 @@ class Learner(ABC):
     def _saved_params(cls, folder: Path) -> dict[str, Any]:
         """The constructor's arguments :meth:`_save_params` recorded in ``folder`` (none
         for a folder saved before they were recorded: the defaults)."""
-        path = folder / f"{cls.name}{PARAMS_SUFFIX}"
+        path = folder / PARAMS_DIR / f"{cls.name}.json"
         if not path.is_file():
             return {}
         try:
