@@ -62,16 +62,24 @@ class Batch:
     bytes_read: int
 
 
-def file_format(path: Path) -> str:
-    """'jsonl' or 'parquet', from the file name."""
+def _known_format(path: Path) -> str | None:
+    """'jsonl' or 'parquet', from the file name; None for another file."""
     name = path.name.lower()
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise DataFileError(
-        f"{path}: unknown turn-log format; expected a .jsonl/.ndjson or .parquet file"
-    )
+    return None
+
+
+def file_format(path: Path) -> str:
+    """'jsonl' or 'parquet', from the file name."""
+    found = _known_format(path)
+    if found is None:
+        raise DataFileError(
+            f"{path}: unknown turn-log format; expected a .jsonl/.ndjson or .parquet file"
+        )
+    return found
 
 
 def iter_batches(path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
@@ -133,18 +141,29 @@ def _conform(table: pa.Table, path: Path) -> pa.Table:
 
 
 def _parquet_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
-    source = str(path)
     try:
         handle = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataFileError(f"{path}: not a readable Parquet file ({exc})") from exc
-    total_rows = max(handle.metadata.num_rows, 1)
-    size = path.stat().st_size
+    yield from _conformed_batches(
+        path,
+        handle.iter_batches(batch_size=batch_rows),
+        handle.metadata.num_rows,
+        path.stat().st_size,
+    )
+
+
+def _conformed_batches(
+    path: Path, batches: Iterable[pa.RecordBatch], total_rows: int, size: int
+) -> Iterator[Batch]:
+    """Parquet record batches in the contract's columns, their rows numbered from 1 and the
+    bytes read estimated from ``size`` (the files') and ``total_rows``."""
     first = 1
-    for record_batch in handle.iter_batches(batch_size=batch_rows):
+    for record_batch in batches:
         table = _conform(pa.Table.from_batches([record_batch]), path)
         n = table.num_rows
-        yield Batch(source, table, list(range(first, first + n)), [], size * n // total_rows)
+        lines = list(range(first, first + n))
+        yield Batch(str(path), table, lines, [], size * n // max(total_rows, 1))
         first += n
 
 
@@ -154,9 +173,8 @@ def _folder_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
     Lines files, then its Parquet files as one dataset, each in path order. Hidden files and
     a writer's markers (``.crc``, ``_SUCCESS``) are not read."""
     files = sorted(f for f in path.rglob("*") if f.is_file() and not f.name.startswith((".", "_")))
-    named = [(f, f.name.lower()) for f in files]
-    jsonl = [f for f, n in named if n.endswith((".jsonl", ".ndjson", ".json"))]
-    parquet = [f for f, n in named if n.endswith((".parquet", ".pq"))]
+    jsonl = [f for f in files if _known_format(f) == "jsonl"]
+    parquet = [f for f in files if _known_format(f) == "parquet"]
     if not jsonl and not parquet:
         raise DataFileError(f"{path}: a folder without turn-log files (.jsonl, .parquet)")
     for file in jsonl:
@@ -170,15 +188,12 @@ def _folder_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
             partitioning="hive",
             partition_base_dir=str(path),
         )
-        total_rows = max(dataset.count_rows(), 1)
-        size = sum(f.stat().st_size for f in parquet)
-        first = 1
-        for record_batch in dataset.to_batches(batch_size=batch_rows):
-            table = _conform(pa.Table.from_batches([record_batch]), path)
-            n = table.num_rows
-            lines = list(range(first, first + n))
-            yield Batch(str(path), table, lines, [], size * n // total_rows)
-            first += n
+        yield from _conformed_batches(
+            path,
+            dataset.to_batches(batch_size=batch_rows),
+            dataset.count_rows(),
+            sum(f.stat().st_size for f in parquet),
+        )
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataFileError(f"{path}: not a readable Parquet dataset ({exc})") from exc
 

@@ -135,8 +135,8 @@ def _scores(pairs: list[dict[str, Any]], detector: Detector) -> list[tuple[float
 
 def _said_feedback(flat: list[dict[str, Any]], window_s: float) -> dict[str, tuple[str, bool]]:
     """turn_id → (feedback, gave up) read in the words said next in its session on its
-    device, within ``window_s`` of its answer, by the same speaker. A bare "no" to an answer that asked a
-    question answers it rather than judging it ("Shall I?" — "no")."""
+    device, within ``window_s`` of its answer, by the same speaker. A bare "no" to an
+    answer that asked a question answers it rather than judging it ("Shall I?" — "no")."""
     out: dict[str, tuple[str, bool]] = {}
     for turn, after in itertools.pairwise(flat):
         if (

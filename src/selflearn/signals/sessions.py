@@ -124,14 +124,16 @@ def sessionize(
     return as_engine(con).query("SELECT * FROM sessioned ORDER BY device_id, device_rank")
 
 
+def _pairs_sql(config: SessionConfig) -> str:
+    return _PAIRS_SQL.format(max_next=int(config.max_next), window=float(config.window_s))
+
+
 def create_pairs(con: Engine | duckdb.DuckDBPyConnection, config: SessionConfig) -> None:
     """``candidate_pairs`` on the engine, from ``sessioned``: (earlier, later) turn pairs
     that may be a request and its rephrase, with the later one's ``device_id``."""
-    sql = _PAIRS_SQL.format(max_next=int(config.max_next), window=float(config.window_s))
-    as_engine(con).create("candidate_pairs", sql)
+    as_engine(con).create("candidate_pairs", _pairs_sql(config))
 
 
 def candidate_pairs(con: Engine | duckdb.DuckDBPyConnection, config: SessionConfig) -> pa.Table:
     """(earlier, later) turn pairs that may be a request and its rephrase."""
-    sql = _PAIRS_SQL.format(max_next=int(config.max_next), window=float(config.window_s))
-    return as_engine(con).query(sql)
+    return as_engine(con).query(_pairs_sql(config))
