@@ -23,7 +23,15 @@ from selflearn.engine.duck import as_engine
 from selflearn.errors import ConfigError
 from selflearn.rewrite.template import PLACEHOLDER_SLOTS
 
-__all__ = ["DEVICE_SCOPE", "NORMALIZE_SQL", "STATE_KINDS", "ChainConfig", "Chains", "build_chains"]
+__all__ = [
+    "DEVICE_SCOPE",
+    "NORMALIZE_SQL",
+    "STATE_KINDS",
+    "ChainConfig",
+    "Chains",
+    "build_chains",
+    "count_chains",
+]
 
 STATE_KINDS = ("exact", "slots", "said")
 # An unknown speaker's personal chain is the chain of the device they spoke to.
@@ -242,7 +250,10 @@ _CHANGED_SQL = """
 SELECT count(*) FROM chain_labels_next n JOIN chain_labels l USING (id) WHERE n.comp <> l.comp
 """
 
+# The chain's states with their component and counts (``chain_out``) and its later
+# restatements (``chain_reach``): tables on the engine, for the solve and the selection.
 _STATES_OUT_SQL = """
+CREATE OR REPLACE TEMP TABLE chain_out AS
 WITH moved AS (SELECT src AS id, sum(n) AS moved FROM chain_edges GROUP BY src)
 SELECT
     st.id, l.comp, st.scope, st.text, st.intent,
@@ -253,12 +264,12 @@ SELECT
 FROM chain_states st
 JOIN chain_labels l USING (id)
 LEFT JOIN chain_absorbed a USING (id)
-LEFT JOIN moved m USING (id)
-ORDER BY l.comp, st.id
+LEFT JOIN moved m USING (id);
 """
 
 # Multi-hop restatements: a turn, and each later turn of its chain, up to ``max_hops`` on.
 _REACH_SQL = """
+CREATE OR REPLACE TEMP TABLE chain_reach AS
 WITH RECURSIVE reach(scope, user_id, src_text, src_intent, next_id, hops) AS (
     SELECT scope, user_id, src_text, src_intent, next_id, 1
     FROM chain_steps WHERE NOT absorbing
@@ -282,7 +293,7 @@ JOIN chain_states dst
   ON dst.scope = t.scope AND dst.text = t.text
  AND dst.intent IS NOT DISTINCT FROM t.intent
 WHERE src.id <> dst.id
-GROUP BY src.id, dst.id
+GROUP BY src.id, dst.id;
 """
 
 
@@ -325,8 +336,31 @@ def build_chains(
     states: str = "exact",
     config: ChainConfig | None = None,
 ) -> Chains:
+    """The chain's counts (see :func:`count_chains`), collected: states ordered by component."""
+    engine = as_engine(con)
+    passes = count_chains(engine, turns, signals, personal=personal, states=states, config=config)
+    return Chains(
+        states=engine.query("SELECT * FROM chain_out ORDER BY comp, id"),
+        edges=engine.query("SELECT * FROM chain_edges ORDER BY src, dst"),
+        reach=engine.query("SELECT * FROM chain_reach ORDER BY src, dst"),
+        passes=passes,
+    )
+
+
+def count_chains(
+    engine: Engine,
+    turns: pa.Table,
+    signals: pa.Table,
+    *,
+    personal: bool = False,
+    states: str = "exact",
+    config: ChainConfig | None = None,
+) -> int:
     """Count the chain over all users (``personal=False``) or per user — per device where
-    the speaker is unknown (scope ``device:<device_id>``).
+    the speaker is unknown (scope ``device:<device_id>``) — into tables on ``engine``:
+    ``chain_out`` (states: id, comp, scope, text, intent, successes, failures, visits),
+    ``chain_edges`` (src, dst, n, users) and ``chain_reach`` (src, dst, n, users, hops).
+    Returns the label-propagation passes the components took.
 
     ``states`` (one of :data:`STATE_KINDS`): exact utterances; ``slots``, with the names,
     areas and titles abstracted; ``said``, with what finally worked abstracted.
@@ -334,7 +368,6 @@ def build_chains(
     if states not in STATE_KINDS:
         raise ConfigError("build_chains", "states", states, f"one of {STATE_KINDS}")
     config = config or ChainConfig()
-    engine = as_engine(con)
     engine.register("turns", turns)
     engine.register("signals", signals)
     success_below = float(config.success_below)
@@ -383,9 +416,5 @@ def build_chains(
         engine.rename("chain_labels_next", "chain_labels")
         if not changed:
             break
-    return Chains(
-        states=engine.query(_STATES_OUT_SQL),
-        edges=engine.query("SELECT * FROM chain_edges ORDER BY src, dst"),
-        reach=engine.query(_REACH_SQL.format(max_hops=int(config.max_hops))),
-        passes=passes,
-    )
+    engine.run(_STATES_OUT_SQL + _REACH_SQL.format(max_hops=int(config.max_hops)))
+    return passes

@@ -28,18 +28,19 @@ from selflearn.engine import Engine, open_engine
 from selflearn.errors import ConfigError
 from selflearn.learner import Learner, Progress, signals_of
 from selflearn.rewrite.base import Rewrite, RewriteRequest
-from selflearn.rewrite.chains import STATE_KINDS, ChainConfig, Chains, build_chains
+from selflearn.rewrite.chains import STATE_KINDS, ChainConfig, Chains, count_chains
 from selflearn.rewrite.guards import Guard, load_guard
 from selflearn.rewrite.table import REWRITES_FILE, RewriteTable
 
 __all__ = ["MarkovConfig", "MarkovMiner", "MiningResult", "absorb_success"]
 
 METHODS = {"exact": "markov", "slots": "markov-template", "said": "markov-affix"}
-BATCH_STATES = 20_000  # components are solved together up to this many states (block-diagonal)
+BATCH_STATES = 20_000  # components labelled in one run of this many ids: one system
+ABSORBED = pa.schema([("id", pa.int64()), ("success_p", pa.float64())])
 # An exact source's own success rate: how often it worked when said.
 _EXACT_RATES = """
     SELECT t.scope, t.text, t.worked / t.said AS own, t.said AS seen
-    FROM chain_texts t SEMI JOIN states s ON s.scope = t.scope AND s.text = t.text
+    FROM chain_texts t SEMI JOIN chain_out s ON s.scope = t.scope AND s.text = t.text
 """
 # A template source's own success rate: how often the utterances it matches worked. LIKE
 # (each placeholder a wildcard) matches a superset of what the template will, so the rate
@@ -49,7 +50,7 @@ _TEMPLATE_RATES = """
     FROM (
         SELECT DISTINCT scope, text,
             regexp_replace(text, '\\{[a-z]+\\}', '%', 'g') AS pattern
-        FROM states
+        FROM chain_out
         WHERE contains(text, '{')
     ) s
     JOIN chain_texts t ON t.scope = s.scope AND t.text LIKE s.pattern
@@ -77,7 +78,7 @@ _TEMPLATE_FILTER = (
 _SELECT_SQL = """
 WITH state_b AS (
     SELECT s.*, b.success_p, s.successes / s.visits AS direct
-    FROM states s JOIN absorbed b USING (id)
+    FROM chain_out s JOIN absorbed b USING (id)
 ), source_text AS (
     {source_rates}
 ), pairs AS (
@@ -90,7 +91,7 @@ WITH state_b AS (
         min(r.hops) AS hops,
         sum(r.n * dst.success_p) / sum(r.n) AS score,
         sum(r.n * dst.direct) / sum(r.n) AS rewrite_direct
-    FROM reach r
+    FROM chain_reach r
     JOIN state_b src ON src.id = r.src
     JOIN state_b dst ON dst.id = r.dst
     WHERE src.text <> dst.text
@@ -165,37 +166,49 @@ class MarkovConfig:
 
 
 def absorb_success(chains: Chains) -> np.ndarray:
-    """P(ending in success) from each state (row of ``chains.states``), solved component
-    by component.
+    """P(ending in success) from each state (row of ``chains.states``, ordered by
+    component), solved component by component."""
+    states = chains.states
+    if states.num_rows == 0:
+        return np.zeros(0)
+    return _solve(
+        states.column("id").to_numpy(),
+        states.column("comp").to_numpy(),
+        states.column("visits").to_numpy().astype(float),
+        states.column("successes").to_numpy().astype(float),
+        chains.edges,
+    )
+
+
+def _solve(
+    ids: np.ndarray,
+    comps: np.ndarray,
+    visits: np.ndarray,
+    successes: np.ndarray,
+    edges: pa.Table,
+) -> np.ndarray:
+    """The absorption probabilities of states ordered by component, over their transitions
+    (``edges``: src, dst, n, between these states only).
 
     Components never share a transition, so stacking several into one block-diagonal
     system and factorising it solves each exactly as alone; batching only saves overhead.
+    A batch is every component whose label (its smallest state id) falls in one run of
+    :data:`BATCH_STATES` ids: which states are solved together depends on the states alone,
+    never on how an engine split them into groups, so every engine gets the same floats.
     """
-    states = chains.states
-    count = states.num_rows
-    if count == 0:
-        return np.zeros(0)
-    ids = states.column("id").to_numpy()
-    comps = states.column("comp").to_numpy()
-    visits = states.column("visits").to_numpy().astype(float)
-    successes = states.column("successes").to_numpy().astype(float)
-    position = np.empty(count, dtype=np.int64)
-    position[ids] = np.arange(count)  # the states table is ordered by component
-    src = position[chains.edges.column("src").to_numpy()]
-    dst = position[chains.edges.column("dst").to_numpy()]
-    n = chains.edges.column("n").to_numpy().astype(float)
+    count = len(ids)
+    order = np.argsort(ids, kind="stable")
+    position = order[np.searchsorted(ids[order], edges.column("src").to_numpy())]
+    target = order[np.searchsorted(ids[order], edges.column("dst").to_numpy())]
+    n = edges.column("n").to_numpy().astype(float)
     safe = np.maximum(visits, 1.0)
-    q = csr_matrix((n / safe[src], (src, dst)), shape=(count, count))
+    q = csr_matrix((n / safe[position], (position, target)), shape=(count, count))
     system = (identity(count, format="csr") - q).tocsr()
     r = successes / safe
     solved = np.zeros(count)
-    starts = np.flatnonzero(np.r_[True, comps[1:] != comps[:-1]])
-    bounds = np.r_[starts, count]
-    lo = 0
-    for k in range(1, len(bounds)):
-        hi = int(bounds[k])
-        if hi - lo < BATCH_STATES and k < len(bounds) - 1:
-            continue
+    batches = comps // BATCH_STATES
+    starts = np.flatnonzero(np.r_[True, batches[1:] != batches[:-1]])
+    for lo, hi in zip(starts, np.r_[starts[1:], count], strict=True):
         block = system[lo:hi, lo:hi].tocsc()
         try:
             solved[lo:hi] = splu(block).solve(r[lo:hi])
@@ -204,8 +217,26 @@ def absorb_success(chains: Chains) -> np.ndarray:
             # a vanishing chance of ending in failure, which makes the system regular.
             leaky = identity(hi - lo, format="csc") - (identity(hi - lo) - block) * (1 - 1e-9)
             solved[lo:hi] = splu(leaky.tocsc()).solve(r[lo:hi])
-        lo = hi
     return np.clip(solved, 0.0, 1.0)
+
+
+def _absorbed(states: pa.Table, edges: pa.Table) -> pa.Table:
+    """:data:`ABSORBED` rows for some whole components (``Engine.cogroup`` over their
+    states and transitions): where the solve runs on the engine (Spark's executors)."""
+    states = states.sort_by([("comp", "ascending"), ("id", "ascending")])
+    ids = states.column("id").to_numpy()
+    solved = (
+        _solve(
+            ids,
+            states.column("comp").to_numpy(),
+            states.column("visits").to_numpy().astype(float),
+            states.column("successes").to_numpy().astype(float),
+            edges,
+        )
+        if len(ids)
+        else np.zeros(0)
+    )
+    return pa.table({"id": ids, "success_p": solved}, schema=ABSORBED)
 
 
 @dataclass
@@ -288,22 +319,29 @@ class MarkovMiner(Learner):
         config = self.config
         templates = states != "exact"
         start = time.perf_counter()
-        chains = build_chains(
+        passes = count_chains(
             con, turns, signals, personal=personal, states=states, config=config.chains
         )
         counted = time.perf_counter()
-        success_p = absorb_success(chains)
-        solved = time.perf_counter()
-        con.register("states", chains.states)
-        con.register("reach", chains.reach)
+        # The solve runs where the engine runs, a batch of whole components at a time.
+        batch = f"CAST(floor(l.comp / {int(BATCH_STATES)}) AS BIGINT) AS batch"
+        con.create(
+            "absorb_states", f"SELECT l.id, l.comp, l.visits, l.successes, {batch} FROM chain_out l"
+        )
+        con.create(
+            "absorb_edges",
+            f"SELECT e.src, e.dst, e.n, {batch} FROM chain_edges e "
+            "JOIN chain_labels l ON l.id = e.src",
+        )
         con.register(
             "absorbed",
-            pa.table({"id": chains.states.column("id"), "success_p": pa.array(success_p)})
-            if chains.states.num_rows
-            else pa.table(
-                {"id": pa.array([], pa.int64()), "success_p": pa.array([], pa.float64())}
+            con.cogroup(
+                "batch", "absorb_states", "absorb_edges", _absorbed, ABSORBED, order=["id"]
             ),
         )
+        con.drop("absorb_states")
+        con.drop("absorb_edges")
+        solved = time.perf_counter()
         sql = _SELECT_SQL.format(
             min_support=int(config.personal_support if personal else config.min_support),
             min_users=1 if personal else int(config.min_users),
@@ -326,13 +364,16 @@ class MarkovMiner(Learner):
             if not personal:
                 row.pop("scope")
             row["method"] = METHODS[states]
-        sizes = np.unique(chains.states.column("comp").to_numpy(), return_counts=True)[1]
+        sizes = con.query(
+            "SELECT count(*) AS components, max(size) AS largest "
+            "FROM (SELECT comp, count(*) AS size FROM chain_out GROUP BY comp)"
+        )
         stats = {
-            "states": chains.states.num_rows,
-            "transitions": chains.edges.num_rows,
-            "components": len(sizes),
-            "largest_component": int(sizes.max()) if len(sizes) else 0,
-            "label_passes": chains.passes,
+            "states": int(con.scalar("SELECT count(*) FROM chain_out") or 0),
+            "transitions": int(con.scalar("SELECT count(*) FROM chain_edges") or 0),
+            "components": sizes.column("components")[0].as_py(),
+            "largest_component": sizes.column("largest")[0].as_py() or 0,
+            "label_passes": passes,
             "rewrites": len(rows),
             "seconds_sql": round(counted - start, 3),
             "seconds_solve": round(solved - counted, 3),
@@ -357,8 +398,9 @@ class MarkovMiner(Learner):
         engine: Engine | None = None,
     ) -> MiningResult:
         """Global rows from everyone's chain; personal rows where a user's own chain differs.
-        The chains' SQL runs on ``engine`` (an embedded DuckDB by default); the absorption
-        solve runs here, over the chains' states (those some restatement touched)."""
+        The chains' SQL runs on ``engine`` (an embedded DuckDB by default), and so does the
+        absorption solve, a batch of whole components at a time (``Engine.cogroup``: in
+        Spark's executors); only the rewrite rows come back here."""
         con = engine or open_engine()
         rows: list[dict[str, Any]] = []
         stats: dict[str, Any] = {}
