@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from selflearn.engine import DuckDBEngine, EngineConfig
+from selflearn.engine import DuckDBEngine, EngineConfig, open_engine
 from selflearn.engine.spark import SparkEngine
 from selflearn.errors import ConfigError, EngineError
 from selflearn.logs import read_turns
@@ -131,6 +131,16 @@ def test_cogroup_hands_each_key_whole_to_one_call_on_both_engines(
     assert 4 <= len(calls) <= 7
     assert done[-1] == (left.num_rows, left.num_rows)
     assert [d for d, _ in done] == sorted(d for d, _ in done)
+
+
+def test_duckdbs_memory_is_capped_where_the_config_says() -> None:
+    with open_engine(EngineConfig(memory_limit="512MB")) as capped, open_engine() as free:
+        limit = capped.scalar("SELECT current_setting('memory_limit')")
+        assert limit.endswith("MiB") and 480 <= float(limit.split()[0]) <= 512
+        assert free.scalar("SELECT current_setting('memory_limit')") != limit
+    for wrong in ("lots", "8 gigabytes", "-1GB"):
+        with pytest.raises(ConfigError, match="a size such as 8GB"):
+            EngineConfig(memory_limit=wrong)
 
 
 def test_spark_that_cannot_start_is_a_clear_error_not_a_traceback(

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from selflearn.assistant import Assistant
+from selflearn.engine import DuckDBEngine
 from selflearn.errors import DataFileError
 from selflearn.evaluate.speech_errors import evaluate_speech_errors
 from selflearn.logs import events_to_table
@@ -119,6 +120,42 @@ def test_mining_keeps_what_many_users_fixed(assistant: Assistant) -> None:
     row = next(r for r in table.rows_ if r.source == "kill the kitchen light")
     assert row.support == 3 and row.source_score == 0.0
     assert table.rewrite(RewriteRequest("turn off the kitchen light")) is None
+
+
+class _Scripts(DuckDBEngine):
+    """The embedded engine, keeping each script and query it was asked to run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def run(self, script: str) -> None:
+        self.asked.append(script)
+        super().run(script)
+
+    def query(self, sql: str) -> pa.Table:
+        self.asked.append(sql)
+        return super().query(sql)
+
+
+def test_the_six_chains_read_the_log_once_and_solve_on_the_engine(assistant: Assistant) -> None:
+    script = []
+    for user in ("u1", "u2", "u3"):
+        script += [(user, "kill the kitchen light"), (user, "turn off the kitchen light")]
+    turns = _log(assistant, script)
+    signals = compute_signals(turns).table
+    engine = _Scripts()
+    result = MarkovMiner().mine(turns, signals, engine=engine)
+    assert len(result.stats) == 6  # global and personal, three kinds of state each
+    assert sum("FROM turns" in sql for sql in engine.asked) == 1
+    assert sum("WITH RECURSIVE walk" in sql for sql in engine.asked) == 1
+    # Only rewrite rows and counts come back: no query collects the states or transitions.
+    assert not [sql for sql in engine.asked if "FROM chain_out ORDER BY" in sql]
+    assert result.table.rewrite(RewriteRequest("kill the kitchen light")) is not None
+    # The tables of a row per turn are dropped when the miner is done.
+    tables = {row[0] for row in engine.connection.sql("SHOW TABLES").fetchall()}
+    assert "chain_base" not in tables and "chain_steps" not in tables
+    engine.close()
 
 
 def test_one_users_habit_stays_theirs(assistant: Assistant) -> None:

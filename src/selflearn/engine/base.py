@@ -136,7 +136,4 @@ def open_engine(config: EngineConfig | None = None) -> Engine:
         return SparkEngine.start(config)
     from selflearn.engine.duck import DuckDBEngine
 
-    engine = DuckDBEngine()
-    if config.memory_limit is not None:
-        engine.connection.execute(f"SET memory_limit = '{config.memory_limit.strip()}'")
-    return engine
+    return DuckDBEngine.start(config)

@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from selflearn.engine.base import GROUP_ROWS, Engine, GroupFunction
+from selflearn.engine.base import GROUP_ROWS, Engine, EngineConfig, GroupFunction
 
 __all__ = ["DuckDBEngine", "as_engine"]
 
@@ -20,6 +20,14 @@ class DuckDBEngine(Engine):
 
     def __init__(self, connection: duckdb.DuckDBPyConnection | None = None) -> None:
         self._con = connection if connection is not None else duckdb.connect()
+
+    @classmethod
+    def start(cls, config: EngineConfig | None = None) -> DuckDBEngine:
+        """A fresh in-memory DuckDB with ``config``'s memory limit (DuckDB's own otherwise)."""
+        engine = cls()
+        if config is not None and config.memory_limit is not None:
+            engine.connection.execute(f"SET memory_limit = '{config.memory_limit.strip()}'")
+        return engine
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:

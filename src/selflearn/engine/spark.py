@@ -47,8 +47,8 @@ SPARK_DEFAULTS = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
-    # The driver collects what the steps on it read (the sessions, the candidate pairs, the
-    # chains' states): Spark's 1 GB driver heap failed collecting a 1 M-turn log's sessions.
+    # The driver collects what learning keeps (the signals, one row a turn, and the index's
+    # table of what worked): Spark's 1 GB driver heap failed collecting a 1 M-turn log's.
     "spark.driver.memory": "4g",
     "spark.driver.maxResultSize": "4g",
     # The chains' walks along restatements are recursive CTEs that end with the data, as on
@@ -153,12 +153,9 @@ class SparkEngine(Engine):
             return
         path = self._path(name)
         Path(path).mkdir(parents=True)
-        if isinstance(table, pa.Table):
-            pq.write_table(table, f"{path}/part-0.parquet")
-        else:  # a batch at a time
-            with pq.ParquetWriter(f"{path}/part-0.parquet", table.schema) as out:
-                for batch in table.to_batches():
-                    out.write_batch(batch)
+        with pq.ParquetWriter(f"{path}/part-0.parquet", table.schema) as out:
+            for batch in table.to_batches():  # a dataset: a batch in memory at a time
+                out.write_batch(batch)
         frame = self._spark.read.parquet(path)
         self._handed[name] = (table, frame)
         self._keep(name, frame)

@@ -31,6 +31,7 @@ __all__ = [
     "Chains",
     "build_chains",
     "count_chains",
+    "prepare_chains",
 ]
 
 STATE_KINDS = ("exact", "slots", "said")
@@ -43,26 +44,80 @@ NORMALIZE_SQL = (
     "' percent'), '°', ' degrees'), '[a-z0-9]+(?:''[a-z]+)?'), ' ')"
 )
 
-_STEPS_SQL = """
-CREATE OR REPLACE TEMP TABLE chain_raw AS
+# What every chain reads, once per log whatever the scope and the states: each turn (its
+# first copy) with its normalised text and signals, the places and media the assistant
+# understood, each restated turn's first restatement, and what each turn meant.
+_PREPARE_SQL = """
+CREATE OR REPLACE TEMP TABLE chain_base AS
 WITH first_seen AS (
-    SELECT * FROM turns
+    SELECT turn_id, ts, user_id, device_id, asr, nlu FROM turns
     QUALIFY row_number() OVER (PARTITION BY turn_id ORDER BY ts) = 1
 )
 SELECT
-    t.turn_id, t.ts,
-    -- who made the step, for counting distinct users: an unknown speaker counts as their
-    -- device (a different person from any known user)
-    coalesce(t.user_id, '{device_scope}' || t.device_id) AS user_id,
-    {scope} AS scope,
+    t.turn_id, t.ts, t.user_id AS known_user, t.device_id,
     {text} AS text,
     t.nlu.intent AS intent,
     t.nlu.slots AS slots,
     s.rephrase_of,
     s.defect_score
 FROM first_seen t
-JOIN signals s USING (turn_id)
-WHERE {where};
+JOIN signals s USING (turn_id);
+
+-- Places and kinds of media the assistant understood anywhere in the log: meaning a
+-- global rewrite may not add (see selflearn.rewrite.markov).
+CREATE OR REPLACE TEMP TABLE chain_areas AS
+SELECT DISTINCT kind, value AS area FROM (
+    SELECT 'place' AS kind, {area} AS value FROM chain_base
+    UNION ALL
+    SELECT 'media', {media_class} FROM chain_base
+)
+WHERE value <> '';
+
+-- Each restated turn leads to its first restatement.
+CREATE OR REPLACE TEMP TABLE chain_next AS
+SELECT rephrase_of AS turn_id, arg_min(turn_id, struct_pack(ts := ts, id := turn_id)) AS next_id
+FROM chain_base
+WHERE rephrase_of IS NOT NULL
+GROUP BY rephrase_of;
+
+-- Where each turn's chain ends, and what the turn meant: itself when it worked, else the
+-- turn that worked at its chain's end.
+CREATE OR REPLACE TEMP TABLE chain_end AS
+WITH RECURSIVE walk(turn_id, node, hops) AS (
+    SELECT turn_id, turn_id, 0 FROM chain_base
+    UNION ALL
+    SELECT w.turn_id, n.next_id, w.hops + 1
+    FROM walk w JOIN chain_next n ON n.turn_id = w.node
+    WHERE w.hops < {max_chain}
+)
+SELECT turn_id, arg_max(node, hops) AS end_id FROM walk GROUP BY turn_id;
+
+CREATE OR REPLACE TEMP TABLE chain_meaning AS
+SELECT
+    r.turn_id,
+    CASE
+        WHEN r.defect_score < {success_below} THEN r.slots
+        WHEN e.defect_score < {success_below} THEN e.slots
+    END AS meant_slots,
+    CASE
+        WHEN r.defect_score < {success_below} THEN r.text
+        WHEN e.defect_score < {success_below} THEN e.text
+    END AS meant_text
+FROM chain_base r
+JOIN chain_end c USING (turn_id)
+JOIN chain_base e ON e.turn_id = c.end_id;
+"""
+
+_STEPS_SQL = """
+CREATE OR REPLACE TEMP TABLE chain_raw AS
+SELECT
+    turn_id, ts,
+    -- who made the step, for counting distinct users: an unknown speaker counts as their
+    -- device (a different person from any known user)
+    coalesce(known_user, '{device_scope}' || device_id) AS user_id,
+    {scope} AS scope,
+    text, intent, slots, rephrase_of, defect_score
+FROM chain_base;
 
 -- How often each utterance worked when said (templates are checked against these).
 CREATE OR REPLACE TEMP TABLE chain_texts AS
@@ -71,23 +126,6 @@ SELECT scope, text, count(*) AS said,
 FROM chain_raw
 WHERE text <> ''
 GROUP BY scope, text;
-
--- Places and kinds of media the assistant understood anywhere in the log: meaning a
--- global rewrite may not add (see selflearn.rewrite.markov).
-CREATE OR REPLACE TEMP TABLE chain_areas AS
-SELECT DISTINCT kind, value AS area FROM (
-    SELECT 'place' AS kind, {area} AS value FROM chain_raw
-    UNION ALL
-    SELECT 'media', {media_class} FROM chain_raw
-)
-WHERE value <> '';
-
--- Each restated turn leads to its first restatement.
-CREATE OR REPLACE TEMP TABLE chain_next AS
-SELECT rephrase_of AS turn_id, arg_min(turn_id, struct_pack(ts := ts, id := turn_id)) AS next_id
-FROM chain_raw
-WHERE rephrase_of IS NOT NULL
-GROUP BY rephrase_of;
 
 {states_sql}
 
@@ -161,33 +199,12 @@ CREATE OR REPLACE TEMP TABLE chain_turns AS
 SELECT turn_id, ts, user_id, scope, text, intent, rephrase_of, defect_score FROM chain_raw;
 """
 
-# Where each turn's chain ends, and what the turn meant.
-_CHAIN_END_SQL = """
-CREATE OR REPLACE TEMP TABLE chain_end AS
-WITH RECURSIVE walk(turn_id, node, hops) AS (
-    SELECT turn_id, turn_id, 0 FROM chain_raw
-    UNION ALL
-    SELECT w.turn_id, n.next_id, w.hops + 1
-    FROM walk w JOIN chain_next n ON n.turn_id = w.node
-    WHERE w.hops < {max_chain}
-)
-SELECT turn_id, arg_max(node, hops) AS end_id FROM walk GROUP BY turn_id;
-
--- What the turn meant: itself when it worked, else the turn that worked at its chain's end.
+# What each turn of this chain meant (see chain_meaning).
+_MEANT_SQL = """
 CREATE OR REPLACE TEMP TABLE chain_meant AS
-SELECT
-    r.*,
-    CASE
-        WHEN r.defect_score < {success_below} THEN r.slots
-        WHEN e.defect_score < {success_below} THEN e.slots
-    END AS meant_slots,
-    CASE
-        WHEN r.defect_score < {success_below} THEN r.text
-        WHEN e.defect_score < {success_below} THEN e.text
-    END AS meant_text
+SELECT r.*, m.meant_slots, m.meant_text
 FROM chain_raw r
-JOIN chain_end c USING (turn_id)
-JOIN chain_raw e ON e.turn_id = c.end_id;
+JOIN chain_meaning m USING (turn_id);
 """
 
 # Template states: the names and areas the request was about become placeholders,
@@ -195,7 +212,7 @@ JOIN chain_raw e ON e.turn_id = c.end_id;
 # the {name}". Which values: those the assistant understood in the turn itself when it
 # worked, else those of the turn that finally worked at the end of its chain.
 _TEMPLATE_STATES_SQL = (
-    _CHAIN_END_SQL
+    _MEANT_SQL
     + """
 CREATE OR REPLACE TEMP TABLE chain_turns AS
 WITH meant AS (SELECT * EXCLUDE (slots, meant_text) FROM chain_meant){placeholders}
@@ -207,7 +224,7 @@ SELECT turn_id, ts, user_id, scope, text, intent, rephrase_of, defect_score FROM
 # back door locked" → "is the back door locked"), the words around it are what failed:
 # the state is "okay {said}", and every utterance that worked as said is the state "{said}".
 _SAID_STATES_SQL = (
-    _CHAIN_END_SQL
+    _MEANT_SQL
     + """
 CREATE OR REPLACE TEMP TABLE chain_turns AS
 SELECT turn_id, ts, user_id, scope,
@@ -336,9 +353,11 @@ def build_chains(
     states: str = "exact",
     config: ChainConfig | None = None,
 ) -> Chains:
-    """The chain's counts (see :func:`count_chains`), collected: states ordered by component."""
+    """One chain's counts (:func:`prepare_chains`, then :func:`count_chains`), collected:
+    states ordered by component."""
     engine = as_engine(con)
-    passes = count_chains(engine, turns, signals, personal=personal, states=states, config=config)
+    prepare_chains(engine, turns, signals, config)
+    passes = count_chains(engine, personal=personal, states=states, config=config)
     return Chains(
         states=engine.query("SELECT * FROM chain_out ORDER BY comp, id"),
         edges=engine.query("SELECT * FROM chain_edges ORDER BY src, dst"),
@@ -347,17 +366,36 @@ def build_chains(
     )
 
 
+def prepare_chains(
+    engine: Engine, turns: pa.Table, signals: pa.Table, config: ChainConfig | None = None
+) -> None:
+    """What every chain of this log reads, whatever its scope and states, as tables on
+    ``engine`` (``chain_base``, ``chain_areas``, ``chain_next``, ``chain_meaning``): the
+    turns read, normalised and walked along their restatements once, not once per chain."""
+    config = config or ChainConfig()
+    engine.register("turns", turns)
+    engine.register("signals", signals)
+    engine.run(
+        _PREPARE_SQL.format(
+            text=NORMALIZE_SQL.format(col="t.asr.text"),
+            area=NORMALIZE_SQL.format(col="json_extract_string(slots, '$.area')"),
+            media_class=NORMALIZE_SQL.format(col="json_extract_string(slots, '$.media_class')"),
+            max_chain=int(config.max_chain),
+            success_below=float(config.success_below),
+        )
+    )
+
+
 def count_chains(
     engine: Engine,
-    turns: pa.Table,
-    signals: pa.Table,
     *,
     personal: bool = False,
     states: str = "exact",
     config: ChainConfig | None = None,
 ) -> int:
     """Count the chain over all users (``personal=False``) or per user — per device where
-    the speaker is unknown (scope ``device:<device_id>``) — into tables on ``engine``:
+    the speaker is unknown (scope ``device:<device_id>``) — from the tables
+    :func:`prepare_chains` made (with the same ``config``), into tables on ``engine``:
     ``chain_out`` (states: id, comp, scope, text, intent, successes, failures, visits),
     ``chain_edges`` (src, dst, n, users) and ``chain_reach`` (src, dst, n, users, hops).
     Returns the label-propagation passes the components took.
@@ -368,8 +406,6 @@ def count_chains(
     if states not in STATE_KINDS:
         raise ConfigError("build_chains", "states", states, f"one of {STATE_KINDS}")
     config = config or ChainConfig()
-    engine.register("turns", turns)
-    engine.register("signals", signals)
     success_below = float(config.success_below)
     if states == "slots":
         steps, previous = [], "meant"
@@ -398,14 +434,10 @@ def count_chains(
         states_sql = _EXACT_STATES_SQL
     engine.run(
         _STEPS_SQL.format(
-            scope=f"coalesce(t.user_id, '{DEVICE_SCOPE}' || t.device_id)" if personal else "''",
-            text=NORMALIZE_SQL.format(col="t.asr.text"),
-            where="TRUE",
+            scope=f"coalesce(known_user, '{DEVICE_SCOPE}' || device_id)" if personal else "''",
             success_below=success_below,
             states_sql=states_sql,
-            area=NORMALIZE_SQL.format(col="json_extract_string(slots, '$.area')"),
             device_scope=DEVICE_SCOPE,
-            media_class=NORMALIZE_SQL.format(col="json_extract_string(slots, '$.media_class')"),
         )
     )
     passes = 0

@@ -28,7 +28,13 @@ from selflearn.engine import Engine, open_engine
 from selflearn.errors import ConfigError
 from selflearn.learner import Learner, Progress, signals_of
 from selflearn.rewrite.base import Rewrite, RewriteRequest
-from selflearn.rewrite.chains import STATE_KINDS, ChainConfig, Chains, count_chains
+from selflearn.rewrite.chains import (
+    STATE_KINDS,
+    ChainConfig,
+    Chains,
+    count_chains,
+    prepare_chains,
+)
 from selflearn.rewrite.guards import Guard, load_guard
 from selflearn.rewrite.table import REWRITES_FILE, RewriteTable
 
@@ -311,17 +317,13 @@ class MarkovMiner(Learner):
     def _layer(
         self,
         con: Engine,
-        turns: pa.Table,
-        signals: pa.Table,
         personal: bool,
         states: str,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         config = self.config
         templates = states != "exact"
         start = time.perf_counter()
-        passes = count_chains(
-            con, turns, signals, personal=personal, states=states, config=config.chains
-        )
+        passes = count_chains(con, personal=personal, states=states, config=config.chains)
         counted = time.perf_counter()
         # The solve runs where the engine runs, a batch of whole components at a time.
         batch = f"CAST(floor(l.comp / {int(BATCH_STATES)}) AS BIGINT) AS batch"
@@ -406,12 +408,15 @@ class MarkovMiner(Learner):
         stats: dict[str, Any] = {}
         layers = [("global", False), ("personal", True)]
         try:
+            if progress:
+                progress("reading the turns")
+            prepare_chains(con, turns, signals, self.config.chains)
             for name, personal in layers[: 2 if self.config.personal else 1]:
                 for states in STATE_KINDS if self.config.templates else ("exact",):
                     label = f"{name} {states}"
                     if progress:
                         progress(f"{label} chain")
-                    mined, stats[label] = self._layer(con, turns, signals, personal, states)
+                    mined, stats[label] = self._layer(con, personal, states)
                     if personal:
                         # A user's own row only where it differs from what everyone gets.
                         known = {(r["source"], r["rewrite"]) for r in rows if r["user_id"] is None}
@@ -421,5 +426,8 @@ class MarkovMiner(Learner):
         finally:
             if engine is None:
                 con.close()
+            else:  # those with a row a turn; the states' and transitions' stay, small
+                for name in ("base", "end", "meaning", "raw", "meant", "turns", "steps"):
+                    con.drop(f"chain_{name}")
         table = RewriteTable.from_rows(rows)
         return MiningResult(table, stats, rows)
