@@ -420,16 +420,9 @@ def count_chains(
                 )
             )
             previous = f"with_{placeholder}"
-        states_sql = _TEMPLATE_STATES_SQL.format(
-            max_chain=int(config.max_chain),
-            success_below=success_below,
-            placeholders="".join(steps),
-            last=previous,
-        )
+        states_sql = _TEMPLATE_STATES_SQL.format(placeholders="".join(steps), last=previous)
     elif states == "said":
-        states_sql = _SAID_STATES_SQL.format(
-            max_chain=int(config.max_chain), success_below=success_below
-        )
+        states_sql = _SAID_STATES_SQL.format()  # its braces doubled: one literal {said}
     else:
         states_sql = _EXACT_STATES_SQL
     engine.run(

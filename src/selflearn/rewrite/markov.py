@@ -174,27 +174,12 @@ class MarkovConfig:
 def absorb_success(chains: Chains) -> np.ndarray:
     """P(ending in success) from each state (row of ``chains.states``, ordered by
     component), solved component by component."""
-    states = chains.states
-    if states.num_rows == 0:
-        return np.zeros(0)
-    return _solve(
-        states.column("id").to_numpy(),
-        states.column("comp").to_numpy(),
-        states.column("visits").to_numpy().astype(float),
-        states.column("successes").to_numpy().astype(float),
-        chains.edges,
-    )
+    return _solve(chains.states, chains.edges)
 
 
-def _solve(
-    ids: np.ndarray,
-    comps: np.ndarray,
-    visits: np.ndarray,
-    successes: np.ndarray,
-    edges: pa.Table,
-) -> np.ndarray:
-    """The absorption probabilities of states ordered by component, over their transitions
-    (``edges``: src, dst, n, between these states only).
+def _solve(states: pa.Table, edges: pa.Table) -> np.ndarray:
+    """The absorption probabilities of ``states`` (id, comp, visits, successes; ordered by
+    comp), over their transitions (``edges``: src, dst, n, between these states only).
 
     Components never share a transition, so stacking several into one block-diagonal
     system and factorising it solves each exactly as alone; batching only saves overhead.
@@ -202,7 +187,13 @@ def _solve(
     :data:`BATCH_STATES` ids: which states are solved together depends on the states alone,
     never on how an engine split them into groups, so every engine gets the same floats.
     """
-    count = len(ids)
+    count = states.num_rows
+    if count == 0:
+        return np.zeros(0)
+    ids = states.column("id").to_numpy()
+    comps = states.column("comp").to_numpy()
+    visits = states.column("visits").to_numpy().astype(float)
+    successes = states.column("successes").to_numpy().astype(float)
     order = np.argsort(ids, kind="stable")
     position = order[np.searchsorted(ids[order], edges.column("src").to_numpy())]
     target = order[np.searchsorted(ids[order], edges.column("dst").to_numpy())]
@@ -230,19 +221,9 @@ def _absorbed(states: pa.Table, edges: pa.Table) -> pa.Table:
     """:data:`ABSORBED` rows for some whole components (``Engine.cogroup`` over their
     states and transitions): where the solve runs on the engine (Spark's executors)."""
     states = states.sort_by([("comp", "ascending"), ("id", "ascending")])
-    ids = states.column("id").to_numpy()
-    solved = (
-        _solve(
-            ids,
-            states.column("comp").to_numpy(),
-            states.column("visits").to_numpy().astype(float),
-            states.column("successes").to_numpy().astype(float),
-            edges,
-        )
-        if len(ids)
-        else np.zeros(0)
+    return pa.table(
+        {"id": states.column("id"), "success_p": _solve(states, edges)}, schema=ABSORBED
     )
-    return pa.table({"id": ids, "success_p": solved}, schema=ABSORBED)
 
 
 @dataclass
@@ -367,14 +348,15 @@ class MarkovMiner(Learner):
                 row.pop("scope")
             row["method"] = METHODS[states]
         sizes = con.query(
-            "SELECT count(*) AS components, max(size) AS largest "
+            "SELECT count(*) AS components, coalesce(sum(size), 0) AS states, "
+            "coalesce(max(size), 0) AS largest "
             "FROM (SELECT comp, count(*) AS size FROM chain_out GROUP BY comp)"
-        )
+        ).to_pylist()[0]
         stats = {
-            "states": int(con.scalar("SELECT count(*) FROM chain_out") or 0),
+            "states": int(sizes["states"]),
             "transitions": int(con.scalar("SELECT count(*) FROM chain_edges") or 0),
-            "components": sizes.column("components")[0].as_py(),
-            "largest_component": sizes.column("largest")[0].as_py() or 0,
+            "components": int(sizes["components"]),
+            "largest_component": int(sizes["largest"]),
             "label_passes": passes,
             "rewrites": len(rows),
             "seconds_sql": round(counted - start, 3),
