@@ -90,6 +90,12 @@ NUMERIC = (
     # (the assistant had to pick one: a wrong pick is an entity or result failure)
     "matched_shared",
     "matched_twin",
+    # what the user did by hand right after the action (the event's after_action): switched
+    # it back or another device instead; skipped or stopped what it started
+    "undone_by_hand",
+    "skipped_by_hand",
+    "stopped_by_hand",
+    "after_watched",  # the producer watched after this turn (schema 2, the turn acted)
 )
 _NEAREST = NUMERIC.index("worked_before")
 _NBEST = NUMERIC.index("nbest_worked")
@@ -117,7 +123,7 @@ _MIN_COUNT = 3  # rarer categorical values share one "unknown" id
 _FLAT_SQL = """
 SELECT s.turn_id, s.session, s.device_rank, s.ts, s.end_ts, s.text, s.response_text,
     s.asr_confidence, s.intent, s.nlu_confidence, s.status, s.duration_ms, s.barge_in_ms,
-    s.feedback, s.wake_score, s.device_type, s.user_id, s.device_id,
+    s.feedback, s.wake_score, s.device_type, s.user_id, s.device_id, s.after_kinds,
     t.nlu.domain AS domain,
     t.nlu.slots AS slots,
     len(t.asr.nbest) AS nbest_count,
@@ -409,6 +415,18 @@ def _numbers(row: dict[str, Any], vocabulary: Vocabulary, counted: bool) -> list
         0.0,  # filled by nearest_working
         0.0,
         *vocabulary.ambiguity(row["matched_values"]),
+        *_by_hand(row.get("after_kinds")),
+    ]
+
+
+def _by_hand(kinds: list[str] | None) -> list[float]:
+    """What the user did by hand after the action, as the four after-action numbers."""
+    seen = set(kinds or ())
+    return [
+        float(bool(seen & {"undone", "other_device"})),
+        float("skipped" in seen),
+        float("stopped" in seen),
+        float(kinds is not None),
     ]
 
 

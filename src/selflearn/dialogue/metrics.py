@@ -89,7 +89,8 @@ def silent_failures(
     rows: Sequence[Mapping[str, Any]], truth: Mapping[str, Mapping[str, Any]]
 ) -> set[str]:
     """The failed turns the user let pass: the assistant said it succeeded, and the user
-    neither talked over it nor said "no", and never tried that goal again (they got the
+    neither talked over it nor said "no" nor put it right by hand, and never tried that
+    goal again (they got the
     wrong song and let it play). Only what the turn itself shows can give these away;
     where it shows nothing either (a title said as its near twin's), no reader of the log
     can tell them from turns that worked. False wakes are left out: the user was not
@@ -111,6 +112,7 @@ def silent_failures(
             row["status"] == "success"
             and row["barge_in_ms"] is None
             and row["feedback"] != "negative"
+            and not row.get("after_kinds")
             and not tried_again
         ):
             out.add(str(row["turn_id"]))

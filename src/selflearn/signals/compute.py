@@ -28,8 +28,9 @@ from selflearn.signals.span import PairText, SpanRephraseModel
 __all__ = ["SIGNALS_SCHEMA", "Signals", "compute_signals", "extend_signals", "pair_text"]
 
 FALSE_WAKE_SCORE = 0.8  # below this, a detection is more likely background speech
-# What the user did by hand that says the action itself was wrong (not just unwanted now).
-UNDONE_BY_HAND = frozenset({"undone", "other_device"})
+# What the user did by hand within the watch window that says the action itself was wrong:
+# switched back, another device switched instead, what it started skipped or stopped.
+UNDONE_BY_HAND = frozenset({"undone", "other_device", "skipped", "stopped"})
 
 SIGNALS_SCHEMA = pa.schema(
     [

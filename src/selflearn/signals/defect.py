@@ -20,13 +20,14 @@ STATUS_WEIGHT = {
     "failed_to_handle": 2.0,
     "unknown": 1.5,
 }
-# What the user did by hand right after the action (the turn event's ``after_action``).
-# Switching back what the assistant switched, or switching another device instead, is as
-# plain as saying "no" (the same weight as negative feedback): alone it makes a defect.
-# Skipping what it started says the item was wrong, but people also skip a song they merely
-# do not fancy now; stopping may be the listener being done: alone, neither makes a defect,
-# beside any other cue either does.
-AFTER_ACTION_WEIGHT = {"undone": 3.0, "other_device": 3.0, "skipped": 2.0, "stopped": 1.2}
+# What the user did by hand right after the action (the turn event's ``after_action``; the
+# producer only lists what happened within its watch window, 20 s by default). Switching
+# back what the assistant switched, or switching another device instead, is as plain as
+# saying "no" (the same weight as negative feedback). Skipping or stopping what it started
+# within seconds of asking for it says the item was wrong: alone, either makes a defect
+# (just: people also skip a song they merely do not fancy now, or stop one to leave);
+# beside any other cue it is certain.
+AFTER_ACTION_WEIGHT = {"undone": 3.0, "other_device": 3.0, "skipped": 2.8, "stopped": 2.6}
 
 
 def defect_score(

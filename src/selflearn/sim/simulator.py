@@ -26,6 +26,7 @@ from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
 from selflearn.rewrite.base import SupportsRewrite
 from selflearn.sim.goals import Goal, GoalSampler
+from selflearn.sim.hands import HandsConfig, react_by_hand
 from selflearn.sim.household import Household, User, make_household
 from selflearn.sim.phrasing import Phraser
 from selflearn.sim.reactions import ReactionConfig, choose_strategy, speech_seconds
@@ -59,6 +60,7 @@ class SimConfig:
     noise_scale: float = 1.0  # multiplies every speaker's speech-channel noise
     sources: tuple[float, float, float] = (0.9, 0.06, 0.04)  # templates, rules, real
     reactions: ReactionConfig = field(default_factory=ReactionConfig)
+    hands: HandsConfig = field(default_factory=HandsConfig)  # put right by hand afterwards
     real_data: Path | None = None
     workers: int = 1
     # Teaching (selflearn.teach): the assistant asks at teachable moments and answers
@@ -230,6 +232,7 @@ class _HouseholdSim:
 
     def _false_wake(self, device_id: str, ts: float, rng: random.Random, day: int, k: int) -> float:
         spoken = self.assistant.wake.background_utterance(rng)
+        before = self.assistant.home.copy()
         turn = self.assistant.handle(
             spoken,
             device_id=device_id,
@@ -238,7 +241,19 @@ class _HouseholdSim:
             intended=False,
             turn_id=f"{self.household.id}-{day:03d}-{k:04d}-w",
         )
-        self._log(turn.event)
+        # whatever it switched, nobody wanted: someone in the room puts it back, or not
+        hands = react_by_hand(
+            {},
+            turn.changed,
+            True,
+            self.assistant.home,
+            before,
+            ts + speech_seconds(spoken),
+            ts,
+            rng,
+            self.config.hands,
+        )
+        self._log(_with_hands(turn.event, hands.seen))
         record = TruthRecord(
             turn_id=turn.event.turn_id,
             spoken_text=spoken,
@@ -261,8 +276,12 @@ class _HouseholdSim:
         # Speech no one addressed to the assistant: a rewrite or fallback that acted on it
         # won nothing, and lost nothing that worked (its harm is the wrong action).
         _note_change(record, turn, "neutral", False)
+        if hands.kinds:
+            record["by_hand"] = hands.kinds
         self.truth.append(record)
-        return ts + speech_seconds(spoken) + (turn.event.response.duration_ms or 0) / 1000
+        return max(
+            hands.until, ts + speech_seconds(spoken) + (turn.event.response.duration_ms or 0) / 1000
+        )
 
     def _teach_turn(
         self,
@@ -458,7 +477,20 @@ class _HouseholdSim:
             barge = reactions.barge_in_ms(rng, duration, served, verdict.wrong_action, status)
             if barge is not None:
                 update["barge_in_ms"] = barge
-            event = turn.event.model_copy(update=update) if update else turn.event
+            hands = react_by_hand(
+                goal.expected_changes,
+                turn.changed,
+                not served,
+                self.assistant.home,
+                state[0],
+                ts + speech_seconds(text),
+                ts,
+                rng,
+                self.config.hands,
+            )
+            event = _with_hands(
+                turn.event.model_copy(update=update) if update else turn.event, hands.seen
+            )
             self._log(event)
             record = TruthRecord(
                 turn_id=event.turn_id,
@@ -488,9 +520,12 @@ class _HouseholdSim:
                 if after_teaching:
                     record["after_teaching"] = True
             _note_change(record, turn, rewrite_outcome, before)
+            if hands.kinds:
+                record["by_hand"] = hands.kinds
             records.append(record)
             previous = event.turn_id
             ts += speech_seconds(text) + (barge if barge is not None else duration) / 1000
+            ts = max(ts, hands.until)
             if barge is not None and self.teacher is not None:
                 self.teacher.note_barge_in(event.user_id)
             taught = False
@@ -499,7 +534,7 @@ class _HouseholdSim:
                     goal, user, turn.question, ts, rng, noise, goal_id, attempt, records
                 )
             after_teaching = taught
-            if served:
+            if served or hands.done_by_hand:
                 break
             if verdict.wrong_action and rng.random() < reactions.give_up_after_wrong:
                 break
@@ -646,6 +681,13 @@ class Simulator:
             "failure_points": {p: points[p] for p in sorted(points)},
             "real_phrasings": self.real_source,
         }
+
+
+def _with_hands(event: TurnEvent, seen: list[dict[str, Any]] | None) -> TurnEvent:
+    """The event with what the watcher saw done by hand (None: nothing was watched)."""
+    if seen is None:
+        return event
+    return TurnEvent.model_validate({**event.to_dict(), "after_action": seen})
 
 
 def _note_change(record: dict[str, Any], turn: Turn, outcome: str | None, before: bool) -> None:
