@@ -143,7 +143,7 @@ def test_contract_2_after_action_round_trips_and_old_stores_and_files_are_read(
     old = tmp_path / "old.duckdb"
     con = duckdb.connect(str(old))
     v1 = events_to_table([TurnEvent.from_dict(_event(3, schema_version="1"))]).drop_columns(
-        ["after_action"]
+        ["after_action", "choice"]
     )
     con.register("v1", v1)
     con.execute("CREATE TABLE turns AS SELECT * FROM v1")

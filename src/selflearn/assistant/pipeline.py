@@ -18,7 +18,13 @@ from selflearn.assistant.speech import SpeechChannel, Transcript
 from selflearn.assistant.wake import WakeDetector
 from selflearn.errors import ConfigError
 from selflearn.logs.schema import TurnEvent
-from selflearn.rewrite.base import Rewrite, RewriteRequest, SupportsRewrite, rewrite_within
+from selflearn.rewrite.base import (
+    Rewrite,
+    RewriteRequest,
+    SupportsRewrite,
+    normalize_utterance,
+    rewrite_within,
+)
 
 if TYPE_CHECKING:
     from selflearn.teach.teacher import Reply, Teacher
@@ -287,15 +293,29 @@ class Assistant:
         }
         rewrite = self._rewrite(
             RewriteRequest(
-                heard.text, user_id, device.id, device.type, area_name, context, heard.confidence
+                heard.text,
+                user_id,
+                device.id,
+                device.type,
+                area_name,
+                context,
+                heard.confidence,
+                ts=ts,
             )
         )
+        # Where selflearn chose among close interpretations it says which, and with what
+        # probability; choosing the words as heard is acting on them unchanged.
+        choice = rewrite.choice if rewrite is not None else None
+        if rewrite is not None and rewrite.target == rewrite.source == normalize_utterance(
+            heard.text
+        ):
+            rewrite = None
         matched = None
         if rewrite is not None:
             redo, matched = self._redo_match(rewrite.target, device.id, area_name, ts)
             if redo:
                 self.redos_refused += 1
-                rewrite, matched = None, None
+                rewrite, matched, choice = None, None, None
         understood = None
         if rewrite is not None:
             understood = self._understand(
@@ -307,7 +327,7 @@ class Assistant:
                 # one guess already, and a second on top of it acts on the wrong thing too
                 # often. The original words are handled instead.
                 self.rewrites_declined += 1
-                rewrite, understood = None, None
+                rewrite, understood, choice = None, None, None
         if understood is None:
             understood = self._understand(
                 heard.text, device, area_name, self.resolver, user_id=user_id
@@ -343,6 +363,7 @@ class Assistant:
                 },
                 "context": {**context, "device_states": {**in_area, **targets}},
                 "rewrite": rewrite.as_event() if rewrite else None,
+                "choice": choice,
             }
         )
         question = self.teacher.observe(event) if self.teacher is not None else None

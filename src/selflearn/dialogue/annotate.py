@@ -52,7 +52,8 @@ _SUSPECT_SHARE = 0.7
 
 def suspicion(row: Mapping[str, Any], nxt: Mapping[str, Any] | None) -> str:
     """Why a turn looks defective from the log alone, or ``"quiet"`` when nothing does: the
-    first of failed, negative, barge_in, low_wake, followed (another turn of the session
+    first of failed, negative, barge_in, by_hand (the user put the action right by hand:
+    switched it back, skipped or stopped it), low_wake, followed (another turn of the session
     came after it)."""
     if row["status"] not in ("success", None):
         return "failed"
@@ -60,6 +61,8 @@ def suspicion(row: Mapping[str, Any], nxt: Mapping[str, Any] | None) -> str:
         return "negative"
     if row["barge_in_ms"] is not None:
         return "barge_in"
+    if row.get("after_kinds"):
+        return "by_hand"
     if (row["wake_score"] or 1.0) < 0.8:
         return "low_wake"
     if nxt is not None and nxt["session"] == row["session"]:

@@ -48,7 +48,22 @@ AFTER_ACTION = pa.list_(
 )
 # Columns added by a later contract version, with what a file or store written before it
 # holds there (null): read from older Parquet logs and stores without complaint.
-ADDED_COLUMNS = ("after_action",)
+ADDED_COLUMNS = ("after_action", "choice")
+CHOICE = pa.struct(
+    [
+        (
+            "options",
+            pa.list_(
+                pa.struct([("text", pa.string()), ("layer", pa.string()), ("score", pa.float64())])
+            ),
+        ),
+        ("chosen", pa.int64()),
+        ("default", pa.int64()),
+        ("preferred", pa.int64()),
+        ("propensity", pa.float64()),
+        ("policy", pa.string()),
+    ]
+)
 
 TURN_SCHEMA = pa.schema(
     [
@@ -108,6 +123,7 @@ TURN_SCHEMA = pa.schema(
             ),
         ),
         pa.field("after_action", AFTER_ACTION),
+        pa.field("choice", CHOICE),
     ]
 )
 

@@ -32,9 +32,11 @@ __all__ = [
     "SCHEMA_VERSIONS",
     "AfterAction",
     "Asr",
+    "Choice",
     "Context",
     "Hypothesis",
     "Nlu",
+    "Option",
     "Resolution",
     "ResolvedEntity",
     "Response",
@@ -46,7 +48,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "2"
-# Version 2 adds ``after_action``; a version-1 event is a version-2 event without it.
+# Version 2 adds ``after_action`` and ``choice``; a version-1 event is a version-2 event
+# without them.
 SCHEMA_VERSIONS = ("1", "2")
 AFTER_ACTION_KINDS = ("undone", "other_device", "stopped", "skipped")
 AFTER_ACTION_SOURCES = ("device", "user", "automation")
@@ -174,6 +177,52 @@ class Rewrite(_Strict):
     )
 
 
+class Option(_Strict):
+    """One interpretation the rewriter held close for a request."""
+
+    text: str = Field(description="The words the assistant would act on.")
+    layer: str = Field(
+        description="Where it came from: heard (the words as recognised), "
+        "offline, global, personal, …"
+    )
+    score: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="The layer's estimate that it is right (null for the words as heard).",
+    )
+
+
+class Choice(_Strict):
+    """Set when selflearn chose among interpretations it held close (schema 2): what it
+    could have served, what it served and with what probability. Logged for every such
+    request, explored or not, so a policy can be evaluated off-policy from the log."""
+
+    options: list[Option] = Field(
+        min_length=2, description="The interpretations; the first is the words as heard."
+    )
+    chosen: int = Field(ge=0, description="Index of the option served.")
+    default: int = Field(ge=0, description="Index of the option the rewriter alone would serve.")
+    preferred: int = Field(
+        ge=0, description="Index of the option the policy would serve without exploring."
+    )
+    propensity: float = Field(
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="The probability with which the chosen option was drawn.",
+    )
+    policy: str = Field(min_length=1, description="Which policy chose (its version).")
+
+    @model_validator(mode="after")
+    def _indices(self) -> Choice:
+        for name in ("chosen", "default", "preferred"):
+            if getattr(self, name) >= len(self.options):
+                raise ValueError(f"choice.{name}|an index into options (< {len(self.options)})")
+        return self
+
+
 class AfterAction(_Strict):
     """What happened to a device in the seconds after the assistant acted (schema 2).
 
@@ -222,7 +271,7 @@ class TurnEvent(BaseModel):
 
     schema_version: Literal["1", "2"] = Field(
         default="2",
-        description="Contract version: '2' (adds after_action); '1' is still read.",
+        description="Contract version: '2' (adds after_action and choice); '1' is still read.",
     )
     turn_id: str = Field(min_length=1, description="Unique id of the turn; the idempotency key.")
     session_id: str | None = Field(
@@ -261,11 +310,18 @@ class TurnEvent(BaseModel):
         description="Schema 2: what users did to devices in the window after the action "
         "(an empty list: watched, nothing happened; null: not watched).",
     )
+    choice: Choice | None = Field(
+        default=None,
+        description="Schema 2: the interpretations selflearn chose among, and the "
+        "propensity of its choice (null: there was no choice).",
+    )
 
     @model_validator(mode="after")
     def _versioned(self) -> TurnEvent:
         if self.after_action is not None and self.schema_version == "1":
             raise ValueError("after_action|absent under schema_version '1' (it came with '2')")
+        if self.choice is not None and self.schema_version == "1":
+            raise ValueError("choice|absent under schema_version '1' (it came with '2')")
         return self
 
     @field_validator("ts")

@@ -133,6 +133,34 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
         "state, source: " + "/".join(AFTER_ACTION_SOURCES) + "}",
         "after_action",
     ),
+    (
+        "choice IS NOT NULL AND schema_version = '1'",
+        "choice",
+        "absent under schema_version '1' (it came with '2')",
+        "schema_version",
+    ),
+    (
+        "choice IS NOT NULL AND (len(choice.options) < 2"
+        " OR len(list_filter(choice.options, lambda o: o.text IS NULL OR o.layer IS NULL)) > 0"
+        " OR choice.chosen IS NULL OR choice.chosen < 0 OR choice.chosen >= len(choice.options)"
+        ' OR choice."default" IS NULL OR choice."default" < 0'
+        ' OR choice."default" >= len(choice.options)'
+        " OR choice.preferred IS NULL OR choice.preferred < 0"
+        " OR choice.preferred >= len(choice.options)"
+        " OR choice.propensity IS NULL OR NOT (choice.propensity > 0 AND choice.propensity <= 1)"
+        " OR choice.policy IS NULL OR choice.policy = '')",
+        "choice",
+        "{options: two or more {text, layer, score}, chosen, default and preferred: indices "
+        "into them, "
+        "propensity in (0, 1], policy}",
+        "choice",
+    ),
+    (
+        "choice IS NOT NULL AND " + _list_prob("choice.options", "score"),
+        "choice.options.score",
+        "numbers in [0, 1]",
+        "choice.options",
+    ),
 )
 
 

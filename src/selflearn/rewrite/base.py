@@ -79,6 +79,7 @@ class RewriteRequest:
     area: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     confidence: float | None = None  # the recogniser's confidence in ``text``
+    ts: float | None = None  # when it was said (epoch seconds; None: now)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class Rewrite:
     score: float
     method: str = "table"
     support: int = 0  # the evidence behind it, where the learner counts any
+    # the interpretations it was chosen among, as the turn event's ``choice`` (None: none)
+    choice: dict[str, Any] | None = field(default=None, compare=False)
 
     def as_event(self) -> dict[str, Any]:
         """The turn event's ``rewrite`` object (DESIGN §3.1)."""

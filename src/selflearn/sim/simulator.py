@@ -520,6 +520,7 @@ class _HouseholdSim:
                 if after_teaching:
                     record["after_teaching"] = True
             _note_change(record, turn, rewrite_outcome, before)
+            _note_choice(record, turn, goal, served, verdict.wrong_action, self.assistant, state)
             if hands.kinds:
                 record["by_hand"] = hands.kinds
             records.append(record)
@@ -681,6 +682,42 @@ class Simulator:
             "failure_points": {p: points[p] for p in sorted(points)},
             "real_phrasings": self.real_source,
         }
+
+
+def _note_choice(
+    record: dict[str, Any],
+    turn: Turn,
+    goal: Goal,
+    served: bool,
+    wrong: bool,
+    assistant: Assistant,
+    state: tuple[Any, Any],
+) -> None:
+    """Where the rewriter chose among close interpretations: whether it explored, and
+    what serving the option it preferred would have done on the same turn (``won``: the
+    explored one served the goal and the preferred one would not have; ``lost``: the
+    reverse, or the explored one did something unwanted the preferred one would not)."""
+    choice = turn.event.choice
+    if choice is None:
+        return
+    record["choice"] = True
+    if choice.chosen == choice.default:
+        return
+    record["explored"] = True
+    other = assistant.preview(
+        choice.options[choice.default].text,
+        device_id=goal.device_id,
+        ts=turn.event.ts,
+        state=state,
+        fallback=False,
+    )
+    preferred = judge(goal, other)
+    if served and not preferred.success:
+        record["explore_outcome"] = "won"
+    elif (preferred.success and not served) or (wrong and not preferred.wrong_action):
+        record["explore_outcome"] = "lost"
+    else:
+        record["explore_outcome"] = "neutral"
 
 
 def _with_hands(event: TurnEvent, seen: list[dict[str, Any]] | None) -> TurnEvent:

@@ -1,0 +1,292 @@
+"""The exploration A/B: the same households and days without exploring, exploring (its
+policy learned again every night from its own log), and the policy it learned serving
+without exploring; with the off-policy estimate of that policy from the logged choices.
+
+Arms (all over the same learned rewriter, whose artefacts stay fixed):
+
+* ``no exploration``: the rewriter as it is;
+* ``exploration``: :class:`~selflearn.rewrite.explore.ExploringRewriter`, day by day; each
+  night :class:`~selflearn.rewrite.explore.ExplorationLearner` fits the policy again on the
+  arm's log so far (its signals: what users said and did next);
+* ``learned policy``: the last night's policy, without exploring, over the same days.
+
+Figures: the whole A/B's (defect rate, goal success, wrong actions, with paired intervals
+against the first arm); goal success on the goals where the rewriter held interpretations
+close (the requests exploring is for); what exploring cost (explored turns whose preferred
+option would have served and the explored one did not); and the learned policy's value
+on its own choices beside the off-policy estimate of it from the exploring arm's log.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from selflearn.evaluate.ab import ABResult, ArmResult, with_days
+from selflearn.evaluate.bootstrap import relative_change
+from selflearn.evaluate.off_policy import ips_estimates
+from selflearn.logs import read_turns
+from selflearn.rewrite.explore import (
+    ExplorationLearner,
+    ExplorationPolicy,
+    ExploreConfig,
+    ExploringRewriter,
+    logged_choices,
+)
+from selflearn.rewrite.rewriter import Rewriter
+from selflearn.signals import compute_signals
+from selflearn.sim.simulator import HouseholdRun, SimConfig, Simulator
+
+__all__ = ["ARMS", "run_explore_ab"]
+
+ARMS = ("no exploration", "exploration", "learned policy")
+Progress = Callable[[str, int, int], None]
+
+
+def _day(
+    config: SimConfig, day: int, rewriter: Any, progress: Progress | None, name: str
+) -> list[HouseholdRun]:
+    def step(done: int, total: int) -> None:
+        if progress:
+            progress(f"{name}, day {day - config.start_day + 1}/{config.days}", done, total)
+
+    return list(Simulator(with_days(config, day, 1), rewriter).runs(step))
+
+
+def _learn(log: Path, config: ExploreConfig) -> ExplorationPolicy | None:
+    turns, _ = read_turns(sorted(log.glob("day-*.jsonl")))
+    signals = compute_signals(turns).table
+    if not logged_choices(turns, signals):
+        return None
+    return ExplorationLearner(config).fit(turns, signals=signals).policy_
+
+
+def _held_goals(
+    runs: list[HouseholdRun], held: set[str], order: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per household (in ``order``): goals of ``held`` (goal ids) served, and all of them."""
+    served: dict[str, int] = dict.fromkeys(order, 0)
+    total: dict[str, int] = dict.fromkeys(order, 0)
+    for run in runs:
+        first: dict[str, bool] = {}
+        for record in run.truth:
+            goal = record.get("goal_id")
+            if goal in held and goal not in first:
+                first[goal] = bool(record["goal_success"])
+        served[run.household_id] = served.get(run.household_id, 0) + sum(first.values())
+        total[run.household_id] = total.get(run.household_id, 0) + len(first)
+    return (
+        np.array([served[h] for h in order], dtype=float),
+        np.array([total[h] for h in order], dtype=float),
+    )
+
+
+def run_explore_ab(
+    config: SimConfig,
+    artefacts: Path,
+    explore: ExploreConfig | None = None,
+    *,
+    work: Path | None = None,
+    budget_s: float = 1.0,
+    resamples: int = 2000,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run the three arms over ``config``'s households and days; the figures above."""
+    explore = explore or ExploreConfig()
+    base = Rewriter.load(artefacts, budget_s=budget_s)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = work or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        logs = {name: folder / name.replace(" ", "_") for name in ARMS}
+        for path in logs.values():
+            path.mkdir(parents=True, exist_ok=True)
+            for old in path.glob("day-*.jsonl"):
+                old.unlink()
+        runs: dict[str, list[HouseholdRun]] = {name: [] for name in ARMS}
+        policy: ExplorationPolicy | None = None
+        nightly = []
+        for day in range(config.start_day, config.start_day + config.days):
+            exploring = ExploringRewriter(base, policy, explore, budget_s=budget_s)
+            for name, rewriter in (("no exploration", base), ("exploration", exploring)):
+                done = _day(config, day, rewriter, progress, name)
+                runs[name] += done
+                _write(logs[name] / f"day-{day:03d}.jsonl", done)
+            policy = _learn(logs["exploration"], explore) or policy
+            nightly.append({"day": day, "policy": policy.version if policy else None})
+        final = policy or ExplorationPolicy(explore)
+        learned = ExploringRewriter(base, final, replace(explore, explore=False), budget_s=budget_s)
+        for day in range(config.start_day, config.start_day + config.days):
+            done = _day(config, day, learned, progress, "learned policy")
+            runs["learned policy"] += done
+            _write(logs["learned policy"] / f"day-{day:03d}.jsonl", done)
+        return _figures(config, runs, logs, learned, explore, nightly, resamples)
+
+
+def _write(path: Path, runs: list[HouseholdRun]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for run in runs:
+            out.writelines(line + "\n" for line in run.events)
+
+
+def _figures(
+    config: SimConfig,
+    runs: dict[str, list[HouseholdRun]],
+    logs: dict[str, Path],
+    learned: ExploringRewriter,
+    explore: ExploreConfig,
+    nightly: list[dict[str, Any]],
+    resamples: int,
+) -> dict[str, Any]:
+    arms = []
+    for name in ARMS:
+        arm = ArmResult(name)
+        for run in runs[name]:
+            arm.add(run)
+        arms.append(arm)
+    result = ABResult(config, arms)
+    summary = result.summary(resamples=resamples)
+    # the goals exploring is for: where some arm held interpretations close
+    held = {
+        r["goal_id"]
+        for name in ARMS
+        for run in runs[name]
+        for r in run.truth
+        if r.get("choice") and r.get("goal_id")
+    }
+    order = sorted(arms[0].households)
+    base_num, base_den = _held_goals(runs[ARMS[0]], held, order)
+    held_figures: dict[str, Any] = {}
+    for name in ARMS:
+        num, den = _held_goals(runs[name], held, order)
+        held_figures[name] = {
+            "goals": int(den.sum()),
+            "goal_success_rate": round(float(num.sum() / max(den.sum(), 1.0)), 4),
+            **(
+                {}
+                if name == ARMS[0]
+                else {
+                    "change_vs_no_exploration": relative_change(
+                        num, den, base_num, base_den, resamples=resamples, seed=config.seed
+                    )
+                }
+            ),
+        }
+    cost = _cost(runs["exploration"], explore, config)
+    return {
+        "config": {
+            "users": config.users,
+            "days": config.days,
+            "start_day": config.start_day,
+            "seed": config.seed,
+            "explore": explore.__dict__,
+        },
+        "arms": summary["arms"],
+        "households": summary["households"],
+        "held_close": held_figures,
+        "cost": cost,
+        "policy": _policy_value(runs, logs, learned, resamples, config.seed),
+        "nightly": nightly,
+    }
+
+
+def _cost(runs: list[HouseholdRun], explore: ExploreConfig, config: SimConfig) -> dict[str, Any]:
+    """What exploring cost: explored turns, those it lost (the preferred option would have
+    served and the explored one did not, or it did something unwanted), against the budget
+    (``per_user_day`` explorations per speaker and day)."""
+    records = [r for run in runs for r in run.truth]
+    explored = [r for r in records if r.get("explored")]
+    outcomes = {k: sum(r.get("explore_outcome") == k for r in explored) for k in
+                ("won", "lost", "neutral")}  # fmt: skip
+    users = {r["user_id"] for r in records if r.get("user_id")}
+    budget = explore.per_user_day * len(users) * config.days
+    turns = sum(1 for r in records if not r.get("teach"))
+    return {
+        "explored": len(explored),
+        **outcomes,
+        "turns": turns,
+        "explored_share": round(len(explored) / max(turns, 1), 4),
+        "defects_caused": outcomes["lost"],
+        "defects_caused_share": round(outcomes["lost"] / max(turns, 1), 4),
+        "budget": budget,
+        "within_budget": len(explored) <= budget,
+    }
+
+
+def _policy_value(
+    runs: dict[str, list[HouseholdRun]],
+    logs: dict[str, Path],
+    learned: ExploringRewriter,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The learned policy on its own choices (reward: the turn served its goal, by the
+    simulator's truth; and 1 − the signals' defect score, from the log alone), beside the
+    off-policy estimates of it from the exploring arm's logged choices."""
+    truth = {
+        r["turn_id"]: r for name in ("exploration", "learned policy") for run in runs[name]
+        for r in run.truth
+    }  # fmt: skip
+    out: dict[str, Any] = {}
+    for name in ("exploration", "learned policy"):
+        turns, _ = read_turns(sorted(logs[name].glob("day-*.jsonl")))
+        signals = compute_signals(turns).table
+        choices = logged_choices(turns, signals)
+        for c in choices:
+            c["household"] = c["turn_id"].split("-", 1)[0]
+            c["served"] = not truth[c["turn_id"]]["defect"] if c["turn_id"] in truth else False
+        out[name] = choices
+    on = out["learned policy"]
+
+    def value(choices: list[dict[str, Any]], reward: Callable[[dict[str, Any]], float]) -> Any:
+        return ips_estimates(
+            choices, lambda c: c["chosen"], reward, group=lambda c: c["household"],
+            resamples=resamples, seed=seed,
+        )  # fmt: skip
+
+    def target(c: dict[str, Any]) -> int:
+        options, default, domains = learned.options(c["request"])
+        if [o.text for o in options] != [o.text for o in c["options"]]:
+            default = c["default"]
+            domains = [None] * len(c["options"])  # the rewriter's view differs: serve its pick
+        return learned.prefer(c["request"], c["options"], default, domains)
+
+    logged = out["exploration"]
+    return {
+        "on_policy": {
+            "truth": value(on, lambda c: float(c["served"])),
+            "signals": value(on, lambda c: -c["cost"]),
+        },
+        "off_policy": {
+            "truth": ips_estimates(
+                logged,
+                target,
+                lambda c: float(c["served"]),
+                group=lambda c: c["household"],
+                resamples=resamples,
+                seed=seed,
+            ),
+            "signals": ips_estimates(
+                logged,
+                target,
+                lambda c: -c["cost"],
+                group=lambda c: c["household"],
+                resamples=resamples,
+                seed=seed,
+            ),
+        },
+        "logging_policy": {
+            "truth": value(logged, lambda c: float(c["served"])),
+        },
+    }
+
+
+def save(document: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
+    return path
