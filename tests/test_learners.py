@@ -33,6 +33,7 @@ from selflearn.learn import learner_classes
 from selflearn.learner import Learner
 from selflearn.logs import read_turns
 from selflearn.rewrite import RewriteRequest
+from selflearn.rewrite.explore import ExplorationLearner, ExploreConfig, Option
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner
 from selflearn.rewrite.online import OnlineLearner
 from selflearn.rewrite.ranker import RankerConfig
@@ -64,6 +65,7 @@ FACTORIES: dict[type[Learner], Callable[[], Learner]] = {
     OnlineLearner: lambda: OnlineLearner(
         RankerConfig(trees=40, folds=3, unfixed_per_failure=0.5, max_queries=2_000)
     ),
+    ExplorationLearner: lambda: ExplorationLearner(ExploreConfig(seed=3)),
     DialogueLearner: lambda: DialogueLearner(
         DialogueConfig(
             net=NetConfig(width=32, layers=1),
@@ -103,7 +105,50 @@ def log(sim_files: tuple[Path, Path, dict[str, object]]) -> Log:
         RewriteRequest(r["text"], user_id=r["user_id"], device_id=r["device_id"], area=r["area"])
         for r in failed.to_pylist()
     ]
-    return Log(turns, signals, requests, pairs)
+    return Log(_with_choices(turns, signals), signals, requests, pairs)
+
+
+def _with_choices(turns: pa.Table, signals: pa.Table) -> pa.Table:
+    """The log as an exploring rewriter would have written it: each restated request logged
+    as a choice between its words and its restatement's, one drawn at random (propensity
+    0.5) — what the exploration policy learns from."""
+    restated = {
+        r["rephrase_of"]: r["turn_id"]
+        for r in signals.select(["turn_id", "rephrase_of"]).to_pylist()
+        if r["rephrase_of"]
+    }
+    text = dict(
+        zip(
+            turns.column("turn_id").to_pylist(),
+            [a["text"] for a in turns.column("asr").to_pylist()],
+            strict=True,
+        )
+    )
+    rng = np.random.default_rng(0)
+    choices = []
+    for turn_id in turns.column("turn_id").to_pylist():
+        later = restated.get(turn_id)
+        if later is None or text[later] == text[turn_id] or not text[turn_id]:
+            choices.append(None)
+            continue
+        options = [
+            {"text": text[turn_id], "layer": "heard", "score": None},
+            {"text": text[later], "layer": "global", "score": 0.5},
+        ]
+        choices.append(
+            {
+                "options": options,
+                "chosen": int(rng.integers(2)),
+                "default": 0,
+                "preferred": 0,
+                "propensity": 0.5,
+                "policy": "battery",
+            }
+        )
+    column = turns.schema.get_field_index("choice")
+    return turns.set_column(
+        column, turns.schema.field(column), pa.array(choices, turns.schema.field(column).type)
+    )
 
 
 def output(learner: Learner, log: Log) -> list[Any]:
@@ -114,6 +159,11 @@ def output(learner: Learner, log: Log) -> list[Any]:
         got = learner.predict(log.turns)
         return [got.turn_ids, got.failure_point.tolist(), got.defect.tolist(), got.intents]
     out: list[Any] = []
+    if isinstance(learner, ExplorationLearner):  # which of two readings each probe gets
+        for request in log.requests:
+            options = [Option(request.text, "heard"), Option("turn on the light", "global", 0.5)]
+            out.append(learner.choose(request, options, 0))
+        return out
     for request in log.requests:
         done = learner.rewrite(request)  # type: ignore[attr-defined]
         out.append(None if done is None else [done.target, done.layer, done.score, done.method])

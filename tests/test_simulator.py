@@ -71,6 +71,51 @@ def test_reactions_show_in_the_log(sim_files: tuple[Path, Path, dict]) -> None:
     assert 1 < sorted(retries)[len(retries) // 2] < 30
 
 
+def test_what_users_do_by_hand_shows_in_the_log(sim_files: tuple[Path, Path, dict]) -> None:
+    """A wrong action is put right by hand far more often than a right one is touched; what
+    the watcher saw is on the turn (contract 2), within its window; nothing is watched where
+    nothing was done."""
+    log, truth_path, _ = sim_files
+    events = {e["turn_id"]: e for e in map(json.loads, log.read_text().splitlines())}
+    truth = [json.loads(line) for line in truth_path.read_text().splitlines()]
+    acted = [r for r in truth if events[r["turn_id"]]["after_action"] is not None]
+    wrong = [r for r in acted if r["wrong_action"]]
+    right = [r for r in acted if not r["defect"]]
+    share = lambda rows: sum(bool(events[r["turn_id"]]["after_action"]) for r in rows) / len(rows)  # noqa: E731
+    assert wrong and right
+    assert share(wrong) > 0.5 > 0.1 > share(right), (share(wrong), share(right))
+    seen = [a for e in events.values() for a in e["after_action"] or ()]
+    assert {a["kind"] for a in seen} >= {"undone", "skipped"}
+    assert all(0 < a["after_ms"] <= 20_000 for a in seen)
+    queries = [r for r in truth if r.get("goal_kind") in ("time", "date", "weather")]
+    assert queries and all(events[r["turn_id"]]["after_action"] is None for r in queries)
+
+
+def test_hands_put_the_wrong_light_back_and_switch_the_meant_one() -> None:
+    import random
+
+    from selflearn.assistant.home import Home
+    from selflearn.sim.hands import HandsConfig, react_by_hand
+
+    config = HandsConfig(undo_wrong=1.0, do_it_by_hand=1.0)
+    before = Home.default()
+    lights = [e.id for e in before.entities if e.domain == "light"][:2]
+    home = before.copy()
+    home.entity(lights[0]).state = "on"  # type: ignore[union-attr]
+    reaction = react_by_hand(
+        {lights[1]: "on"}, {lights[0]: "on"}, True, home, before, 10.0, 8.0,
+        random.Random(1), config,
+    )  # fmt: skip
+    assert reaction.done_by_hand
+    assert [a["kind"] for a in reaction.seen or []] == ["undone", "other_device"]
+    assert home.entity(lights[0]).state == before.entity(lights[0]).state  # type: ignore[union-attr]
+    assert home.entity(lights[1]).state == "on"  # type: ignore[union-attr]
+    nothing = react_by_hand({}, {}, False, home, before, 10.0, 8.0, random.Random(1), config)
+    assert nothing.seen is None and not nothing.done_by_hand
+    with pytest.raises(ConfigError, match="skip_wrong"):
+        HandsConfig(skip_wrong=0.8, stop_wrong=0.5)
+
+
 def test_households_vary_and_users_persist() -> None:
     a, b = make_household(0, seed=1), make_household(1, seed=1)
     names = lambda h: sorted(e.name for e in h.home.entities)  # noqa: E731

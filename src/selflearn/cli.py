@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from selflearn.dialogue import TurnFeatures
     from selflearn.dialogue.learner import Predictions
     from selflearn.logs.store import IngestSummary
+    from selflearn.sim import SimConfig
     from selflearn.wyoming import AsrProxy, ConversationProxy, Source
 
 app = typer.Typer(
@@ -877,6 +878,18 @@ def evaluate(
             "moments), alone and on top of the learned rewriters; print what it did."
         ),
     ] = False,
+    explore: Annotated[
+        bool,
+        typer.Option(
+            help="The exploration A/B over --artefacts: no exploration, exploring (its policy "
+            "learned again every night from its own log), and the learned policy; with goal "
+            "success where interpretations were held close, exploring's cost and the "
+            "off-policy estimate beside the on-policy value."
+        ),
+    ] = False,
+    epsilon: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="--explore: the share explored.")
+    ] = 0.2,
     out: Annotated[Path | None, typer.Option(help="Write the evaluation JSON here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
@@ -899,6 +912,9 @@ def evaluate(
         seed=seed,
         workers=workers or _default_workers(),
     )
+    if explore:
+        _evaluate_exploration(config, artefacts, epsilon, out, quiet)
+        return
     with _progress("A/B", quiet) as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -934,6 +950,36 @@ def evaluate(
     if out is not None:
         save_document(document, out)
     _emit(document["summary"])
+
+
+def _evaluate_exploration(
+    config: SimConfig, artefacts: Path | None, epsilon: float, out: Path | None, quiet: bool
+) -> None:
+    from selflearn.evaluate.explore_ab import run_explore_ab, save
+    from selflearn.evaluate.view import arms_table, explore_table
+    from selflearn.rewrite.explore import ExploreConfig
+
+    if artefacts is None:
+        raise SelflearnError("--explore needs --artefacts (a `selflearn learn` folder)")
+    with _progress("exploration A/B", quiet) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def step(arm: str, done: int, total: int) -> None:
+            if arm not in tasks:
+                tasks[arm] = progress.add_task(arm, total=total)
+            progress.update(tasks[arm], completed=done, description=arm)
+
+        document = run_explore_ab(
+            config,
+            artefacts,
+            ExploreConfig(epsilon=epsilon),
+            progress=step,
+        )
+    err.print(arms_table(document, "exploration A/B (change vs no exploration, 95 % interval)"))
+    err.print(explore_table(document, "where interpretations were held close"))
+    if out is not None:
+        save(document, out)
+    _emit({k: document[k] for k in ("arms", "held_close", "wrong_actions", "cost", "policy")})
 
 
 @app.command()

@@ -13,6 +13,7 @@ configuration and timings).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,6 +25,7 @@ from selflearn._version import __version__
 from selflearn.engine import Engine, EngineConfig, open_engine
 from selflearn.errors import ConfigError
 from selflearn.learner import Learner
+from selflearn.rewrite.explore import EXPLORE_DIR, ExplorationLearner
 from selflearn.rewrite.guards import Guard
 from selflearn.rewrite.index import IndexConfig, guard_vocabulary
 from selflearn.rewrite.markov import MarkovConfig, MarkovMiner
@@ -107,7 +109,14 @@ def learner_classes() -> tuple[type[Learner], ...]:
     torch: the ``train`` extra)."""
     from selflearn.dialogue.learner import DialogueLearner
 
-    return (RephraseLearner, MarkovMiner, RestatementLearner, OnlineLearner, DialogueLearner)
+    return (
+        RephraseLearner,
+        MarkovMiner,
+        RestatementLearner,
+        OnlineLearner,
+        ExplorationLearner,
+        DialogueLearner,
+    )
 
 
 def _learn(
@@ -155,6 +164,12 @@ def _learn(
         online_summary = learn_online(
             turns, signals.table, out, ranker, index, guard=guard, progress=say, engine=steps
         )
+    # the exploration policy, where the log holds choices a policy logged
+    explore_summary = fit_and_save(
+        ExplorationLearner(), turns, out, signals=signals.table, engine=steps, say=say
+    )
+    if not explore_summary["used"]:
+        shutil.rmtree(out / EXPLORE_DIR, ignore_errors=True)  # an older log's must not serve
     dialogue_summary: dict[str, Any] = {"used": False}
     if annotations is None:
         dialogue_summary["why_not"] = "no annotations (selflearn annotate, then --annotations)"
@@ -172,6 +187,7 @@ def _learn(
         "rewrites": {k: v for k, v in mined.items() if k != "used"},
         "restated": restated_summary,
         "online": online_summary,
+        "explore": explore_summary,
         "dialogue": dialogue_summary,
         "seconds": {
             "signals_and_rephrase_model": round(signals_s, 2),

@@ -1,20 +1,26 @@
-"""The exploration A/B: the same households and days without exploring, exploring (its
-policy learned again every night from its own log), and the policy it learned serving
-without exploring; with the off-policy estimate of that policy from the logged choices.
+"""The exploration A/B: the same households and days without exploring and exploring (its
+policy learned again every night from its own log); then, on days after those, the policy it
+learned serving without exploring, checked against the off-policy estimate of it.
 
-Arms (all over the same learned rewriter, whose artefacts stay fixed):
+Learning period (``config.days`` days from ``config.start_day``), over one learned rewriter
+whose artefacts stay fixed:
 
 * ``no exploration``: the rewriter as it is;
 * ``exploration``: :class:`~selflearn.rewrite.explore.ExploringRewriter`, day by day; each
   night :class:`~selflearn.rewrite.explore.ExplorationLearner` fits the policy again on the
-  arm's log so far (its signals: what users said and did next);
-* ``learned policy``: the last night's policy, without exploring, over the same days.
+  arm's log so far (its signals: what users said and did next).
+
+Check period (``check_days`` days after it): the last night's policy, fixed,
+
+* ``learned policy``: without exploring — its value on its own choices (on-policy);
+* ``learned policy, exploring``: the same policy exploring as in the learning period — the
+  log its off-policy estimate is read from (never trained on, so the estimate is fair).
 
 Figures: the whole A/B's (defect rate, goal success, wrong actions, with paired intervals
-against the first arm); goal success on the goals where the rewriter held interpretations
-close (the requests exploring is for); what exploring cost (explored turns whose preferred
-option would have served and the explored one did not); and the learned policy's value
-on its own choices beside the off-policy estimate of it from the exploring arm's log.
+against no exploration); goal success on the goals where interpretations were held close
+(the requests exploring is for); what exploring cost (explored turns whose preferred option
+would have served and the explored one did not) against its budget; the learned policy's
+on-policy value beside its off-policy estimates.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from selflearn.evaluate.ab import ABResult, ArmResult, with_days
 from selflearn.evaluate.bootstrap import relative_change
 from selflearn.evaluate.off_policy import ips_estimates
 from selflearn.logs import read_turns
+from selflearn.rewrite.base import SupportsRewrite
 from selflearn.rewrite.explore import (
     ExplorationLearner,
     ExplorationPolicy,
@@ -45,7 +52,9 @@ from selflearn.sim.simulator import HouseholdRun, SimConfig, Simulator
 
 __all__ = ["ARMS", "run_explore_ab"]
 
-ARMS = ("no exploration", "exploration", "learned policy")
+LEARNING = ("no exploration", "exploration")
+CHECK = ("no exploration, later", "learned policy", "learned policy, exploring")
+ARMS = LEARNING + CHECK
 Progress = Callable[[str, int, int], None]
 
 
@@ -92,21 +101,21 @@ def run_explore_ab(
     artefacts: Path,
     explore: ExploreConfig | None = None,
     *,
+    check_days: int = 7,
     work: Path | None = None,
     budget_s: float = 1.0,
     resamples: int = 2000,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run the three arms over ``config``'s households and days; the figures above."""
+    """Run the learning period's arms day by day, then the check period's; the figures."""
     explore = explore or ExploreConfig()
     base = Rewriter.load(artefacts, budget_s=budget_s)
     with tempfile.TemporaryDirectory() as tmp:
         folder = work or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        logs = {name: folder / name.replace(" ", "_") for name in ARMS}
+        logs = {name: folder / name.replace(" ", "_").replace(",", "") for name in ARMS}
         for path in logs.values():
             path.mkdir(parents=True, exist_ok=True)
-            for old in path.glob("day-*.jsonl"):
+            for old in [*path.glob("day-*.jsonl"), *path.glob("truth-*.jsonl")]:
                 old.unlink()
         runs: dict[str, list[HouseholdRun]] = {name: [] for name in ARMS}
         policy: ExplorationPolicy | None = None
@@ -121,21 +130,87 @@ def run_explore_ab(
             nightly.append({"day": day, "policy": policy.version if policy else None})
         final = policy or ExplorationPolicy(explore)
         learned = ExploringRewriter(base, final, replace(explore, explore=False), budget_s=budget_s)
-        for day in range(config.start_day, config.start_day + config.days):
-            done = _day(config, day, learned, progress, "learned policy")
-            runs["learned policy"] += done
-            _write(logs["learned policy"] / f"day-{day:03d}.jsonl", done)
-        return _figures(config, runs, logs, learned, explore, nightly, resamples)
+        later = replace(config, start_day=config.start_day + config.days, days=check_days)
+        check: list[tuple[str, SupportsRewrite]] = [
+            (CHECK[0], base),
+            (CHECK[1], learned),
+            (CHECK[2], ExploringRewriter(base, final, explore, budget_s=budget_s)),
+        ]
+        for name, serving in check:
+
+            def step(done: int, total: int, name: str = name) -> None:
+                if progress:
+                    progress(name, done, total)
+
+            runs[name] = list(Simulator(later, serving).runs(step))
+            _write(logs[name] / f"day-{later.start_day:03d}.jsonl", runs[name])
+        return _figures(config, later, runs, logs, learned, explore, nightly, resamples)
 
 
 def _write(path: Path, runs: list[HouseholdRun]) -> None:
+    """The day's turn log, and its ground truth beside it (``truth-…``)."""
     with path.open("w", encoding="utf-8") as out:
         for run in runs:
             out.writelines(line + "\n" for line in run.events)
+    with path.with_name(path.name.replace("day-", "truth-")).open("w", encoding="utf-8") as out:
+        for run in runs:
+            out.writelines(json.dumps(r, separators=(",", ":")) + "\n" for r in run.truth)
+
+
+def _period(
+    config: SimConfig, names: tuple[str, ...], runs: dict[str, list[HouseholdRun]],
+    resamples: int,
+) -> dict[str, Any]:  # fmt: skip
+    """One period's arms against its first: the whole A/B, wrong actions per goal (a rate
+    per turn rises when fewer retries are needed), and goal success where some arm held
+    interpretations close."""
+    arms = []
+    for name in names:
+        arm = ArmResult(name)
+        for run in runs[name]:
+            arm.add(run)
+        arms.append(arm)
+    summary = ABResult(config, arms).summary(resamples=resamples)
+    order = sorted(arms[0].households)
+    held = {
+        r["goal_id"]
+        for name in names
+        for run in runs[name]
+        for r in run.truth
+        if r.get("choice") and r.get("goal_id")
+    }
+    first = arms[0].arrays(order)
+    base_num, base_den = _held_goals(runs[names[0]], held, order)
+    out: dict[str, Any] = {"arms": summary["arms"], "households": summary["households"]}
+    out["held_close"], out["wrong_actions"] = {}, {}
+    for arm, name in zip(arms, names, strict=True):
+        num, den = _held_goals(runs[name], held, order)
+        wrong, goals = (
+            arm.arrays(order)["wrong_action_rate"][0],
+            arm.arrays(order)["goal_success_rate"][1],
+        )
+        base_wrong, base_goals = first["wrong_action_rate"][0], first["goal_success_rate"][1]
+        out["held_close"][name] = {
+            "goals": int(den.sum()),
+            "goal_success_rate": round(float(num.sum() / max(den.sum(), 1.0)), 4),
+        }
+        out["wrong_actions"][name] = {
+            "count": int(wrong.sum()),
+            "per_goal": round(float(wrong.sum() / max(goals.sum(), 1.0)), 5),
+        }
+        if name != names[0]:
+            out["held_close"][name]["change"] = relative_change(
+                num, den, base_num, base_den, resamples=resamples, seed=config.seed
+            )
+            out["wrong_actions"][name]["change_per_goal"] = relative_change(
+                wrong, goals, base_wrong, base_goals, resamples=resamples, seed=config.seed
+            )
+    return out
 
 
 def _figures(
     config: SimConfig,
+    later: SimConfig,
     runs: dict[str, list[HouseholdRun]],
     logs: dict[str, Path],
     learned: ExploringRewriter,
@@ -143,53 +218,22 @@ def _figures(
     nightly: list[dict[str, Any]],
     resamples: int,
 ) -> dict[str, Any]:
-    arms = []
-    for name in ARMS:
-        arm = ArmResult(name)
-        for run in runs[name]:
-            arm.add(run)
-        arms.append(arm)
-    result = ABResult(config, arms)
-    summary = result.summary(resamples=resamples)
-    # the goals exploring is for: where some arm held interpretations close
-    held = {
-        r["goal_id"]
-        for name in ARMS
-        for run in runs[name]
-        for r in run.truth
-        if r.get("choice") and r.get("goal_id")
-    }
-    order = sorted(arms[0].households)
-    base_num, base_den = _held_goals(runs[ARMS[0]], held, order)
-    held_figures: dict[str, Any] = {}
-    for name in ARMS:
-        num, den = _held_goals(runs[name], held, order)
-        held_figures[name] = {
-            "goals": int(den.sum()),
-            "goal_success_rate": round(float(num.sum() / max(den.sum(), 1.0)), 4),
-            **(
-                {}
-                if name == ARMS[0]
-                else {
-                    "change_vs_no_exploration": relative_change(
-                        num, den, base_num, base_den, resamples=resamples, seed=config.seed
-                    )
-                }
-            ),
-        }
-    cost = _cost(runs["exploration"], explore, config)
+    learning = _period(config, LEARNING, runs, resamples)
+    check = _period(later, CHECK, runs, resamples)
     return {
         "config": {
             "users": config.users,
-            "days": config.days,
-            "start_day": config.start_day,
+            "days": [config.start_day, config.start_day + config.days - 1],
+            "check_days": [later.start_day, later.start_day + later.days - 1],
             "seed": config.seed,
             "explore": explore.__dict__,
         },
-        "arms": summary["arms"],
-        "households": summary["households"],
-        "held_close": held_figures,
-        "cost": cost,
+        "arms": learning["arms"],
+        "households": learning["households"],
+        "held_close": learning["held_close"],
+        "wrong_actions": learning["wrong_actions"],
+        "cost": _cost(runs["exploration"], explore, config),
+        "check": {**check, "cost": _cost(runs["learned policy, exploring"], explore, later)},
         "policy": _policy_value(runs, logs, learned, resamples, config.seed),
         "nightly": nightly,
     }
@@ -225,15 +269,14 @@ def _policy_value(
     resamples: int,
     seed: int,
 ) -> dict[str, Any]:
-    """The learned policy on its own choices (reward: the turn served its goal, by the
-    simulator's truth; and 1 − the signals' defect score, from the log alone), beside the
-    off-policy estimates of it from the exploring arm's logged choices."""
-    truth = {
-        r["turn_id"]: r for name in ("exploration", "learned policy") for run in runs[name]
-        for r in run.truth
-    }  # fmt: skip
+    """The learned policy on its own choices in the check period (reward: the turn served
+    its goal, by the simulator's truth; and 1 − the signals' defect score, from the log
+    alone), beside the off-policy estimates of it from the same period's exploring arm's
+    logged choices (which it was never trained on)."""
+    names = ("learned policy, exploring", "learned policy")
+    truth = {r["turn_id"]: r for name in names for run in runs[name] for r in run.truth}
     out: dict[str, Any] = {}
-    for name in ("exploration", "learned policy"):
+    for name in names:
         turns, _ = read_turns(sorted(logs[name].glob("day-*.jsonl")))
         signals = compute_signals(turns).table
         choices = logged_choices(turns, signals)
@@ -256,7 +299,7 @@ def _policy_value(
             domains = [None] * len(c["options"])  # the rewriter's view differs: serve its pick
         return learned.prefer(c["request"], c["options"], default, domains)
 
-    logged = out["exploration"]
+    logged = out["learned policy, exploring"]
     return {
         "on_policy": {
             "truth": value(on, lambda c: float(c["served"])),

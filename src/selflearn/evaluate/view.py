@@ -46,6 +46,57 @@ def arms_table(summary: dict[str, Any], title: str) -> Table:
     return view
 
 
+def explore_table(document: dict[str, Any], title: str) -> Table:
+    """Goal success where interpretations were held close, per arm and period, with its
+    interval; wrong actions per goal; exploring's cost; the learned policy's value
+    on-policy beside its off-policy estimates."""
+    view = Table(title=title)
+    for column in ("figure", "value"):
+        view.add_column(column, justify="left" if column == "figure" else "right")
+
+    def interval(change: dict[str, float] | None, digits: int = 2) -> str:
+        if not change:
+            return ""
+        return (
+            f"  {change['change']:+.{digits}%} "
+            f"[{change['low']:+.{digits}%}, {change['high']:+.{digits}%}]"
+        )
+
+    for period in (document, document["check"]):
+        for arm, fig in period["held_close"].items():
+            view.add_row(
+                f"held close: goal success, {arm}",
+                f"{fig['goal_success_rate']:.4f} of {fig['goals']:,}{interval(fig.get('change'))}",
+            )
+        for arm, fig in period["wrong_actions"].items():
+            view.add_row(
+                f"wrong actions, {arm}",
+                f"{fig['count']:,} ({fig['per_goal']:.4f} per goal)"
+                f"{interval(fig.get('change_per_goal'))}",
+            )
+    for label, cost in (("learning", document["cost"]), ("check", document["check"]["cost"])):
+        view.add_row(
+            f"explored turns, {label} period (won / lost / neutral)",
+            f"{cost['explored']:,} ({cost['won']} / {cost['lost']} / {cost['neutral']})",
+        )
+        view.add_row(
+            f"defects caused by exploring, {label} period",
+            f"{cost['defects_caused']:,} ({cost['defects_caused_share']:.2%} of turns; budget "
+            f"{cost['budget']:,} explorations, {'kept' if cost['within_budget'] else 'EXCEEDED'})",
+        )
+    policy = document["policy"]
+    for reward in ("truth", "signals"):
+        on, off = policy["on_policy"][reward], policy["off_policy"][reward]
+        for estimator in ("ips", "snips"):
+            view.add_row(
+                f"learned policy ({reward}): on-policy / off-policy {estimator.upper()}",
+                f"{on['ips']:.3f} [{on['ips_ci'][0]:.3f}, {on['ips_ci'][1]:.3f}] / "
+                f"{off[estimator]:.3f} [{off[estimator + '_ci'][0]:.3f}, "
+                f"{off[estimator + '_ci'][1]:.3f}]",
+            )
+    return view
+
+
 def curve_table(curve: list[dict[str, Any]], title: str) -> Table:
     """Coverage against win:loss as the support threshold rises."""
     view = Table(title=title)

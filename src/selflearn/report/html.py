@@ -581,6 +581,27 @@ def _learned_sections(view: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _explored_sections(view: dict[str, Any]) -> list[str]:
+    seen = view.get("explored") or {}
+    if not seen.get("choices"):
+        return []  # exploring is off, or nothing was held close in this period
+
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{value:.0%}"
+
+    return [
+        "<h2>Close calls and exploring</h2>",
+        _note(
+            f"{seen['choices']:,} requests had interpretations held close. selflearn served "
+            f"one its policy did not prefer on {seen['explored']:,} of them (exploring, within "
+            f"its budget; {pct(seen['explored_worked'])} went on without a sign of failure) "
+            f"and its preference on the rest ({pct(seen['preferred_worked'])} without one). "
+            f"What it learned changed the rewriter's pick on {seen['policy_changed_pick']:,} "
+            f"({pct(seen['policy_changed_worked'])} without a sign of failure)."
+        ),
+    ]
+
+
 def _applied_sections(view: dict[str, Any]) -> list[str]:
     applied = view["applied"]
     parts = ["<h2>Rewrites applied in this period</h2>"]
@@ -749,6 +770,7 @@ def build_report(
     parts += _failing_sections(view)
     parts += _learned_sections(view)
     parts += _applied_sections(view)
+    parts += _explored_sections(view)
     parts += _stage_sections(owner.period, view, failure_points, truth, day_of)
     parts += _taught_sections(view)
     if evaluation:

@@ -73,8 +73,13 @@ def turn_rows(turns: pa.Table, signals: pa.Table | None = None) -> list[dict[str
         if "after_action" in turns.column_names
         else [None] * turns.num_rows
     )
+    choices = (
+        turns.column("choice").to_pylist()
+        if "choice" in turns.column_names
+        else [None] * turns.num_rows
+    )
     rows = []
-    for t, ts, user, device, kind, asr, nlu, response, context, rewrite, acted in zip(
+    for t, ts, user, device, kind, asr, nlu, response, context, rewrite, acted, choice in zip(
         turns.column("turn_id").to_pylist(),
         turns.column("ts").to_pylist(),
         turns.column("user_id").to_pylist(),
@@ -86,6 +91,7 @@ def turn_rows(turns: pa.Table, signals: pa.Table | None = None) -> list[dict[str
         turns.column("context").to_pylist(),
         turns.column("rewrite").to_pylist(),
         after,
+        choices,
         strict=True,
     ):
         if isinstance(context, str):
@@ -109,6 +115,7 @@ def turn_rows(turns: pa.Table, signals: pa.Table | None = None) -> list[dict[str
                 "context": context or {},
                 "rewrite": rewrite,
                 "after_action": acted or [],
+                "choice": choice,
                 "signal": signal,
                 "failed": score >= DEFECT_AT if score is not None else status in FAILED,
             }
@@ -272,6 +279,28 @@ def _applied(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"from": f, "to": t, "layer": layer or "?", **c} for (f, t, layer), c in ordered]
 
 
+def _explored(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where selflearn chose among close interpretations: how often, how often it explored
+    (served an option its policy did not prefer), and how each kind of choice went."""
+    chose = [r for r in rows if r["choice"]]
+    explored = [r for r in chose if r["choice"]["chosen"] != r["choice"]["preferred"]]
+    changed = [r for r in chose if r["choice"]["preferred"] != r["choice"]["default"]]
+    explored_ids = {r["turn_id"] for r in explored}
+    kept = [r for r in chose if r["turn_id"] not in explored_ids]
+
+    def worked(group: list[dict[str, Any]]) -> float | None:
+        return round(sum(not r["failed"] for r in group) / len(group), 4) if group else None
+
+    return {
+        "choices": len(chose),
+        "explored": len(explored),
+        "explored_worked": worked(explored),
+        "preferred_worked": worked(kept),
+        "policy_changed_pick": len(changed),
+        "policy_changed_worked": worked(changed),
+    }
+
+
 def _stages(
     rows: list[dict[str, Any]], points: Mapping[str, Mapping[str, Any]] | None
 ) -> dict[str, Any]:
@@ -425,6 +454,7 @@ def owner_view(
         "top": explained[:top],
     }
     data["applied"] = _applied(period)
+    data["explored"] = _explored(period)
     data["stages"] = _stages(period, failure_points)
     taught = sorted(preferences, key=lambda p: -p.ts)
     data["taught"] = {

@@ -102,8 +102,9 @@ class ExploreConfig:
     to the served one's score) to count as a close interpretation. ``per_user_day`` and
     ``domain_share``: the budget — at most that many explored requests per speaker and day,
     and at most that share of a domain's requests per day (counted from the first request
-    of the day). ``min_evidence``: times a speaker must have had an option served, and it
-    worked, before the policy prefers it to the rewriter's own choice. ``seed`` makes the
+    of the day). ``min_evidence`` and ``min_owners``: what must be behind an option before
+    the policy serves it over the rewriter's own choice — it worked every time this speaker
+    had it served for these words (that many times), or for that many people. ``seed`` makes the
     draws reproducible (each draw is seeded by the request, not by the order of requests).
     """
 
@@ -112,7 +113,8 @@ class ExploreConfig:
     max_options: int = 3
     per_user_day: int = 3
     domain_share: float = 0.1
-    min_evidence: int = 2
+    min_evidence: int = 1
+    min_owners: int = 3
     worked_below: float = 0.5  # a served option worked when its turn's defect score is below
     passes: int = 2
     seed: int = 0
@@ -128,7 +130,7 @@ class ExploreConfig:
         for name in ("max_options", "passes"):
             if getattr(self, name) < 1 + (name == "max_options"):
                 raise ConfigError("ExploreConfig", name, getattr(self, name), "a larger int")
-        for name in ("per_user_day", "min_evidence"):
+        for name in ("per_user_day", "min_evidence", "min_owners"):
             if getattr(self, name) < 0:
                 raise ConfigError("ExploreConfig", name, getattr(self, name), "an int >= 0")
 
@@ -238,7 +240,7 @@ class ExplorationPolicy:
         config: ExploreConfig | None = None,
         *,
         model: Path | None = None,
-        evidence: dict[str, int] | None = None,
+        evidence: dict[str, tuple[int, int]] | None = None,
         version: str = "none",
         trained_on: int = 0,
     ) -> None:
@@ -249,7 +251,9 @@ class ExplorationPolicy:
         if model is not None:
             args = f"--quiet -i {model}"
         self._vw = vowpalwabbit.Workspace(args)
-        self.evidence: dict[str, int] = dict(evidence or {})
+        # (worked, failed) per speaker, heard words and option; (people it worked for, 0)
+        # per heard words and option
+        self.evidence: dict[str, tuple[int, int]] = dict(evidence or {})
         self.version = version
         self.trained_on = trained_on
 
@@ -277,8 +281,20 @@ class ExplorationPolicy:
             self._vw = vowpalwabbit.Workspace(f"--quiet -i {path}")
 
     @staticmethod
-    def evidence_key(owner: str | None, text: str) -> str:
-        return f"{owner or ''}\t{text}"
+    def evidence_key(owner: str | None, heard: str, option: str) -> str:
+        return f"{owner or '*'}\t{heard}\t{option}"
+
+    def trusted(self, owner: str | None, heard: str, option: str) -> bool:
+        """Whether serving ``option`` for ``heard`` has enough behind it for ``owner``: it
+        worked for them every time it was served (at least ``min_evidence`` times, or once
+        where ``min_evidence`` allows one), or it worked for ``min_owners`` people."""
+        worked, failed = self.evidence.get(self.evidence_key(owner, heard, option), (0, 0))
+        if worked >= max(self.config.min_evidence, 1) and failed == 0:
+            return True
+        if worked >= self.config.min_evidence + 1 and worked >= 4 * failed:
+            return True
+        owners, _ = self.evidence.get(self.evidence_key(None, heard, option), (0, 0))
+        return owners >= self.config.min_owners
 
     def preferred(self, request: RewriteRequest, options: Sequence[Option], default: int) -> int:
         """The index VW's model prefers (ties: the first)."""
@@ -316,7 +332,7 @@ class ExplorationPolicy:
         return cls(
             config or saved,
             model=model,
-            evidence={str(k): int(v) for k, v in meta.get("evidence", {}).items()},
+            evidence={str(k): (int(v[0]), int(v[1])) for k, v in meta.get("evidence", {}).items()},
             version=str(meta.get("version", "none")),
             trained_on=int(meta.get("trained_on", 0)),
         )
@@ -455,11 +471,11 @@ class ExploringRewriter:
         greedy = self.policy.preferred(request, options, default)
         if greedy == default:
             return default
-        owner = request_owner(request.user_id, request.device_id)
-        evidence = self.policy.evidence.get(
-            self.policy.evidence_key(owner, options[greedy].text), 0
-        )
-        if evidence < self.config.min_evidence or domains[greedy] is None:
+        if domains[greedy] is None or not self.policy.trusted(
+            request_owner(request.user_id, request.device_id),
+            options[0].text,
+            options[greedy].text,
+        ):
             return default  # VW alone is not enough to change what the rewriter does
         return greedy
 
@@ -618,12 +634,25 @@ class ExplorationLearner(Learner):
             raise ConfigError("explore", "log", "no logged choice", "a log with choices")
         if progress is not None:
             progress(f"exploration policy from {len(choices):,} logged choices")
-        evidence: Counter[str] = Counter()
+        worked: Counter[str] = Counter()
+        failed: Counter[str] = Counter()
+        people: dict[str, set[str]] = {}
         for c in choices:
             served = c["options"][c["chosen"]]
-            if c["cost"] + 1.0 < config.worked_below and served.layer != HEARD:
-                owner = request_owner(c["request"].user_id, c["request"].device_id)
-                evidence[ExplorationPolicy.evidence_key(owner, served.text)] += 1
+            if served.layer == HEARD:
+                continue
+            owner = request_owner(c["request"].user_id, c["request"].device_id)
+            heard = c["options"][0].text
+            key = ExplorationPolicy.evidence_key(owner, heard, served.text)
+            if c["cost"] + 1.0 < config.worked_below:
+                worked[key] += 1
+                people.setdefault(
+                    ExplorationPolicy.evidence_key(None, heard, served.text), set()
+                ).add(owner or "")
+            else:
+                failed[key] += 1
+        evidence = {k: (worked[k], failed[k]) for k in sorted(set(worked) | set(failed))}
+        evidence.update({k: (len(v), 0) for k, v in sorted(people.items())})
         last = max(c["request"].ts or 0.0 for c in choices)
         policy = ExplorationPolicy(
             config, evidence=dict(evidence), version=f"{len(choices)}@{int(last)}",

@@ -94,6 +94,12 @@ class RewriteOut(BaseModel):
         description="The words are for the teacher (a preference, an alias, 'forget that', "
         "an answer to its question): post them to /v1/teach and speak its reply.",
     )
+    choice: dict[str, Any] | None = Field(
+        default=None,
+        description="Where the service chose among interpretations it held close (with "
+        "exploration on): log it with the turn as the event's ``choice``. ``rewrite`` is "
+        "null when the choice was the words as heard.",
+    )
 
 
 class TeachIn(BaseModel):
@@ -232,6 +238,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             body.area,
             body.context,
             body.confidence,
+            ts=time.time(),
         )
         # On the event loop, not in a worker thread: a rewrite takes a tenth of a
         # millisecond when its vector is known and a few when it must be encoded, and
@@ -257,12 +264,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         answer = None if said is not None and said.teach else svc.rewrite(request)
         if answer is None:
             return RewriteOut(rewrite=None, version=svc.version, **words)
+        if answer.target == answer.source:  # chosen: the words as heard, nothing to rewrite
+            return RewriteOut(rewrite=None, version=svc.version, choice=answer.choice, **words)
         return RewriteOut(
             rewrite=answer.target,
             score=answer.score,
             layer=answer.layer,
             method=answer.method,
             version=svc.version,
+            choice=answer.choice,
             **words,
         )
 

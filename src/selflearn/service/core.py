@@ -225,6 +225,7 @@ class Service:
                     request.area,
                     request.context,
                     request.confidence,
+                    ts=request.ts,
                 )
             )
             answer = taught
@@ -241,6 +242,7 @@ class Service:
                         request.area,
                         request.context,
                         request.confidence,
+                        ts=request.ts,
                     )
                 )
         except Exception:
@@ -409,11 +411,18 @@ class Service:
         from selflearn.rewrite.rewriter import Rewriter, available_layers
 
         folder = self.versions.path(name)
-        return Rewriter.load(
+        rewriter = Rewriter.load(
             folder,
             layers=available_layers(folder),
             budget_s=self.settings.rewrite_budget_s,
             cache=False,  # the version replaced is dropped, not kept in memory
+        )
+        if not self.settings.explore:
+            return rewriter
+        from selflearn.rewrite.explore import ExploreConfig, ExploringRewriter
+
+        return ExploringRewriter.load(
+            rewriter, folder, ExploreConfig(epsilon=self.settings.explore_epsilon)
         )
 
     def _serve(self, name: str, rewriter: SupportsRewrite) -> None:

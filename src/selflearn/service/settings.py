@@ -28,6 +28,9 @@ class ServiceSettings:
     / ``learn_every_s``: re-learn after that many new events / that often (0: never on its
     own; ``POST /v1/admin/learn`` always can). ``learn_engine`` / ``spark_master``: where a
     learning run's log-sized steps run (``duckdb``, embedded; or ``spark`` at that master).
+    ``explore``: choose among interpretations held close with the learned exploration policy
+    (:mod:`selflearn.rewrite.explore`), exploring at ``explore_epsilon`` within its budgets;
+    each answer then carries the ``choice`` to log with the turn.
     """
 
     data_dir: Path = Path("selflearn-data/service")
@@ -45,11 +48,17 @@ class ServiceSettings:
     online: bool = True  # learn the online index and rankers, not only the offline table
     learn_engine: str = "duckdb"
     spark_master: str = "local[2]"
+    explore: bool = False
+    explore_epsilon: float = 0.2
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_batch", "max_text_chars"):
             if getattr(self, name) < 1:
                 raise ConfigError("ServiceSettings", name, getattr(self, name), "an int >= 1")
+        if not 0.0 <= self.explore_epsilon <= 1.0:
+            raise ConfigError(
+                "ServiceSettings", "explore_epsilon", self.explore_epsilon, "a float in [0, 1]"
+            )
         if not 0 < self.port < 65536:
             raise ConfigError("ServiceSettings", "port", self.port, "an int in [1, 65535]")
         if self.learn_after_events < 0 or self.learn_every_s < 0:
