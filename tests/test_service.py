@@ -426,3 +426,33 @@ def test_a_user_forgotten_while_a_version_is_learned_is_scrubbed_from_it(
     kept = pq.read_table(service.versions.path("v000001") / REWRITES_FILE)
     assert kept.column("user_id").to_pylist() == ["u2"]
     service.close()
+
+
+def test_with_exploring_on_the_answer_carries_the_choice_to_log(tmp_path: Path) -> None:
+    """SELFLEARN_EXPLORE: where the served version holds readings close, the rewrite answer
+    carries the choice (options, the one served, its propensity); an event logged with it is
+    stored, and the next learning run fits the exploration policy from it."""
+    settings = ServiceSettings(data_dir=tmp_path / "svc", token=TOKEN, online=False, explore=True)
+    with TestClient(create_app(settings)) as client:
+        runs = Simulator(SimConfig(users=8, days=3, seed=4, real_data=Path("/nonexistent"))).runs()
+        events = [json.loads(line) for run in runs for line in run.events]
+        assert client.post("/v1/events", json={"events": events}, headers=AUTH).status_code == 200
+        assert client.post("/v1/admin/learn", headers=AUTH).json()["error"] is None
+        failing = sorted({e["asr"]["text"] for e in events if e["response"]["status"] != "success"})
+        answers = [
+            client.post("/v1/rewrite", json={"text": t, "user_id": "u1"}).json() for t in failing
+        ]
+        chosen = [(t, a) for t, a in zip(failing, answers, strict=True) if a["choice"]]
+        assert chosen, "no failing request of the log was held close"
+        text, answer = chosen[0]
+        choice = answer["choice"]
+        assert choice["options"][0]["layer"] == "heard" and 0 < choice["propensity"] <= 1
+        served = choice["options"][choice["chosen"]]["text"]
+        assert answer["rewrite"] == (None if choice["chosen"] == 0 else served)
+        logged = [_event(f"c{i}", text=text, choice=choice, schema_version="2") for i in range(30)]
+        assert client.post("/v1/events", json={"events": logged}, headers=AUTH).status_code == 200
+        learned = client.post("/v1/admin/learn", headers=AUTH).json()
+        assert learned["error"] is None
+        folder = tmp_path / "svc" / "artefacts" / learned["version"]
+        summary = json.loads((folder / "learn.json").read_text())
+        assert summary["explore"]["used"] and summary["explore"]["choices"] >= 30

@@ -158,6 +158,7 @@ class SelflearnTransformer(UtteranceTransformer):
         )
         self._turns: dict[str, _Turn] = {}  # session → the turn being handled
         self._rewrites: dict[tuple[str, str], dict[str, Any]] = {}  # (session, heard) → rewrite
+        self._choices: dict[tuple[str, str], dict[str, Any]] = {}  # (session, heard) → choice
         self._lock = threading.Lock()
 
     # -- before intent matching ------------------------------------------------------------
@@ -176,6 +177,11 @@ class SelflearnTransformer(UtteranceTransformer):
             context={"session_id": session, "lang": (context or {}).get("lang")},
         )
         target = (answer or {}).get("rewrite")
+        choice = (answer or {}).get("choice")
+        if isinstance(choice, dict) and not self.shadow:
+            # the service chose among readings it held close: logged with the turn
+            with self._lock:
+                self._choices[(session, heard)] = choice
         if not isinstance(target, str) or not target or target == heard or self.shadow:
             return utterances, {}
         rewrite = {
@@ -237,6 +243,7 @@ class SelflearnTransformer(UtteranceTransformer):
             if turn is None:
                 return
             rewrite = self._rewrites.pop((session, turn.text), None)
+            choice = self._choices.pop((session, turn.text), None)
         local = time.localtime(turn.ts)
         self.client.log(
             {
@@ -257,6 +264,7 @@ class SelflearnTransformer(UtteranceTransformer):
                     "ovos_session": session,
                 },
                 "rewrite": rewrite,
+                **({"choice": choice} if choice is not None else {}),
             }
         )
 

@@ -144,7 +144,7 @@ def run_explore_ab(
 
             runs[name] = list(Simulator(later, serving).runs(step))
             _write(logs[name] / f"day-{later.start_day:03d}.jsonl", runs[name])
-        return _figures(config, later, runs, logs, learned, explore, nightly, resamples)
+        return _figures(config, later, runs, logs, explore, nightly, resamples)
 
 
 def _write(path: Path, runs: list[HouseholdRun]) -> None:
@@ -213,7 +213,6 @@ def _figures(
     later: SimConfig,
     runs: dict[str, list[HouseholdRun]],
     logs: dict[str, Path],
-    learned: ExploringRewriter,
     explore: ExploreConfig,
     nightly: list[dict[str, Any]],
     resamples: int,
@@ -234,7 +233,7 @@ def _figures(
         "wrong_actions": learning["wrong_actions"],
         "cost": _cost(runs["exploration"], explore, config),
         "check": {**check, "cost": _cost(runs["learned policy, exploring"], explore, later)},
-        "policy": _policy_value(runs, logs, learned, resamples, config.seed),
+        "policy": _policy_value(runs, logs, resamples, config.seed),
         "nightly": nightly,
     }
 
@@ -265,7 +264,6 @@ def _cost(runs: list[HouseholdRun], explore: ExploreConfig, config: SimConfig) -
 def _policy_value(
     runs: dict[str, list[HouseholdRun]],
     logs: dict[str, Path],
-    learned: ExploringRewriter,
     resamples: int,
     seed: int,
 ) -> dict[str, Any]:
@@ -293,11 +291,10 @@ def _policy_value(
         )  # fmt: skip
 
     def target(c: dict[str, Any]) -> int:
-        options, default, domains = learned.options(c["request"])
-        if [o.text for o in options] != [o.text for o in c["options"]]:
-            default = c["default"]
-            domains = [None] * len(c["options"])  # the rewriter's view differs: serve its pick
-        return learned.prefer(c["request"], c["options"], default, domains)
+        # the policy evaluated is the one that logged, without exploring: what it preferred
+        # is in the log (recomputing it from the logged context would read the targets'
+        # states the turn event adds, which the request did not carry)
+        return int(c["preferred"])
 
     logged = out["learned policy, exploring"]
     return {

@@ -55,7 +55,7 @@ def explore_table(document: dict[str, Any], title: str) -> Table:
         view.add_column(column, justify="left" if column == "figure" else "right")
 
     def interval(change: dict[str, float] | None, digits: int = 2) -> str:
-        if not change:
+        if not change or change["change"] != change["change"]:  # none, or 0 of 0 (NaN)
             return ""
         return (
             f"  {change['change']:+.{digits}%} "

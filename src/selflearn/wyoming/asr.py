@@ -113,7 +113,7 @@ class _AsrHandler(AsyncEventHandler):
             answer = await proxy.source.rewrite(
                 RewriteRequest(heard, None, proxy.device_id, "satellite", proxy.area, context)
             )
-        if answer is not None:
+        if answer is not None and answer.target != answer.source:  # not the words as heard
             proxy.rewritten += 1
             transcript = Transcript(
                 text=answer.target, language=transcript.language, context=transcript.context

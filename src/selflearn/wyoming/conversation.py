@@ -91,7 +91,8 @@ class _ConversationHandler(AsyncEventHandler):
                     heard, None, proxy.device_id, "satellite", proxy.area, plain(request_context)
                 )
             )
-        text = answer.target if answer is not None else heard
+        changed = answer is not None and answer.target != answer.source
+        text = answer.target if answer is not None and changed else heard
         if kind == "recognize":
             request = Recognize(text=text, context=context).event()
         else:
@@ -104,7 +105,7 @@ class _ConversationHandler(AsyncEventHandler):
         for reply in answers:
             await self.write_event(reply)
         proxy.turns += 1
-        proxy.rewritten += answer is not None
+        proxy.rewritten += changed
         proxy.source.log(self._event(heard, started, answers, answer, context, language))
         return True
 

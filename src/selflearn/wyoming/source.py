@@ -105,8 +105,15 @@ class ServiceSource:
             self.fail_opens = max(self.fail_opens, self.client.stats.rewrite_timeouts)
             return None
         target = answer.get("rewrite")
+        choice = answer.get("choice") if isinstance(answer.get("choice"), dict) else None
         if not isinstance(target, str) or not target:
-            return None
+            # the words as heard; where the service chose them among close readings, the
+            # choice is still logged with the turn
+            return (
+                Rewrite(request.text, request.text, "heard", 1.0, "service", 0, choice)
+                if choice
+                else None
+            )
         score = answer.get("score")
         return Rewrite(
             request.text,
@@ -114,6 +121,8 @@ class ServiceSource:
             str(answer.get("layer") or "service"),
             float(score) if isinstance(score, (int, float)) else 1.0,
             str(answer.get("method") or "service"),
+            0,
+            choice,
         )
 
     def log(self, event: dict[str, Any]) -> None:

@@ -55,5 +55,9 @@ def turn_event(
         "nlu": {"intent": intent, "domain": None, "slots": slots or {}, "confidence": None},
         "response": {"text": response_text, "status": status},
         "context": context,
-        "rewrite": rewrite.as_event() if rewrite is not None else None,
+        # a choice of the words as heard is logged as the choice, not as a rewrite
+        "rewrite": rewrite.as_event()
+        if rewrite is not None and rewrite.target != rewrite.source
+        else None,
+        **({"choice": rewrite.choice} if rewrite is not None and rewrite.choice else {}),
     }

@@ -131,7 +131,7 @@ class SelflearnAgent(conversation.ConversationEntity):
         if last is not None and started - last.ts > FEEDBACK_WINDOW_S:
             last = None
         said = await self._read(request)
-        text, rewrite = user_input.text, None
+        text, rewrite, choice = user_input.text, None, None
         if said is not None:
             feedback = said.get("feedback")
             if said.get("teach") and not shadow:
@@ -150,6 +150,10 @@ class SelflearnAgent(conversation.ConversationEntity):
                 runtime.count("rewrites_applied")
             elif target:
                 runtime.count("shadow_rewrites")
+            if not shadow and isinstance(said.get("choice"), dict):
+                # the service chose among readings it held close: logged with the turn, so
+                # its policy can be judged and learned from what follows
+                choice = said["choice"]
             if (
                 feedback
                 and rewrite is None
@@ -175,7 +179,10 @@ class SelflearnAgent(conversation.ConversationEntity):
         # restatement after a failure comes in a new one. Only a carried-over id is kept;
         # otherwise selflearn sessionizes by device and time (DESIGN §3.1).
         session = user_input.conversation_id
-        self._log(request, session, result.response, rewrite, watched=acted, window=window)
+        self._log(
+            request, session, result.response, rewrite, watched=acted, window=window,
+            choice=choice,
+        )  # fmt: skip
         speech = speech_of(result.response)
         asked = result.continue_conversation or speech.rstrip().endswith("?")
         self._remember(key, result.conversation_id, turn_id, started, asked)
@@ -292,6 +299,7 @@ class SelflearnAgent(conversation.ConversationEntity):
         *,
         watched: bool,
         window: float,
+        choice: dict[str, Any] | None = None,
     ) -> None:
         try:
             event = build_event(
@@ -307,6 +315,8 @@ class SelflearnAgent(conversation.ConversationEntity):
             )
             if watched:
                 event["after_action"] = []
+            if choice is not None:
+                event["choice"] = choice
             # held for the window: the user's hands and their next words judge it
             self.runtime.queue.add(event, time.time() + max(window, 0.0))
             self.runtime.count("turns_logged")
