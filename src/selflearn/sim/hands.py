@@ -40,9 +40,10 @@ class HandsConfig:
     * ``skip_wrong`` (0.5), ``stop_wrong`` (0.3): a wrong song or station is skipped or
       stopped by most listeners within seconds; the remaining 0.2 let it play (it will do,
       or they ask again by voice).
-    * ``undo_right`` (0.01), ``skip_right`` (0.04), ``stop_right`` (0.02): people also
-      touch what the assistant got right — a change of mind, a song not fancied now — so
-      none of these signs is proof on its own.
+    * ``undo_right`` (0.005), ``skip_right`` (0.02), ``stop_right`` (0.01): people also
+      touch what the assistant got right — a change of mind, a song not fancied after all,
+      the phone ringing — so none of these signs is proof on its own; within seconds of
+      asking for that very thing by name it is rare.
     * ``delay_median_s`` (5.0), ``delay_sigma`` (0.5): seconds from the end of the answer to
       the hand on the switch (a log-normal: reaching for a phone or a wall switch takes a
       few seconds, walking across a room longer). The watcher only lists what happens
@@ -53,9 +54,9 @@ class HandsConfig:
     do_it_by_hand: float = 0.4
     skip_wrong: float = 0.5
     stop_wrong: float = 0.3
-    undo_right: float = 0.01
-    skip_right: float = 0.04
-    stop_right: float = 0.02
+    undo_right: float = 0.005
+    skip_right: float = 0.02
+    stop_right: float = 0.01
     delay_median_s: float = 5.0
     delay_sigma: float = 0.5
     window_s: float = 20.0
