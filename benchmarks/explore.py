@@ -11,7 +11,7 @@ households), exploring's cost against its budget, and the learned policy's on-po
 beside its off-policy (IPS, SNIPS) estimate from the exploring arm's logged choices.
 Last line: JSON.
 
-    python benchmarks/explore.py [--users 60] [--days 14] [--epsilon 0.2] [--smoke]
+    python benchmarks/explore.py [--users 60] [--days 14] [--epsilon 0.2] [--novel] [--smoke]
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epsilon", type=float, default=0.2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--novel",
+        action="store_true",
+        help="users' meanings change when the A/B starts (the other twin town, the other "
+        "media class on a display, a new word of their own): unseen by what was learned",
+    )
     parser.add_argument("--smoke", action="store_true", help="6 users, 2 days of A/B")
     args = parser.parse_args()
     burn_in = BURN_IN_DAYS
@@ -49,6 +55,7 @@ def main() -> None:
         args.users, args.days, args.check_days, burn_in, args.workers = 6, 2, 1, 3, 1
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     work = bench_out("explore") / f"u{args.users}-s{args.seed}-b{burn_in}"
+    ab = work / ("ab-novel" if args.novel else "ab")
     log, truth = work / "burn-in" / "turns.jsonl", work / "burn-in" / "truth.jsonl"
     started = time.perf_counter()
     if not log.is_file():
@@ -71,6 +78,7 @@ def main() -> None:
         start_day=burn_in,
         seed=args.seed,
         workers=args.workers,
+        novel_from_day=burn_in if args.novel else None,
     )
     explore = ExploreConfig(epsilon=args.epsilon, seed=args.seed)
     document = run_explore_ab(
@@ -78,7 +86,7 @@ def main() -> None:
         artefacts,
         explore,
         check_days=args.check_days,
-        work=work / "ab",
+        work=ab,
         progress=step,
         resamples=2000,
     )
@@ -103,6 +111,7 @@ def main() -> None:
                     for name, fig in document["arms"].items()
                 },
                 "held_close": held,
+                "novel": document["novel"],
                 "wrong_actions": document["wrong_actions"],
                 "cost": document["cost"],
                 "check": {k: document["check"][k] for k in ("held_close", "wrong_actions", "cost")},

@@ -179,12 +179,30 @@ def _period(
         for r in run.truth
         if r.get("choice") and r.get("goal_id")
     }
+    novel = {
+        r["goal_id"]
+        for run in runs[names[0]]
+        for r in run.truth
+        if r.get("novel") and r.get("goal_id")
+    }
     first = arms[0].arrays(order)
     base_num, base_den = _held_goals(runs[names[0]], held, order)
+    novel_num, novel_den = _held_goals(runs[names[0]], novel, order)
     out: dict[str, Any] = {"arms": summary["arms"], "households": summary["households"]}
-    out["held_close"], out["wrong_actions"] = {}, {}
+    out["held_close"], out["wrong_actions"], out["novel"] = {}, {}, {}
     for arm, name in zip(arms, names, strict=True):
         num, den = _held_goals(runs[name], held, order)
+        if novel:  # goals whose meaning changed since the rewriter learned
+            n_num, n_den = _held_goals(runs[name], novel, order)
+            out["novel"][name] = {
+                "goals": int(n_den.sum()),
+                "goal_success_rate": round(float(n_num.sum() / max(n_den.sum(), 1.0)), 4),
+                **(
+                    {"change": relative_change(n_num, n_den, novel_num, novel_den,
+                                               resamples=resamples, seed=config.seed)}
+                    if name != names[0] else {}
+                ),
+            }  # fmt: skip
         wrong, goals = (
             arm.arrays(order)["wrong_action_rate"][0],
             arm.arrays(order)["goal_success_rate"][1],
@@ -230,6 +248,7 @@ def _figures(
         "arms": learning["arms"],
         "households": learning["households"],
         "held_close": learning["held_close"],
+        "novel": learning["novel"],
         "wrong_actions": learning["wrong_actions"],
         "cost": _cost(runs["exploration"], explore, config),
         "check": {**check, "cost": _cost(runs["learned policy, exploring"], explore, later)},

@@ -63,11 +63,13 @@ def explore_table(document: dict[str, Any], title: str) -> Table:
         )
 
     for period in (document, document["check"]):
-        for arm, fig in period["held_close"].items():
-            view.add_row(
-                f"held close: goal success, {arm}",
-                f"{fig['goal_success_rate']:.4f} of {fig['goals']:,}{interval(fig.get('change'))}",
-            )
+        for subset, label in (("held_close", "held close"), ("novel", "meaning changed")):
+            for arm, fig in period.get(subset, {}).items():
+                view.add_row(
+                    f"{label}: goal success, {arm}",
+                    f"{fig['goal_success_rate']:.4f} of {fig['goals']:,}"
+                    f"{interval(fig.get('change'))}",
+                )
         for arm, fig in period["wrong_actions"].items():
             view.add_row(
                 f"wrong actions, {arm}",

@@ -9,7 +9,7 @@ Nothing here is visible to a learner except through what users say.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from selflearn.assistant.home import Entity, Home, VoiceDevice
 from selflearn.assistant.media import Catalogue
@@ -202,6 +202,32 @@ def _user(
         habits=_habits(rng, home),
         politeness=round(rng.uniform(0.0, 0.3), 2),
         goals_per_day=round(rng.uniform(9.0, 21.0), 1),
+    )
+
+
+def changed_user(user: User, home: Home, rng: random.Random) -> User:
+    """The same person some time later, with meanings the assistant has not seen them use:
+    the other of the twin towns (they moved, or follow the other now), the other media
+    class on a display (the film after the audiobook, or back), and their own word for a
+    thing they had none for (or another word for one they had)."""
+    towns = sorted(
+        e.id for e in home.entities if e.id.startswith("weather.") and e.id != "weather.home"
+    )
+    other = [t for t in towns if t != user.place]
+    ids = {e.id for e in home.entities}
+    words = dict(user.own_words)
+    fresh = sorted(
+        (eid, w) for eid, options in OWN_WORDS.items() if eid in ids
+        for w in options if words.get(eid) != w
+    )  # fmt: skip
+    if fresh:
+        eid, word = rng.choice(fresh)
+        words[eid] = word
+    return replace(
+        user,
+        place=other[0] if other else user.place,
+        wants_audiobooks=not user.wants_audiobooks,
+        own_words=words,
     )
 
 

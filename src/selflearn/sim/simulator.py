@@ -27,7 +27,7 @@ from selflearn.logs.schema import TurnEvent
 from selflearn.rewrite.base import SupportsRewrite
 from selflearn.sim.goals import Goal, GoalSampler
 from selflearn.sim.hands import HandsConfig, react_by_hand
-from selflearn.sim.household import Household, User, make_household
+from selflearn.sim.household import Household, User, changed_user, make_household
 from selflearn.sim.phrasing import Phraser
 from selflearn.sim.reactions import ReactionConfig, choose_strategy, speech_seconds
 from selflearn.sim.realdata import RealPhrasings
@@ -70,6 +70,10 @@ class SimConfig:
     teaching: bool = False
     taste_rate: float = 0.0
     guided_rate: float = 0.08
+    # From this day on, every user's meanings change (the other twin town, the other media
+    # class on a display, a new word of their own: household.changed_user); their goals
+    # that depend on them are marked ``novel`` in the truth. None: they never change.
+    novel_from_day: int | None = None
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -171,6 +175,7 @@ class _HouseholdSim:
         self.teaching: Counter[str] = Counter()
         self.teacher: Teacher | None = None
         self.guided: set[str] = set()  # users who asked to be taught this run
+        self.changed = False  # the users' meanings have changed (SimConfig.novel_from_day)
         if config.teaching:
             store = PreferenceStore()
             artists = {i.title.lower() for i in catalogue.items if i.media_class == "artist"}
@@ -216,6 +221,12 @@ class _HouseholdSim:
 
     def _day(self, day: int) -> None:
         seed = f"{self.config.seed}-{self.household.id}-{day}"
+        novel = self.config.novel_from_day
+        if novel is not None and day >= novel and not self.changed:
+            rng = random.Random(f"{self.config.seed}-{self.household.id}-changed")
+            home = self.assistant.home
+            self.household.users = [changed_user(u, home, rng) for u in self.household.users]
+            self.changed = True
         schedule = self._schedule(day, random.Random(seed))
         clock = START_TS + day * DAY_S
         for k, (hour, _, what) in enumerate(schedule):
@@ -418,6 +429,8 @@ class _HouseholdSim:
                 )
         reactions = self.config.reactions
         goal_id = f"{self.household.id}-{day:03d}-{k:04d}"
+        speaker = self.assistant.home.device(goal.device_id)
+        on_display = goal.kind == "play_media" and speaker is not None and speaker.type == "display"
         text, source = self.phraser.first(goal, user, rng)
         meant = text  # the words that carry the request (a correction adds "no I said")
         noise = user.clarity * self.config.noise_scale
@@ -513,6 +526,8 @@ class _HouseholdSim:
             ).to_dict()
             record["heard"] = heard
             record["span"] = meant
+            if self.changed and (goal.personal is not None or on_display):
+                record["novel"] = True  # its meaning changed, unseen by what was learned
             if goal.personal:
                 record["personal"] = goal.personal
                 if known is not None:
