@@ -400,6 +400,18 @@ class ExploringRewriter:
         )
         return cls(rewriter, policy, config or policy.config)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the index travels inside the rewriter (a loaded one pickles as its folder)
+        state = self.__dict__.copy()
+        if state["index"] is getattr(getattr(self.rewriter, "online", None), "index", None):
+            state["index"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.index is None:
+            self.index = getattr(getattr(self.rewriter, "online", None), "index", None)
+
     @property
     def fail_opens(self) -> int:
         return (
