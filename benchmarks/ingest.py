@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from selflearn import TURN_SCHEMA, TurnStore
+from selflearn.logs.arrow import ADDED_COLUMNS
 
 SENTENCES = [
     "turn on the kitchen lights",
@@ -114,8 +115,9 @@ def generate(n: int, seed: int = 0) -> pa.Table:
         "feedback": null_str,
         "context": context,
         "rewrite": pa.nulls(n, TURN_SCHEMA.field("rewrite").type),
-        "after_action": pa.nulls(n, TURN_SCHEMA.field("after_action").type),
     }
+    for name in ADDED_COLUMNS:  # what later contract versions added: not in these turns
+        columns[name] = pa.nulls(n, TURN_SCHEMA.field(name).type)
     return pa.Table.from_pydict(columns, schema=TURN_SCHEMA)
 
 
