@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from selflearn.errors import ConfigError
 from selflearn.evaluate.ab import ABResult, ArmResult, with_days
 from selflearn.evaluate.bootstrap import relative_change
 from selflearn.evaluate.off_policy import ips_estimates
@@ -69,11 +70,12 @@ def _day(
 
 
 def _learn(log: Path, config: ExploreConfig) -> ExplorationPolicy | None:
+    """The policy fitted on the arm's log so far; None while it holds no choice."""
     turns, _ = read_turns(sorted(log.glob("day-*.jsonl")))
-    signals = compute_signals(turns).table
-    if not logged_choices(turns, signals):
+    try:
+        return ExplorationLearner(config).fit(turns, signals=compute_signals(turns).table).policy_
+    except ConfigError:
         return None
-    return ExplorationLearner(config).fit(turns, signals=signals).policy_
 
 
 def _held_goals(
@@ -185,44 +187,46 @@ def _period(
         for r in run.truth
         if r.get("novel") and r.get("goal_id")
     }
-    first = arms[0].arrays(order)
-    base_num, base_den = _held_goals(runs[names[0]], held, order)
-    novel_num, novel_den = _held_goals(runs[names[0]], novel, order)
     out: dict[str, Any] = {"arms": summary["arms"], "households": summary["households"]}
-    out["held_close"], out["wrong_actions"], out["novel"] = {}, {}, {}
-    for arm, name in zip(arms, names, strict=True):
-        num, den = _held_goals(runs[name], held, order)
-        if novel:  # goals whose meaning changed since the rewriter learned
-            n_num, n_den = _held_goals(runs[name], novel, order)
-            out["novel"][name] = {
-                "goals": int(n_den.sum()),
-                "goal_success_rate": round(float(n_num.sum() / max(n_den.sum(), 1.0)), 4),
-                **(
-                    {"change": relative_change(n_num, n_den, novel_num, novel_den,
-                                               resamples=resamples, seed=config.seed)}
-                    if name != names[0] else {}
-                ),
-            }  # fmt: skip
-        wrong, goals = (
-            arm.arrays(order)["wrong_action_rate"][0],
-            arm.arrays(order)["goal_success_rate"][1],
-        )
-        base_wrong, base_goals = first["wrong_action_rate"][0], first["goal_success_rate"][1]
-        out["held_close"][name] = {
-            "goals": int(den.sum()),
-            "goal_success_rate": round(float(num.sum() / max(den.sum(), 1.0)), 4),
-        }
+    out["held_close"] = _goal_success(runs, names, held, order, resamples, config.seed)
+    # goals whose meaning changed since the rewriter learned
+    out["novel"] = _goal_success(runs, names, novel, order, resamples, config.seed) if novel else {}
+    out["wrong_actions"] = {}
+    per_goal = [
+        (a["wrong_action_rate"][0], a["goal_success_rate"][1])
+        for a in (arm.arrays(order) for arm in arms)
+    ]
+    for name, (wrong, goals) in zip(names, per_goal, strict=True):
         out["wrong_actions"][name] = {
             "count": int(wrong.sum()),
             "per_goal": round(float(wrong.sum() / max(goals.sum(), 1.0)), 5),
         }
         if name != names[0]:
-            out["held_close"][name]["change"] = relative_change(
-                num, den, base_num, base_den, resamples=resamples, seed=config.seed
-            )
             out["wrong_actions"][name]["change_per_goal"] = relative_change(
-                wrong, goals, base_wrong, base_goals, resamples=resamples, seed=config.seed
+                wrong, goals, *per_goal[0], resamples=resamples, seed=config.seed
             )
+    return out
+
+
+def _goal_success(
+    runs: dict[str, list[HouseholdRun]],
+    names: tuple[str, ...],
+    goals: set[str],
+    order: list[str],
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Goal success on ``goals`` (goal ids) per arm, and each arm's change against the first."""
+    base = _held_goals(runs[names[0]], goals, order)
+    out: dict[str, Any] = {}
+    for name in names:
+        num, den = _held_goals(runs[name], goals, order)
+        out[name] = {
+            "goals": int(den.sum()),
+            "goal_success_rate": round(float(num.sum() / max(den.sum(), 1.0)), 4),
+        }
+        if name != names[0]:
+            out[name]["change"] = relative_change(num, den, *base, resamples=resamples, seed=seed)
     return out
 
 
@@ -303,45 +307,34 @@ def _policy_value(
         out[name] = choices
     on = out["learned policy"]
 
-    def value(choices: list[dict[str, Any]], reward: Callable[[dict[str, Any]], float]) -> Any:
+    Choice = dict[str, Any]
+
+    def value(choices: list[Choice], pick: str, reward: Callable[[Choice], float]) -> Any:
         return ips_estimates(
-            choices, lambda c: c["chosen"], reward, group=lambda c: c["household"],
+            choices, lambda c: int(c[pick]), reward, group=lambda c: c["household"],
             resamples=resamples, seed=seed,
         )  # fmt: skip
 
-    def target(c: dict[str, Any]) -> int:
-        # the policy evaluated is the one that logged, without exploring: what it preferred
-        # is in the log (recomputing it from the logged context would read the targets'
-        # states the turn event adds, which the request did not carry)
-        return int(c["preferred"])
+    def served(c: Choice) -> float:
+        return float(c["served"])
 
+    def from_signals(c: Choice) -> float:
+        return -float(c["cost"])
+
+    # The policy evaluated off-policy is the one that logged, without exploring: what it
+    # preferred is in the log (recomputing it from the logged context would read the
+    # targets' states the turn event adds, which the request did not carry).
     logged = out["learned policy, exploring"]
     return {
         "on_policy": {
-            "truth": value(on, lambda c: float(c["served"])),
-            "signals": value(on, lambda c: -c["cost"]),
+            "truth": value(on, "chosen", served),
+            "signals": value(on, "chosen", from_signals),
         },
         "off_policy": {
-            "truth": ips_estimates(
-                logged,
-                target,
-                lambda c: float(c["served"]),
-                group=lambda c: c["household"],
-                resamples=resamples,
-                seed=seed,
-            ),
-            "signals": ips_estimates(
-                logged,
-                target,
-                lambda c: -c["cost"],
-                group=lambda c: c["household"],
-                resamples=resamples,
-                seed=seed,
-            ),
+            "truth": value(logged, "preferred", served),
+            "signals": value(logged, "preferred", from_signals),
         },
-        "logging_policy": {
-            "truth": value(logged, lambda c: float(c["served"])),
-        },
+        "logging_policy": {"truth": value(logged, "chosen", served)},
     }
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "ADDED_COLUMNS",
     "AFTER_ACTION",
     "TURN_SCHEMA",
+    "context_dict",
     "events_to_table",
     "record_to_event",
     "records_to_table",
@@ -140,6 +141,21 @@ def with_added_columns(table: pa.Table) -> pa.Table:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def context_dict(raw: Any) -> dict[str, Any]:
+    """A logged ``context`` (the column's JSON text, or already parsed) as a dict; empty where
+    it is missing, not JSON, or not an object.
+
+    >>> context_dict('{"area": "kitchen"}'), context_dict("not json"), context_dict(None)
+    ({'area': 'kitchen'}, {}, {})
+    """
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+    return raw if isinstance(raw, dict) else {}
 
 
 def event_to_record(event: TurnEvent) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from selflearn.logs.arrow import context_dict
 from selflearn.rewrite.base import RewriteRequest, normalize_utterance
 
 __all__ = ["FAILED", "OwnerView", "local_zone", "owner_view", "turn_rows"]
@@ -94,11 +95,7 @@ def turn_rows(turns: pa.Table, signals: pa.Table | None = None) -> list[dict[str
         choices,
         strict=True,
     ):
-        if isinstance(context, str):
-            try:
-                context = json.loads(context)
-            except ValueError:
-                context = {}
+        context = context_dict(context)
         signal = by_turn.get(t, {})
         status = (response or {}).get("status")
         score = signal.get("defect_score")

@@ -43,6 +43,7 @@ import pyarrow as pa
 from selflearn.engine import Engine
 from selflearn.errors import ConfigError, DataFileError
 from selflearn.learner import Learner, Progress, signals_of
+from selflearn.logs.arrow import context_dict
 from selflearn.rewrite.base import Considered, Rewrite, RewriteRequest, normalize_utterance
 from selflearn.rewrite.index import GLOBAL, RetrievalIndex, request_owner
 
@@ -121,18 +122,15 @@ class ExploreConfig:
     explore: bool = True  # False: the learned policy without exploring (propensity 1)
 
     def __post_init__(self) -> None:
-        for name in ("epsilon", "domain_share", "worked_below"):
+        for name in ("epsilon", "margin", "domain_share", "worked_below"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError("ExploreConfig", name, value, "a float in [0, 1]")
-        if not 0.0 <= self.margin <= 1.0:
-            raise ConfigError("ExploreConfig", "margin", self.margin, "a float in [0, 1]")
-        for name in ("max_options", "passes"):
-            if getattr(self, name) < 1 + (name == "max_options"):
-                raise ConfigError("ExploreConfig", name, getattr(self, name), "a larger int")
-        for name in ("per_user_day", "min_evidence", "min_owners"):
-            if getattr(self, name) < 0:
-                raise ConfigError("ExploreConfig", name, getattr(self, name), "an int >= 0")
+        least = {"max_options": 2, "passes": 1, "per_user_day": 0, "min_evidence": 0,
+                 "min_owners": 0}  # fmt: skip
+        for name, low in least.items():
+            if getattr(self, name) < low:
+                raise ConfigError("ExploreConfig", name, getattr(self, name), f"an int >= {low}")
 
 
 @dataclass(frozen=True)
@@ -197,7 +195,8 @@ def _context_features(request: RewriteRequest) -> str:
 def _option_features(option: Option, heard: str, picked: bool) -> str:
     score = option.score if option.score is not None else 0.0
     words = normalize_utterance(option.text).split()
-    added = [w for w in words if w not in set(heard.split())][:8]
+    said = set(heard.split())
+    added = [w for w in words if w not in said][:8]
     return (
         f"|a l_{_tok(option.layer)} s{int(score * 5)} {'as_heard' if option.text == heard else 'changed'} "
         f"{'rewriter_pick' if picked else 'other'} "
@@ -428,12 +427,11 @@ class ExploringRewriter:
         served = next((c for c in considered if c.withheld is None), None)
         best = served.score if served is not None else None
         options = [Option(heard, HEARD, None)]
+        default = 0  # the rewriter's own pick: the words as heard, or what it serves
         if served is not None and normalize_utterance(served.target) != heard:
-            options.append(
-                Option(
-                    normalize_utterance(served.target), served.layer, round(float(served.score), 4)
-                )
-            )
+            target = normalize_utterance(served.target)
+            options.append(Option(target, served.layer, round(float(served.score), 4)))
+            default = 1
         for c in considered:
             target = normalize_utterance(c.target)
             if (
@@ -444,12 +442,6 @@ class ExploringRewriter:
                 options.append(Option(target, c.layer, round(float(c.score), 4)))
             if len(options) >= self.config.max_options:
                 break
-        default = 0
-        if served is not None:
-            default = next(
-                (i for i, o in enumerate(options) if o.text == normalize_utterance(served.target)),
-                0,
-            )
         owner = request_owner(request.user_id, request.device_id)
         domains = [option_domain(self.index, owner, o.text) for o in options]
         return options, default, domains
@@ -588,10 +580,7 @@ def logged_choices(turns: pa.Table, signals: pa.Table) -> list[dict[str, Any]]:
         con.close()
     out = []
     for row in rows:
-        try:
-            context = json.loads(row["context"]) if row["context"] else {}
-        except ValueError:
-            context = {}
+        context = context_dict(row["context"])
         choice = row["choice"]
         request = RewriteRequest(
             row["text"] or "",
@@ -667,7 +656,7 @@ class ExplorationLearner(Learner):
         evidence.update({k: (len(v), 0) for k, v in sorted(people.items())})
         last = max(c["request"].ts or 0.0 for c in choices)
         policy = ExplorationPolicy(
-            config, evidence=dict(evidence), version=f"{len(choices)}@{int(last)}",
+            config, evidence=evidence, version=f"{len(choices)}@{int(last)}",
             trained_on=len(choices),
         )  # fmt: skip
         examples = [

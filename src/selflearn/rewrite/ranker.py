@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from selflearn.errors import ConfigError, DataFileError
+from selflearn.logs.arrow import context_dict
 from selflearn.rewrite.base import normalize_utterance, precision_floor, same_numbers, same_words
 from selflearn.rewrite.candidates import FEATURES, Query, candidates, features
 from selflearn.rewrite.encoder import SentenceEncoder
@@ -132,16 +133,12 @@ LIMIT {max_queries}
 
 
 def _query(record: dict[str, Any]) -> Query:
-    try:
-        context = json.loads(record["context"]) if record["context"] else {}
-    except json.JSONDecodeError:
-        context = {}
     return Query.from_context(
         record["text"],
         record["owner"],
         record["area"] or None,
         record["device_type"],
-        context,
+        context_dict(record["context"]),
         record["confidence"],
     )
 

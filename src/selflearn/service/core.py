@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -216,35 +216,13 @@ class Service:
         user = self.user(request.user_id)
         start = time.perf_counter()
         try:
-            taught = TaughtRewriter(self.preferences).rewrite(
-                RewriteRequest(
-                    request.text,
-                    user,
-                    request.device_id,
-                    request.device_type,
-                    request.area,
-                    request.context,
-                    request.confidence,
-                    ts=request.ts,
-                )
-            )
+            taught = TaughtRewriter(self.preferences).rewrite(replace(request, user_id=user))
             answer = taught
             learned = self._learned
             if answer is None and learned is not None:
                 # a forgotten user's personal rows may still be in the served version
                 speaker = None if self.withholds(user) else user
-                answer = learned.rewrite(
-                    RewriteRequest(
-                        request.text,
-                        speaker,
-                        request.device_id,
-                        request.device_type,
-                        request.area,
-                        request.context,
-                        request.confidence,
-                        ts=request.ts,
-                    )
-                )
+                answer = learned.rewrite(replace(request, user_id=speaker))
         except Exception:
             log.warning("rewrite failed; the original passes through", exc_info=True)
             self.metrics.counts["fail_opens"] += 1

@@ -114,9 +114,10 @@ def react_by_hand(
     """The user's hands after a turn that changed ``changed`` (entity id → new state).
 
     ``expected``: what the user wanted changed (empty: nothing, as for speech the device
-    woke to by mistake). ``wrong``: the change was not what they wanted. ``home`` is changed in place as the
-    user changes it; ``before`` is the home as it was before the turn. ``acted_at``: when
-    the answer ended; ``started``: when the request started (``after_ms`` counts from it).
+    woke to by mistake). ``wrong``: the change was not what they wanted. ``home`` is
+    changed in place as the user changes it; ``before`` is the home as it was before the
+    turn. ``acted_at``: when the answer ended; ``started``: when the request started
+    (``after_ms`` counts from it).
     """
     if not changed:
         return Reaction(None, until=acted_at)
