@@ -272,3 +272,23 @@ def test_the_owners_report_counts_close_calls_and_explorations() -> None:
     assert seen["choices"] == 40
     assert 0 < seen["explored"] < 40  # drawn at random between the two (preferred: 0)
     assert seen["explored_worked"] is not None and seen["preferred_worked"] is not None
+
+
+def test_the_simulator_counts_as_explored_only_what_the_policy_did_not_prefer() -> None:
+    """An option the learned policy prefers over the rewriter's pick is its choice, not an
+    exploration: the truth marks (and previews against) the policy's preference."""
+    from types import SimpleNamespace
+
+    from selflearn.logs.schema import Choice
+    from selflearn.sim.simulator import _note_choice
+
+    class Previewed:
+        def preview(self, text: str, **_: Any) -> Any:
+            raise AssertionError("nothing was explored: nothing to compare")
+
+    kept = Choice.model_validate({**CHOICE, "chosen": 1, "default": 0, "preferred": 1})
+    record: dict[str, Any] = {}
+    turn: Any = SimpleNamespace(event=SimpleNamespace(choice=kept, ts=1.0))
+    goal: Any = SimpleNamespace(device_id="d")
+    _note_choice(record, turn, goal, True, False, Previewed(), (None, None))
+    assert record == {"choice": True}

@@ -716,11 +716,11 @@ def _note_choice(
     if choice is None:
         return
     record["choice"] = True
-    if choice.chosen == choice.default:
-        return
+    if choice.chosen == choice.preferred:
+        return  # served what the policy preferred (its own pick, or the rewriter's): no explore
     record["explored"] = True
     other = assistant.preview(
-        choice.options[choice.default].text,
+        choice.options[choice.preferred].text,
         device_id=goal.device_id,
         ts=turn.event.ts,
         state=state,
