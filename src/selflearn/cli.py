@@ -213,6 +213,18 @@ def _progress(label: str, quiet: bool) -> Progress:
     )
 
 
+def _per_arm(progress: Progress) -> Callable[[str, int, int], None]:
+    """A progress callback keeping one bar per A/B arm (``step(arm, done, total)``)."""
+    tasks: dict[str, TaskID] = {}
+
+    def step(arm: str, done: int, total: int) -> None:
+        if arm not in tasks:
+            tasks[arm] = progress.add_task(arm, total=total)
+        progress.update(tasks[arm], completed=done, description=arm)
+
+    return step
+
+
 def _load_turns(logs: list[Path]) -> pa.Table:
     from selflearn.logs.io import read_turns
 
@@ -916,13 +928,7 @@ def evaluate(
         _evaluate_exploration(config, artefacts, epsilon, out, quiet)
         return
     with _progress("A/B", quiet) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def step(arm: str, done: int, total: int) -> None:
-            if arm not in tasks:
-                tasks[arm] = progress.add_task(arm, total=total)
-            progress.update(tasks[arm], completed=done, description=arm)
-
+        step = _per_arm(progress)
         document = run_evaluation(
             config,
             tables=table,
@@ -962,13 +968,7 @@ def _evaluate_exploration(
     if artefacts is None:
         raise SelflearnError("--explore needs --artefacts (a `selflearn learn` folder)")
     with _progress("exploration A/B", quiet) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def step(arm: str, done: int, total: int) -> None:
-            if arm not in tasks:
-                tasks[arm] = progress.add_task(arm, total=total)
-            progress.update(tasks[arm], completed=done, description=arm)
-
+        step = _per_arm(progress)
         document = run_explore_ab(
             config,
             artefacts,
