@@ -7,7 +7,7 @@ users × 7 days, seed 1) against ground truth. One pre-training is shared by the
 counts; each ablation (no pre-training, no dialogue context, no numbers) is trained on its
 own. Prints a table per step; the last line is JSON.
 
-    python benchmarks/dialogue.py [--labels 250,500,1000,2000] [--users 200] [--quick]
+    python benchmarks/dialogue.py [--labels 250,500,1000,2000,4000] [--users 200] [--quick]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def line(name: str, result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--labels", default="250,500,1000,2000")
+    parser.add_argument("--labels", default="250,500,1000,2000,4000")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--test-users", type=int, default=100)

@@ -220,6 +220,33 @@ def test_alternatives_that_disagree_with_the_best_guess_are_counted() -> None:
     assert lacking[2] > 0 and lacking[0] == 0 and lacking[1] == 0
 
 
+def test_names_people_often_put_right_carry_their_trouble_rate() -> None:
+    from selflearn.dialogue.features import NUMERIC, turn_features
+
+    def play(turn_id: str, title: str, after: list[str]) -> dict:
+        row = _row(turn_id, f"play {title}", [])
+        return {**row, "matched_values": [title], "matched_ids": [f"media.{title}"],
+                "after_kinds": after}  # fmt: skip
+
+    shared = [play(f"s{i}", "summer nights", ["skipped"] if i % 3 == 0 else []) for i in range(12)]
+    single = [play(f"p{i}", "paper hearts", ["skipped"] if i == 0 else []) for i in range(12)]
+    features, vocabulary = turn_features([*shared, *single])
+    trouble = features.numeric[:, NUMERIC.index("matched_trouble")]
+    # a title skipped after a third of its plays reads as riskier than one skipped once
+    assert trouble[:12].min() > trouble[12:].max()
+    # a turn's own skip is left out of its own figure (it is the answer, not evidence)
+    assert trouble[0] < trouble[1]
+    # a new log is read with the rates of the log the vocabulary was fitted on
+    fresh, _ = turn_features([play("n1", "summer nights", []), play("n2", "paper hearts", [])],
+                             vocabulary)  # fmt: skip
+    later = fresh.numeric[:, NUMERIC.index("matched_trouble")]
+    assert later[0] > later[1] > 0
+    # a name never seen reads as the overall rate
+    assert turn_features([play("n3", "golden hour", [])], vocabulary)[0].numeric[
+        0, NUMERIC.index("matched_trouble")
+    ] == pytest.approx(5 / 24, abs=1e-6)
+
+
 def test_failures_the_user_let_pass_are_told_apart() -> None:
     from selflearn.dialogue.metrics import silent_failures
 

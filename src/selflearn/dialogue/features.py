@@ -90,6 +90,10 @@ NUMERIC = (
     # (the assistant had to pick one: a wrong pick is an entity or result failure)
     "matched_shared",
     "matched_twin",
+    # how often, across the log, people put right by hand or said "no" to a turn that
+    # resolved the same name (a title two artists share is skipped far more often than
+    # one that means one song: the assistant's pick of it is often wrong, reaction or not)
+    "matched_trouble",
     # what the user did by hand right after the action (the event's after_action): switched
     # it back or another device instead; skipped or stopped what it started
     "undone_by_hand",
@@ -164,6 +168,8 @@ class Vocabulary:
     names: list[str] = field(default_factory=list)  # names the assistant resolved
     pairs: dict[str, int] = field(default_factory=dict)  # word pair → how many people said it
     shared: dict[str, int] = field(default_factory=dict)  # name → how many things it named
+    # name → [turns that resolved it and were put right by hand or said "no", all such turns]
+    trouble: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, rows: list[dict[str, Any]]) -> Vocabulary:
@@ -182,6 +188,13 @@ class Vocabulary:
                 r["matched_values"] or (), r["matched_ids"] or (), strict=False
             ):
                 targets.setdefault(str(value).lower(), set()).add(str(target))
+        trouble: dict[str, list[int]] = {}
+        for r in rows:
+            bad = int(_troubled(r))
+            for name in {str(v).lower() for v in r["matched_values"] or ()}:
+                seen = trouble.setdefault(name, [0, 0])
+                seen[0] += bad
+                seen[1] += 1
         speakers: dict[str, set[str]] = {}
         for r in rows:
             for pair in _pairs(r["text"]):
@@ -192,6 +205,7 @@ class Vocabulary:
             sorted(v for v, n in names.items() if n >= _MIN_COUNT),
             {p: len(s) for p, s in sorted(speakers.items()) if len(s) >= 2},
             {v: len(t) for v, t in sorted(targets.items()) if len(t) >= 2},
+            {v: t for v, t in sorted(trouble.items()) if t[1] >= _MIN_COUNT},
         )
 
     def ids(self, name: str, value: Any) -> int:
@@ -208,6 +222,7 @@ class Vocabulary:
     def __post_init__(self) -> None:
         self._lookup: dict[str, dict[str, int]] = {}
         self._words = frozenset(self.words)
+        self._overall: float | None = None
 
     def unseen(self, words: list[str]) -> float:
         """The share of ``words`` never seen in a request that worked (a misheard word
@@ -239,6 +254,24 @@ class Vocabulary:
                     twin = max(twin, float(score) / 100.0)
         return shared, twin
 
+    def trouble_rate(self, row: dict[str, Any], *, counted: bool) -> float:
+        """The highest share, among the names resolved now, of the log's turns resolving
+        that name that were put right by hand or said "no" (shrunk towards the share over
+        all names when a name was seen seldom). ``counted``: the turn is among those the
+        vocabulary was fitted on (its own reaction is left out)."""
+        if not self.trouble:
+            return 0.0
+        if self._overall is None:
+            bad = sum(t[0] for t in self.trouble.values())
+            self._overall = bad / max(sum(t[1] for t in self.trouble.values()), 1)
+        own = int(_troubled(row)) if counted else 0
+        best = 0.0
+        for name in {str(v).lower() for v in row["matched_values"] or ()}:
+            bad, seen = self.trouble.get(name, (own, int(counted)))
+            bad, seen = bad - own, seen - int(counted)
+            best = max(best, (bad + _PRIOR * self._overall) / (seen + _PRIOR))
+        return best
+
     def near_name(self, values: list[str] | None) -> float:
         """How close the closest name the assistant has resolved before comes to a name it
         could not resolve now ("kitchen lice" ~ "kitchen light": misheard, not unknown)."""
@@ -248,6 +281,15 @@ class Vocabulary:
             if found is not None:
                 best = max(best, float(found[1]) / 100.0)
         return best
+
+
+_PRIOR = 5.0  # turns' worth of the overall share a name's own share is shrunk towards
+_PUT_RIGHT = frozenset({"undone", "other_device", "skipped", "stopped"})
+
+
+def _troubled(row: dict[str, Any]) -> bool:
+    """Put right by hand after the action, or answered "no"."""
+    return bool(_PUT_RIGHT & set(row.get("after_kinds") or ())) or row["feedback"] == "negative"
 
 
 def _pairs(text: str | None) -> list[str]:
@@ -415,6 +457,7 @@ def _numbers(row: dict[str, Any], vocabulary: Vocabulary, counted: bool) -> list
         0.0,  # filled by nearest_working
         0.0,
         *vocabulary.ambiguity(row["matched_values"]),
+        vocabulary.trouble_rate(row, counted=counted),
         *_by_hand(row.get("after_kinds")),
     ]
 

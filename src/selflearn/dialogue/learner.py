@@ -268,6 +268,7 @@ class DialogueModel:
             "names": self.vocabulary.names,
             "pairs": self.vocabulary.pairs,
             "shared": self.vocabulary.shared,
+            "trouble": self.vocabulary.trouble,
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "config": asdict(self.config),
@@ -301,6 +302,7 @@ class DialogueModel:
             meta.get("names", []),
             meta.get("pairs", {}),
             meta.get("shared", {}),
+            meta.get("trouble", {}),
         )
         nets = []
         for member in state if isinstance(state, list) else [state]:
