@@ -117,6 +117,37 @@ def test_online_rewrites_failures_to_what_was_meant(learned: tuple[Path, Path]) 
     assert untouched_working / working >= 0.97
 
 
+def test_other_readings_act_on_other_targets_and_are_only_explored(
+    learned: tuple[Path, Path],
+) -> None:
+    """A request that works still has other readings worth trying: the other town of a
+    twin name is offered, withheld, and the exploring rewriter holds it as an option."""
+    from selflearn.rewrite.explore import ExploreConfig, ExploringRewriter
+
+    _, artefacts = learned
+    rewriter = Rewriter.load(artefacts, layers=("global",))
+    assert rewriter.online is not None
+    index = rewriter.online.index
+    towns = sorted(
+        {e for row in index.global_rows for e in index.entities(int(row))
+         if e.startswith("weather.") and e != "weather.home"}
+    )  # fmt: skip
+    assert len(towns) >= 2, towns
+    request = RewriteRequest("what is the weather in portland", user_id="someone-new")
+    other = rewriter.online.alternatives(request, [], 2, 0.25)
+    assert other and all(c.withheld for c in other)
+    effects = [tuple(index.entities(index.row("global", c.target) or 0)) for c in other]
+    assert len(set(effects)) == len(effects)  # each acts on targets of its own
+    assert all(index.intent[index.row("global", c.target) or 0] == "HassGetWeather" for c in other)
+    exploring = ExploringRewriter(rewriter, config=ExploreConfig(epsilon=0.0))
+    options, default, domains = exploring.options(request)
+    assert {c.target for c in other} <= {o.text for o in options}
+    assert default == 0 and all(d == "query" for d in domains[1:])
+    # nothing is served that was not asked for: with no exploring, the words as heard
+    answer = exploring.rewrite(request)
+    assert answer is not None and answer.choice is not None and answer.choice["chosen"] == 0
+
+
 def test_personal_layer_never_serves_another_user(learned: tuple[Path, Path]) -> None:
     _, artefacts = learned
     rewriter = Rewriter.load(artefacts, layers=("personal",))

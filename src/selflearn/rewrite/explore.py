@@ -444,7 +444,24 @@ class ExploringRewriter:
                 break
         owner = request_owner(request.user_id, request.device_id)
         domains = [option_domain(self.index, owner, o.text) for o in options]
+        for c in self._alternatives(request, [o.text for o in options]):
+            target = normalize_utterance(c.target)
+            # a reading never served for these words is tried only where a wrong one
+            # changes nothing: it is read out, not done
+            if option_domain(self.index, owner, target) == "query":
+                options.append(Option(target, c.layer, round(float(c.score), 4)))
+                domains.append("query")
         return options, default, domains
+
+    def _alternatives(self, request: RewriteRequest, taken: list[str]) -> list[Considered]:
+        """The online layer's other readings of the request (other towns, other devices of
+        the same name) while there is room among the options."""
+        room = self.config.max_options - len(taken)
+        alternatives = getattr(getattr(self.rewriter, "online", None), "alternatives", None)
+        if room < 1 or alternatives is None:
+            return []
+        found: list[Considered] = alternatives(request, taken, room, self.config.margin)
+        return found
 
     def rewrite(self, request: RewriteRequest) -> Rewrite | None:
         """The rewrite served (its ``choice`` set where there were close options); None

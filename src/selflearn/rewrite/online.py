@@ -30,7 +30,7 @@ from selflearn.rewrite.base import (
 )
 from selflearn.rewrite.candidates import FEATURES, Candidate, Query, candidates, features
 from selflearn.rewrite.encoder import SentenceEncoder, shared_encoder
-from selflearn.rewrite.guards import Guard, load_guard
+from selflearn.rewrite.guards import OWN_HISTORY_MAY, Guard, load_guard
 from selflearn.rewrite.index import (
     GLOBAL,
     IndexConfig,
@@ -165,6 +165,66 @@ class OnlineRewriter:
                 support = int(self.index.successes[c.global_row])
                 out.append(_considered(c.text, "global", score, threshold, support))
         return out
+
+    def alternatives(
+        self, request: RewriteRequest, taken: list[str], n: int, margin: float
+    ) -> list[Considered]:
+        """Other readings of the request, for exploring only (each withheld): requests that
+        worked for others, of the same intent as the best global candidate, acting on targets
+        that none of ``taken`` (the texts already held close) acts on, ranked within
+        ``margin`` of that best candidate. Asked even where the request is known to work:
+        "the weather in Portland" works, yet the other Portland may be the one meant now."""
+        text = normalize_utterance(request.text)
+        owner = request_owner(request.user_id, request.device_id)
+        if not text or n < 1 or not self.config.use_global:
+            return []
+        query = Query.from_context(
+            text, owner, request.area, request.device_type, request.context, request.confidence
+        )
+        vector = self.index.known_vector(text)
+        if vector is None:
+            vector = self.encoder.encode_one(text)
+        # the guard still bars what contradicts the request (another action, another room);
+        # narrowing a name ("portland" → "portland maine") is what exploring is for
+        cands = [
+            replace(c, own_row=None)
+            for c in candidates(self.index, query, vector, personal=False, k=self.config.k)
+            if c.global_row is not None
+            and self.guard.reason(text, c.text, request.area) in (None, *OWN_HISTORY_MAY)
+        ]
+        if not cands:
+            return []
+        scores = self.rankers["global"].score(features(self.index, query, cands, personal=False))
+        order = np.argsort(-scores, kind="stable")
+        top = cands[int(order[0])]
+        assert top.global_row is not None
+        intent = self.index.intent[top.global_row]
+        effects = {self._effect(t, owner) for t in [text, *taken]}
+        threshold = self.config.global_threshold or self.rankers["global"].threshold
+        out: list[Considered] = []
+        for i in order:
+            c, score = cands[int(i)], float(scores[int(i)])
+            assert c.global_row is not None
+            if score < float(scores[order[0]]) - margin or len(out) >= n:
+                break
+            effect = self._effect(c.text, owner)
+            if self.index.intent[c.global_row] != intent or effect is None or effect in effects:
+                continue
+            effects.add(effect)
+            support = int(self.index.successes[c.global_row])
+            out.append(
+                Considered(c.text, "global", "online", round(score, 4), threshold, support,
+                           "another reading, for exploring only")
+            )  # fmt: skip
+        return out
+
+    def _effect(self, text: str, owner: str | None) -> tuple[str | None, tuple[str, ...]] | None:
+        """What a request did when it worked (its intent and targets); None if unknown."""
+        row = self.index.row(owner, text) if owner else None
+        row = row if row is not None else self.index.row(GLOBAL, text)
+        if row is None:
+            return None
+        return self.index.intent[row], tuple(sorted(self.index.entities(row)))
 
     def forget(self, owner: str) -> int:
         """Stop using one user's (or device's) personal rows; returns how many."""
