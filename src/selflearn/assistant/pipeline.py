@@ -304,7 +304,10 @@ class Assistant:
             )
         )
         # Where selflearn chose among close interpretations it says which, and with what
-        # probability; choosing the words as heard is acting on them unchanged.
+        # probability; choosing the words as heard is acting on them unchanged. The choice
+        # is logged even where the assistant then declines the rewrite (a redo, a guess):
+        # what followed is the outcome of that pick, and leaving those turns out would skew
+        # the off-policy estimates (the turns left would over-count explorations).
         choice = rewrite.choice if rewrite is not None else None
         if rewrite is not None and rewrite.target == rewrite.source == normalize_utterance(
             heard.text
@@ -315,7 +318,7 @@ class Assistant:
             redo, matched = self._redo_match(rewrite.target, device.id, area_name, ts)
             if redo:
                 self.redos_refused += 1
-                rewrite, matched, choice = None, None, None
+                rewrite, matched = None, None
         understood = None
         if rewrite is not None:
             understood = self._understand(
@@ -327,7 +330,7 @@ class Assistant:
                 # one guess already, and a second on top of it acts on the wrong thing too
                 # often. The original words are handled instead.
                 self.rewrites_declined += 1
-                rewrite, understood, choice = None, None, None
+                rewrite, understood = None, None
         if understood is None:
             understood = self._understand(
                 heard.text, device, area_name, self.resolver, user_id=user_id
