@@ -47,8 +47,9 @@ class ServiceProcess:
     """``selflearn serve`` in a child process: start, stop, kill, start again on the
     same port and data folder."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.env = dict(env or {})  # settings of the service's own (SELFLEARN_*)
         self.port = _free_port()
         self.token = secrets.token_urlsafe(24)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -60,6 +61,7 @@ class ServiceProcess:
             **os.environ,
             "SELFLEARN_TOKEN": self.token,
             "SELFLEARN_PSEUDONYMISE_KEY": "ha-test-key-0123456789",
+            **self.env,
         }
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -142,9 +144,11 @@ class ServiceProcess:
 
 
 @contextmanager
-def running_service(data_dir: Path) -> Iterator[ServiceProcess]:
+def running_service(
+    data_dir: Path, env: dict[str, str] | None = None
+) -> Iterator[ServiceProcess]:
     """A started service, stopped on the way out (a test fixture's body)."""
-    proc = ServiceProcess(data_dir)
+    proc = ServiceProcess(data_dir, env)
     proc.start()
     try:
         yield proc

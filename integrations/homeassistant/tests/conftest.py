@@ -57,6 +57,13 @@ def service(tmp_path: Path, socket_enabled: None) -> Iterator[ServiceProcess]:
         yield proc
 
 
+@pytest.fixture
+def exploring_service(tmp_path: Path, socket_enabled: None) -> Iterator[ServiceProcess]:
+    """The service with exploration on: its answers carry the choice among readings."""
+    with running_service(tmp_path / "service", {"SELFLEARN_EXPLORE": "1"}) as proc:
+        yield proc
+
+
 async def say(
     hass: HomeAssistant,
     agent: str,
