@@ -292,3 +292,34 @@ def test_the_simulator_counts_as_explored_only_what_the_policy_did_not_prefer() 
     goal: Any = SimpleNamespace(device_id="d")
     _note_choice(record, turn, goal, True, False, Previewed(), (None, None))
     assert record == {"choice": True}
+
+
+def test_every_choice_reaches_the_turn_whatever_was_chosen() -> None:
+    """A choice is logged with its turn whether the words as heard were chosen or the
+    assistant declined the chosen rewrite (a guess among two lamps): leaving either out
+    would over-count explorations among the logged choices."""
+    from selflearn.assistant import Assistant
+
+    class Chooser:
+        def __init__(self, chosen: int) -> None:
+            self.chosen = chosen
+
+        def rewrite(self, request: RewriteRequest) -> Rewrite:
+            options = [request.text, "turn on the lamp"]
+            choice = {
+                "options": [{"text": t, "layer": "x", "score": None} for t in options],
+                "chosen": self.chosen, "default": 1, "preferred": self.chosen,
+                "propensity": 0.8, "policy": "explore:1",
+            }  # fmt: skip
+            target = options[self.chosen]
+            return Rewrite(request.text, target, "global", 0.5, "online", 3, choice=choice)
+
+    heard = Assistant.create(speech=False, rewriter=Chooser(0))
+    turn = heard.handle("lamp thingy", device_id="satellite.bedroom")
+    assert turn.rewrite is None and turn.event.choice is not None
+    assert turn.event.choice.chosen == 0
+    # two lamps in the home: the rewrite is a guess and declined, the choice still logged
+    declined = Assistant.create(speech=False, rewriter=Chooser(1))
+    turn = declined.handle("lamp thingy", device_id="satellite.bedroom")
+    assert turn.rewrite is None and declined.rewrites_declined == 1
+    assert turn.event.choice is not None and turn.event.choice.chosen == 1

@@ -155,9 +155,9 @@ class Assistant:
         if failed:
             self.fail_opens += 1
             return None
-        if answer is None or answer.target == request.text:
+        if answer is None or (answer.target == request.text and answer.choice is None):
             return None
-        return answer
+        return answer  # the words as heard, where chosen among others, carry the choice
 
     def _redo_match(
         self, target: str, device_id: str, area_name: str | None, ts: float
