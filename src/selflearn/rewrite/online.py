@@ -109,6 +109,16 @@ class OnlineRewriter:
                 return True
         return False
 
+    def _query(
+        self, request: RewriteRequest, text: str, owner: str | None
+    ) -> tuple[Query, np.ndarray]:
+        """The request as the candidates and rankers read it, and its sentence vector."""
+        query = Query.from_context(
+            text, owner, request.area, request.device_type, request.context, request.confidence
+        )
+        vector = self.index.known_vector(text)
+        return query, vector if vector is not None else self.encoder.encode_one(text)
+
     def _best(
         self, layer: str, query: Query, cands: list[Candidate], personal: bool
     ) -> tuple[Candidate, float, int] | None:
@@ -137,12 +147,7 @@ class OnlineRewriter:
             return []
         if self._known_good(text, owner if cfg.use_personal else None):
             return []
-        query = Query.from_context(
-            text, owner, request.area, request.device_type, request.context, request.confidence
-        )
-        vector = self.index.known_vector(text)
-        if vector is None:
-            vector = self.encoder.encode_one(text)
+        query, vector = self._query(request, text, owner)
         personal = cfg.use_personal and owner in self.index.scopes
         cands = candidates(self.index, query, vector, personal=personal, k=cfg.k, guard=self.guard)
         out: list[Considered] = []
@@ -178,12 +183,7 @@ class OnlineRewriter:
         owner = request_owner(request.user_id, request.device_id)
         if not text or n < 1 or not self.config.use_global:
             return []
-        query = Query.from_context(
-            text, owner, request.area, request.device_type, request.context, request.confidence
-        )
-        vector = self.index.known_vector(text)
-        if vector is None:
-            vector = self.encoder.encode_one(text)
+        query, vector = self._query(request, text, owner)
         # the guard still bars what contradicts the request (another action, another room);
         # narrowing a name ("portland" → "portland maine") is what exploring is for
         cands = [
