@@ -144,9 +144,7 @@ class ServiceProcess:
 
 
 @contextmanager
-def running_service(
-    data_dir: Path, env: dict[str, str] | None = None
-) -> Iterator[ServiceProcess]:
+def running_service(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[ServiceProcess]:
     """A started service, stopped on the way out (a test fixture's body)."""
     proc = ServiceProcess(data_dir, env)
     proc.start()
