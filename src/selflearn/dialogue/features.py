@@ -27,6 +27,7 @@ import pyarrow as pa
 from rapidfuzz import fuzz, process
 from wordfreq import zipf_frequency
 
+from selflearn.signals.compute import UNDONE_BY_HAND
 from selflearn.signals.rephrase import phonetic_key
 from selflearn.signals.sessions import SessionConfig, sessionize
 
@@ -222,7 +223,9 @@ class Vocabulary:
     def __post_init__(self) -> None:
         self._lookup: dict[str, dict[str, int]] = {}
         self._words = frozenset(self.words)
-        self._overall: float | None = None
+        # the share over all names, which a seldom-seen name's own share is shrunk towards
+        bad = sum(t[0] for t in self.trouble.values())
+        self._overall = bad / max(sum(t[1] for t in self.trouble.values()), 1)
 
     def unseen(self, words: list[str]) -> float:
         """The share of ``words`` never seen in a request that worked (a misheard word
@@ -261,9 +264,6 @@ class Vocabulary:
         vocabulary was fitted on (its own reaction is left out)."""
         if not self.trouble:
             return 0.0
-        if self._overall is None:
-            bad = sum(t[0] for t in self.trouble.values())
-            self._overall = bad / max(sum(t[1] for t in self.trouble.values()), 1)
         own = int(_troubled(row)) if counted else 0
         best = 0.0
         for name in {str(v).lower() for v in row["matched_values"] or ()}:
@@ -284,12 +284,12 @@ class Vocabulary:
 
 
 _PRIOR = 5.0  # turns' worth of the overall share a name's own share is shrunk towards
-_PUT_RIGHT = frozenset({"undone", "other_device", "skipped", "stopped"})
 
 
 def _troubled(row: dict[str, Any]) -> bool:
     """Put right by hand after the action, or answered "no"."""
-    return bool(_PUT_RIGHT & set(row.get("after_kinds") or ())) or row["feedback"] == "negative"
+    kinds = set(row.get("after_kinds") or ())
+    return bool(UNDONE_BY_HAND & kinds) or row["feedback"] == "negative"
 
 
 def _pairs(text: str | None) -> list[str]:

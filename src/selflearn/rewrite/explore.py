@@ -45,7 +45,7 @@ from selflearn.errors import ConfigError, DataFileError
 from selflearn.learner import Learner, Progress, signals_of
 from selflearn.logs.arrow import context_dict
 from selflearn.rewrite.base import Considered, Rewrite, RewriteRequest, normalize_utterance
-from selflearn.rewrite.index import GLOBAL, RetrievalIndex, request_owner
+from selflearn.rewrite.index import RetrievalIndex, request_owner, worked_row
 
 __all__ = [
     "EXPLORE_DIR",
@@ -151,8 +151,7 @@ def option_domain(index: RetrievalIndex | None, owner: str | None, text: str) ->
     (the index's intent and devices); None where it is costly, unsafe or unknown."""
     if index is None:
         return None
-    row = index.row(owner, text) if owner else None
-    row = row if row is not None else index.row(GLOBAL, text)
+    row = worked_row(index, owner, text)
     if row is None:
         return None
     intent = index.intent[row]

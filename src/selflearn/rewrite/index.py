@@ -93,6 +93,12 @@ def sound_vector(text: str) -> np.ndarray:
     return vector
 
 
+def worked_row(index: RetrievalIndex, owner: str | None, text: str) -> int | None:
+    """The index row of ``text`` as it worked: the owner's own row, else the global one."""
+    row = index.row(owner, text) if owner else None
+    return row if row is not None else index.row(GLOBAL, text)
+
+
 def request_owner(user_id: str | None, device_id: str | None) -> str | None:
     """The personal scope a request belongs to: the user, else the device spoken to."""
     return user_id or (f"{DEVICE_SCOPE}{device_id}" if device_id else None)

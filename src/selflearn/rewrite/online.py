@@ -38,6 +38,7 @@ from selflearn.rewrite.index import (
     build_entries,
     guard_vocabulary,
     request_owner,
+    worked_row,
 )
 from selflearn.rewrite.ranker import RankerConfig, RankerModel, train_rankers
 
@@ -196,7 +197,7 @@ class OnlineRewriter:
             return []
         scores = self.rankers["global"].score(features(self.index, query, cands, personal=False))
         order = np.argsort(-scores, kind="stable")
-        top = cands[int(order[0])]
+        top, best = cands[int(order[0])], float(scores[order[0]])
         assert top.global_row is not None
         intent = self.index.intent[top.global_row]
         effects = {self._effect(t, owner) for t in [text, *taken]}
@@ -205,7 +206,7 @@ class OnlineRewriter:
         for i in order:
             c, score = cands[int(i)], float(scores[int(i)])
             assert c.global_row is not None
-            if score < float(scores[order[0]]) - margin or len(out) >= n:
+            if score < best - margin or len(out) >= n:
                 break
             effect = self._effect(c.text, owner)
             if self.index.intent[c.global_row] != intent or effect is None or effect in effects:
@@ -220,8 +221,7 @@ class OnlineRewriter:
 
     def _effect(self, text: str, owner: str | None) -> tuple[str | None, tuple[str, ...]] | None:
         """What a request did when it worked (its intent and targets); None if unknown."""
-        row = self.index.row(owner, text) if owner else None
-        row = row if row is not None else self.index.row(GLOBAL, text)
+        row = worked_row(self.index, owner, text)
         if row is None:
             return None
         return self.index.intent[row], tuple(sorted(self.index.entities(row)))
