@@ -50,12 +50,10 @@ def torch_embeddings(texts: list[str]) -> np.ndarray:
     out = []
     with torch.no_grad():
         for start in range(0, len(texts), 128):
-            chunk = texts[start : start + 128]
-            with enc._lock:
-                enc.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-                batch = enc.tokenizer.encode_batch(chunk)
-            ids = torch.tensor([e.ids for e in batch])
-            mask = torch.tensor([e.attention_mask for e in batch])
+            rows = enc.token_ids(texts[start : start + 128])
+            width = max(len(r) for r in rows)
+            ids = torch.tensor([r + [0] * (width - len(r)) for r in rows])
+            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
             hidden = model(ids, mask, torch.zeros_like(ids))
             w = mask[:, :, None].float()
             pooled = (hidden * w).sum(1) / w.sum(1).clamp(min=1e-9)

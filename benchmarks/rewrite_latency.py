@@ -23,6 +23,8 @@ import multiprocessing
 import random
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ PREFIXES = (
     "ok",
     "just",
 )
+BUILD_FILE = "build.json"  # the index build's figures, kept beside what it built
 SUFFIXES = ("", "please", "now", "for me", "thanks", "right now", "again", "thank you")
 
 
@@ -90,12 +93,14 @@ def _variants(bases: list[str], total: int) -> list[str]:
 
 def _build(out: Path, total: int, users: int, days: int) -> None:
     """The artefacts, then their global rows grown to ``total`` with SLURP and variants."""
+    from selflearn.rewrite import index as index_module
     from selflearn.rewrite.base import normalize_utterance
     from selflearn.rewrite.encoder import SentenceEncoder
     from selflearn.rewrite.index import GLOBAL, RetrievalIndex
     from selflearn.rewrite.online import ONLINE_DIR
 
     _learn(out, users, days)
+    build_started = time.perf_counter()
     online = out / "artefacts" / ONLINE_DIR
     entries = pq.read_table(online / "entries.parquet")
     own = RetrievalIndex.load(online).own_vectors
@@ -134,6 +139,7 @@ def _build(out: Path, total: int, users: int, days: int) -> None:
     texts = grown["text"].to_pylist()
     g_texts = [t for s, t in zip(scope, texts, strict=True) if s == GLOBAL]
     _say(f"encoding {len(g_texts):,} global utterances (int8 MiniLM-L6, 2 threads)")
+    seconds: dict[str, float] = {}
     started = time.perf_counter()
     last = [0.0]
 
@@ -145,16 +151,58 @@ def _build(out: Path, total: int, users: int, days: int) -> None:
                 f"  encoded {done:,}/{all_:,} ({rate:,.0f}/s, {(all_ - done) / rate / 60:.1f} min left)"
             )
 
-    g_vectors = SentenceEncoder(threads=2).encode(g_texts, batch_size=32, progress=progress)
+    g_vectors = SentenceEncoder(threads=2).encode(g_texts, progress=progress)
+    seconds["encode"] = time.perf_counter() - started
     vectors = np.zeros((grown.num_rows, g_vectors.shape[1]), dtype=np.float32)
     is_global = np.array([s == GLOBAL for s in scope])
     vectors[is_global] = g_vectors
     vectors[~is_global] = own  # personal rows keep their order (sorted by scope, text)
-    _say("building the faiss HNSW indexes (meaning and sound)")
+    _say("building the faiss HNSW indexes (meaning, then sound)")
+    with (
+        _timed(index_module, "sound_vectors", seconds, "sound_vectors"),
+        _timed(RetrievalIndex, "_build_ann", seconds, "hnsw_meaning", "hnsw_sound"),
+    ):
+        started = time.perf_counter()
+        index = RetrievalIndex(grown, vectors)
+        seconds["index_total"] = time.perf_counter() - started
     started = time.perf_counter()
-    index = RetrievalIndex(grown, vectors)
-    _say(f"  built in {time.perf_counter() - started:.0f} s")
     index.save(out / "artefacts-1m" / ONLINE_DIR)
+    seconds["save"] = time.perf_counter() - started
+    figures = {
+        "global_rows": len(g_texts),
+        "encoded_per_s": round(len(g_texts) / seconds["encode"], 1),
+        **{f"{k}_s": round(v, 1) for k, v in seconds.items()},
+        "build_s": round(time.perf_counter() - build_started, 1),
+    }
+    _say(
+        f"built in {figures['build_s'] / 60:.1f} min: encoding {seconds['encode'] / 60:.1f} min "
+        f"({figures['encoded_per_s']:,.0f}/s), sound vectors {seconds.get('sound_vectors', 0):.0f} s, "
+        f"HNSW meaning {seconds.get('hnsw_meaning', 0):.0f} s, HNSW sound {seconds.get('hnsw_sound', 0):.0f} s"
+    )
+    (out / BUILD_FILE).write_text(json.dumps(figures), encoding="utf-8")
+
+
+@contextmanager
+def _timed(owner: Any, name: str, seconds: dict[str, float], *stages: str) -> Iterator[None]:
+    """Clocks ``owner.name`` while in the block: its n-th call's seconds under ``stages[n]``
+    (the last stage takes any further calls)."""
+    inner = getattr(owner, name)
+    calls = [0]
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            stage = stages[min(calls[0], len(stages) - 1)]
+            seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - t0
+            calls[0] += 1
+
+    setattr(owner, name, run)
+    try:
+        yield
+    finally:
+        setattr(owner, name, inner)
 
 
 def _refresh(out: Path, users: int, days: int) -> None:
@@ -316,6 +364,9 @@ def main() -> None:
         marker.write_text("ok", encoding="utf-8")
     _child(_refresh, args.out, users, days)
     figures = _measure(args.out, args.requests)
+    build = args.out / BUILD_FILE
+    if build.is_file():
+        figures["build"] = json.loads(build.read_text(encoding="utf-8"))
     _say(
         f"{figures['global_entries']:,} global entries; {figures['requests']:,} requests "
         f"({figures['rewritten']:,} rewritten); p50 {figures['p50_ms']} ms, p90 "

@@ -38,6 +38,7 @@ def encoder_path() -> Path:
 
 
 RECENT = 20_000  # request-time vectors kept (about 30 MB)
+_BLOCK = 65_536  # texts tokenised at once when encoding many (their ids are kept meanwhile)
 
 
 class SentenceEncoder:
@@ -62,18 +63,25 @@ class SentenceEncoder:
         )
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
+        self.tokenizer.no_padding()  # each batch is padded to its own longest row
         # Request-time vectors of recent utterances: people repeat themselves, and the
         # encoder is most of an online rewrite's time.
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
 
-    def _run(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-            encodings = self.tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's word-piece ids (cut at :data:`MAX_TOKENS`), unpadded."""
+        return [e.ids for e in self.tokenizer.encode_batch([t or " " for t in texts])]
+
+    def _run(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
+        """Unit vectors of tokenised rows, padded to the longest; padding is masked out,
+        so a row's vector does not depend on the rows beside it."""
+        width = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = r
+            mask[i, : len(r)] = 1
         (hidden,) = self.session.run(
             None,
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
@@ -88,20 +96,25 @@ class SentenceEncoder:
         self,
         texts: Sequence[str],
         *,
-        batch_size: int = 256,
+        batch_size: int = 32,
         progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
-        """Unit vectors for ``texts``, in order. Batches group texts of similar length so
-        little time goes on padding."""
+        """Unit vectors for ``texts``, in order. Texts are tokenised a block at a time and
+        batched with others of the same token count, so no time goes on padding; batches
+        of 32 keep a layer's activations in cache (faster on 2 cores than 256)."""
         out = np.zeros((len(texts), DIM), dtype=np.float32)
-        if not texts:
-            return out
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            out[chunk] = self._run([texts[i] or " " for i in chunk])
-            if progress:
-                progress(min(start + batch_size, len(order)), len(order))
+        by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        done = 0
+        for block_start in range(0, len(by_length), _BLOCK):
+            block = by_length[block_start : block_start + _BLOCK]
+            ids = self.token_ids([texts[i] for i in block])
+            order = sorted(range(len(block)), key=lambda j: len(ids[j]))
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                out[[block[j] for j in chunk]] = self._run([ids[j] for j in chunk])
+                done += len(chunk)
+                if progress:
+                    progress(done, len(texts))
         return out
 
     def encode_one(self, text: str) -> np.ndarray:
@@ -112,7 +125,7 @@ class SentenceEncoder:
             if found is not None:
                 self._recent.move_to_end(text)
                 return found
-        vector: np.ndarray = self._run([text or " "])[0]
+        vector: np.ndarray = self._run(self.token_ids([text]))[0]
         vector.setflags(write=False)
         with self._recent_lock:
             self._recent[text] = vector
