@@ -8,11 +8,11 @@ is JSON with turns/s for the assistant (speech on and off) and hassil's sentence
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
 
+from _figures import figures_line
 from selflearn.assistant import Assistant, Catalogue, Home
 from selflearn.sim.requests import RequestSampler
 
@@ -59,7 +59,7 @@ def main() -> None:
         lambda r, i: with_speech.handle(r.text, device_id=r.device_id, rng=rng, ts=1.8e9 + i),
     )
     print(
-        json.dumps(
+        figures_line(
             {
                 "requests": len(requests),
                 "hassil_sentences_per_s": round(hassil),

@@ -13,13 +13,13 @@ own. Prints a table per step; the last line is JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from _figures import figures_line
 from selflearn.dialogue import flat_turns, pick_for_annotation, simulated_annotations
 from selflearn.dialogue.features import turn_features
 from selflearn.dialogue.learner import DialogueConfig, ablated, encode_turns, train_dialogue
@@ -193,7 +193,7 @@ def main() -> None:
         "reacted_share": full["scores"]["reacted_share"],
         "recall_where_reacted": full["scores"]["failure_point_traced"]["recall"],
     }
-    print(json.dumps(out))
+    print(figures_line(out))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _figures import figures_line
 from selflearn.rewrite.encoder import SentenceEncoder
 from selflearn.sim import SimConfig, Simulator
 
@@ -101,7 +102,7 @@ def main() -> None:
         f"speed: {batched:,.0f} sentences/s batched; one sentence p50 "
         f"{figures['one_p50_ms']} ms, p99 {figures['one_p99_ms']} ms"
     )
-    print(json.dumps(figures))
+    print(figures_line(figures))
 
 
 if __name__ == "__main__":

@@ -17,12 +17,12 @@ Last line: JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 from rich.console import Console
 
+from _figures import figures_line
 from _paths import bench_out
 from selflearn.evaluate.explore_ab import run_explore_ab, save
 from selflearn.evaluate.view import arms_table, explore_table
@@ -96,7 +96,7 @@ def main() -> None:
     console.print(explore_table(document, "where interpretations were held close"))
     held = document["held_close"]
     print(
-        json.dumps(
+        figures_line(
             {
                 "users": args.users,
                 "days": args.days,

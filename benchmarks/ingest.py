@@ -8,7 +8,6 @@ Prints progress to stderr and, last, one JSON line:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -19,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from _figures import figures_line
 from selflearn import TURN_SCHEMA, TurnStore
 from selflearn.logs.arrow import ADDED_COLUMNS
 
@@ -180,7 +180,7 @@ def main() -> None:
             "jsonl_turns_per_s": round(js_n / js_s),
             "bytes_per_turn": round(size / pq_n, 1),
         }
-        print(json.dumps(result))
+        print(figures_line(result))
 
 
 if __name__ == "__main__":

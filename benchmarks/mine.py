@@ -12,7 +12,6 @@ grow linearly. Last line: one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from _figures import figures_line
 from selflearn.logs.io import read_turns
 from selflearn.rewrite.markov import MarkovMiner
 from selflearn.signals import compute_signals
@@ -107,7 +107,7 @@ def main() -> None:
         f"{verdict['signals_seconds_per_million_turns']} s per 1 M turns",
         file=sys.stderr,
     )
-    print(json.dumps(verdict))
+    print(figures_line(verdict))
 
 
 if __name__ == "__main__":

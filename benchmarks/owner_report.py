@@ -17,7 +17,6 @@ category), rewrites learned, plots drawn; the last line is JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _figures import figures_line
 from _paths import bench_out
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +153,7 @@ def main() -> None:
         )
     result["learn_seconds"] = round(learned_s, 1)
     result["seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(result))
+    print(figures_line(result))
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ precision and recall, and the sentences it got wrong. Targets: precision ≥ 0.9
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from _figures import figures_line
 from selflearn.assistant.media import Catalogue
 from selflearn.teach import read_examples, statement_quality
 
@@ -63,7 +63,7 @@ def main() -> None:
         for error in quality["errors"]:
             console.print(f"  {error['expected']:>7} read as {error['parsed']:<7} {error['text']}")
         out[name] = {k: v for k, v in quality.items() if k != "errors"}
-    print(json.dumps(out))
+    print(figures_line(out))
 
 
 if __name__ == "__main__":

@@ -16,12 +16,12 @@ ratings (``uss_dev``). Progress on stderr; the last line is JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from _figures import figures_line
 from selflearn.evaluate.rated_dialogues import defect_auc
 from selflearn.evaluate.real_logs import (
     JUDGED_KINDS,
@@ -176,7 +176,7 @@ def main() -> None:
         result["rated_dialogues"] = defect_auc(uss)
         say(f"  {result['rated_dialogues']}")
     result["seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(result))
+    print(figures_line(result))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ days. Last line: JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from _figures import figures_line
 from selflearn.logs.io import read_turns
 from selflearn.signals import (
     HeuristicRephraseDetector,
@@ -104,7 +104,7 @@ def main() -> None:
             f"span exact {q['span_exact']:.3f} (corrections {q['span_exact_corrections']:.3f})",
             file=sys.stderr,
         )
-    print(json.dumps(result))
+    print(figures_line(result))
 
 
 if __name__ == "__main__":

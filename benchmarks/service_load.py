@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from _figures import figures_line
 from _memory import rss_mb
 from selflearn.sim import SimConfig, Simulator
 
@@ -248,7 +249,7 @@ def main() -> None:
         f"server RSS {out['rss_start_mb']} → {out['rss_end_mb']} MB; swap to {swap.get('version')}; "
         f"CPU time stolen by the host {out['cpu_stolen_share']:.1%}"
     )
-    print(json.dumps(out))
+    print(figures_line(out))
 
 
 if __name__ == "__main__":

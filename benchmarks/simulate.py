@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _figures import figures_line
+
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -77,7 +79,7 @@ def main() -> None:
         "byte_identical": identical,
         "ok": first["turns"] >= 50_000 and elapsed < 180 and identical is not False,  # type: ignore[operator]
     }
-    print(json.dumps(result))
+    print(figures_line(result))
 
 
 if __name__ == "__main__":

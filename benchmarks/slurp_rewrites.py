@@ -9,10 +9,10 @@ intent, and how many working ones are rewritten to a wrong intent. Last line: JS
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from _figures import figures_line
 from selflearn.evaluate.speech_errors import evaluate_speech_errors
 
 
@@ -49,7 +49,7 @@ def main() -> None:
         print(
             f"  {example['heard']!r} → {example['rewrite']!r} ({example['right']})", file=sys.stderr
         )
-    print(json.dumps(result))
+    print(figures_line(result))
 
 
 if __name__ == "__main__":

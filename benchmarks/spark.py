@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from _figures import figures_line
 from mine import tile  # type: ignore[import-not-found]
 
 HERE = Path(__file__).resolve().parent
@@ -87,7 +88,7 @@ def _one(log: Path, engine: str, master: str, out: Path, memory: str | None) -> 
     pq.write_table(entries, out / "entries.parquet")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        json.dumps(
+        figures_line(
             {
                 "seconds": {k: round(v, 2) for k, v in seconds.items()},
                 "total_s": round(time.perf_counter() - started, 2),
@@ -237,7 +238,7 @@ def main() -> None:
         "growth_vs_linear": growth,  # time ratio over size ratio, first to last size
         "identical": identical,
     }
-    print(json.dumps(verdict))
+    print(figures_line(verdict))
     if not identical:
         sys.exit(1)
 

@@ -10,13 +10,13 @@ channel on the pairs and rewrites the parameters shipped in the package.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
 
+from _figures import figures_line
 from selflearn.assistant import Assistant, Catalogue, Home, SpeechChannel
 from selflearn.assistant.calibrate import (
     error_stats,
@@ -129,7 +129,7 @@ def main() -> None:
             f"WER, {bucket:>3} words ({r.sentences:4d})   {r.wer:10.3f}{s.wer:10.3f}   gap {gap:.1%}"
         )
     print(
-        json.dumps(
+        figures_line(
             {
                 "slurp": real.as_dict() | {"intent_change_share": round(slurp_change, 3)},
                 "channel": ours.as_dict()

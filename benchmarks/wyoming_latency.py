@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import socket
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from wyoming.event import Event
 from wyoming.intent import Recognize
 from wyoming.server import AsyncEventHandler
 
+from _figures import figures_line
 from selflearn.assistant import Assistant
 from selflearn.learn import learn
 from selflearn.logs.arrow import events_to_table
@@ -173,7 +173,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         print("learning a small log, then timing both proxies", file=sys.stderr)
         result = asyncio.run(_run(requests, Path(tmp)))
-    print(json.dumps(result))
+    print(figures_line(result))
     return 0
 
 

@@ -2,8 +2,8 @@
 
 Each file in ``benchmarks/`` (helpers aside: ``_*.py``) takes ``--smoke``: the same code
 path at a size that runs in seconds. Here each runs in a child process, from a scratch
-folder, and must exit 0 with one JSON object on its last line, as its full run does. The
-figures are not judged: at smoke size they mean nothing.
+folder, and must exit 0 with one strict JSON object (no NaN) on its last line, as its full
+run does. The figures are not judged: at smoke size they mean nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = sorted(p for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_"))
 SMOKE_LIMIT_S = 240  # one benchmark at smoke size; all together run in about two minutes
+
+
+def _not_json(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON: print figures with _figures.figures_line")
 
 
 def test_every_benchmark_takes_a_smoke_size() -> None:
@@ -47,7 +51,7 @@ def test_benchmark_runs_at_its_smoke_size(benchmark: Path, tmp_path: Path) -> No
     )
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     assert lines, f"{benchmark.name} --smoke printed nothing"
-    figures = json.loads(lines[-1])
+    figures = json.loads(lines[-1], parse_constant=_not_json)
     assert isinstance(figures, dict) and figures, (
         f"{benchmark.name}: last line is not a JSON object"
     )

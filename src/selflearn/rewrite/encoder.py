@@ -8,6 +8,7 @@ at run time.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -51,12 +52,16 @@ class SentenceEncoder:
     True
     """
 
-    def __init__(self, model: Path | None = None, *, threads: int = 1) -> None:
+    def __init__(self, model: Path | None = None, *, threads: int = 1, spin: bool = True) -> None:
+        """``threads``: ONNX Runtime's threads within one run; ``spin``: whether they
+        busy-wait between runs (faster back-to-back batches; off, an idle encoder leaves
+        the cores to the rest of the process)."""
         from selflearn.signals.span import tokenizer_path
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
             str(model or encoder_path()), options, providers=["CPUExecutionProvider"]
@@ -134,9 +139,14 @@ class SentenceEncoder:
         return vector
 
 
+REQUEST_THREADS = 2  # one sentence reads all 42 MB of weights: two cores read them faster
+
+
 @lru_cache(maxsize=1)
 def shared_encoder() -> SentenceEncoder:
-    """The process's request-time encoder (one thread), shared by every loaded rewriter:
-    a new artefact version then costs no second model in memory, and the vectors of recent
-    requests (which depend on the model only) stay warm across versions."""
-    return SentenceEncoder()
+    """The process's request-time encoder, shared by every loaded rewriter: a new artefact
+    version then costs no second model in memory, and the vectors of recent requests
+    (which depend on the model only) stay warm across versions. One sentence is bound by
+    reading the weights (fp32 at run time), so it runs on up to :data:`REQUEST_THREADS`
+    cores (measured: p50 3.4 → 2.6 ms), which do not spin between requests."""
+    return SentenceEncoder(threads=min(REQUEST_THREADS, os.cpu_count() or 1), spin=False)

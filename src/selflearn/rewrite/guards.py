@@ -430,6 +430,47 @@ def load_guard(folder: Path) -> Guard:
 _DECIDED_KEPT = 50_000  # decisions a guard keeps (a few MB)
 
 
+class _Finder:
+    """The items of a vocabulary (places, names) an utterance mentions, longest first:
+    "living room" is found and taken out before "room" is looked for. Only items whose
+    every word the utterance has are tried (taking an item out never adds a word), and
+    the answers for recent utterances are kept: candidates come back request after
+    request."""
+
+    def __init__(self, items: tuple[str, ...]) -> None:
+        self.items = items  # longest first
+        self._by_word: dict[str, list[int]] = {}
+        for rank, item in enumerate(items):
+            self._by_word.setdefault(item.split()[0], []).append(rank)
+        self._seen: dict[str, frozenset[str]] = {}
+
+    def __call__(self, text: str) -> frozenset[str]:
+        found = self._seen.get(text)
+        if found is None:
+            found = self._find(text)
+            if len(self._seen) >= _DECIDED_KEPT:
+                self._seen.clear()  # a bounded memory: start again rather than grow
+            self._seen[text] = found
+        return found
+
+    def _find(self, text: str) -> frozenset[str]:
+        words = set(text.split())
+        ranks = sorted(
+            rank
+            for word in words
+            for rank in self._by_word.get(word, ())
+            if words.issuperset(self.items[rank].split())
+        )
+        padded = f" {text} "
+        found: set[str] = set()
+        for rank in ranks:
+            item = self.items[rank]
+            if f" {item} " in padded:
+                found.add(item)
+                padded = padded.replace(f" {item} ", " ")
+        return frozenset(found)
+
+
 class Guard:
     """``reason(source, target, area)``: why the rewrite is not allowed, or None.
 
@@ -465,6 +506,7 @@ class Guard:
 
         self.places = longest_first(places)
         self.names = tuple(n for n in longest_first(names) if n not in set(self.places))
+        self._find_place, self._find_name = _Finder(self.places), _Finder(self.names)
         self._place_words = frozenset(w for p in self.places for w in p.split())
         # the last word of a device name of several words: what a word before it picks among
         self._heads = frozenset(n.split()[-1] for n in self.names if " " in n)
@@ -477,16 +519,6 @@ class Guard:
         data = {"places": list(self.places), "names": list(self.names)}
         path.write_text(json.dumps(data), encoding="utf-8")
         return path
-
-    @staticmethod
-    def _found(text: str, vocabulary: tuple[str, ...]) -> set[str]:
-        padded = f" {text} "
-        found: set[str] = set()
-        for item in vocabulary:  # longest first: "living room" before "room"
-            if f" {item} " in padded:
-                found.add(item)
-                padded = padded.replace(f" {item} ", " ")
-        return found
 
     @staticmethod
     def _heard(said: set[str], name: str) -> bool:
@@ -558,11 +590,11 @@ class Guard:
             return "implies an action"  # "cut the oven power" never "the oven"
         if _drops_amount(said, new):
             return "drops an amount"
-        names = self._found(source, self.names)
+        names = self._find_name(source)
         for name in names:
             if not set(name.split()) <= new:
                 return "drops a name"
-        target_names = self._found(target, self.names)
+        target_names = self._find_name(target)
         supplied = target_names - names
         if not names and supplied and not all(self._heard(said, n) for n in supplied):
             return "guesses a name"  # "play paper song" never "play river song"
@@ -575,7 +607,7 @@ class Guard:
             return "changes a name"
         if not self.places:
             return None
-        named, rewritten = self._found(source, self.places), self._found(target, self.places)
+        named, rewritten = self._find_place(source), self._find_place(target)
         if named - rewritten:
             return "drops a place"
         added = rewritten - named

@@ -58,6 +58,7 @@ ANN_FILE = "global.faiss"
 SOUND_FILE = "global_sound.faiss"
 OWN_SOUND_FILE = "own_sound.npy"  # the personal rows' sound vectors (else made at load)
 SOUND_DIM = 256
+_CONTEXTS_KEPT = 50_000  # decoded rows an index keeps (a few tens of MB at most)
 
 
 def _grams(text: str) -> list[str]:
@@ -70,14 +71,22 @@ def _grams(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=200_000)
+def _slot(gram: str) -> tuple[int, float]:
+    """A trigram's column and sign (signed feature hashing, crc32: the same in every
+    process); trigrams repeat across utterances, so each is hashed once."""
+    h = zlib.crc32(gram.encode())
+    return h % SOUND_DIM, 1.0 if (h >> 16) & 1 else -1.0
+
+
 def sound_vectors(texts: Sequence[str]) -> np.ndarray:
-    """Unit vectors of hashed sound and letter trigrams (signed feature hashing, crc32:
-    the same in every process)."""
+    """Unit vectors of hashed sound and letter trigrams."""
     out = np.zeros((len(texts), SOUND_DIM), dtype=np.float32)
     for row, text in enumerate(texts):
-        for gram in _grams(text):
-            h = zlib.crc32(gram.encode())
-            out[row, h % SOUND_DIM] += 1.0 if (h >> 16) & 1 else -1.0
+        slots = [_slot(gram) for gram in _grams(text)]
+        if slots:
+            columns, signs = zip(*slots, strict=True)
+            out[row] = np.bincount(columns, weights=signs, minlength=SOUND_DIM)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     unit: np.ndarray = out / np.maximum(norms, 1e-9)
     return unit
@@ -293,6 +302,7 @@ class RetrievalIndex:
         self._entities = entries.column("entities")
         self._areas = entries.column("areas")
         self._device_types = entries.column("device_types")
+        self._contexts: dict[int, tuple[list[str], dict[str, int], dict[str, int]]] = {}
         # rows are sorted by scope: each scope is one contiguous slice
         self.scopes: dict[str, tuple[int, int]] = {}
         for i, s in enumerate(scope):
@@ -405,16 +415,33 @@ class RetrievalIndex:
             return self._global_text.get(text)
         return self._own_row.get((scope, text)) if scope in self.scopes else None
 
+    def _context(self, row: int) -> tuple[list[str], dict[str, int], dict[str, int]]:
+        """A row's targets, rooms and kinds of device, decoded once (kept for the most
+        recent rows: a request's candidates come back request after request)."""
+        found = self._contexts.get(row)
+        if found is None:
+            areas, kinds = self._areas[row].as_py(), self._device_types[row].as_py()
+            found = (
+                self._entities[row].as_py() or [],
+                json.loads(areas) if areas else {},
+                json.loads(kinds) if kinds else {},
+            )
+            if len(self._contexts) >= _CONTEXTS_KEPT:
+                self._contexts.clear()  # a bounded memory: start again rather than grow
+            self._contexts[row] = found
+        return found
+
     def entities(self, row: int) -> list[str]:
-        return self._entities[row].as_py() or []
+        """The targets the row's request acted on (read-only)."""
+        return self._context(row)[0]
 
     def areas(self, row: int) -> dict[str, int]:
-        raw = self._areas[row].as_py()
-        return json.loads(raw) if raw else {}
+        """How often the row's request worked in each room (read-only)."""
+        return self._context(row)[1]
 
     def device_types(self, row: int) -> dict[str, int]:
-        raw = self._device_types[row].as_py()
-        return json.loads(raw) if raw else {}
+        """How often the row's request worked on each kind of device (read-only)."""
+        return self._context(row)[2]
 
     def drop_scope(self, owner: str) -> int:
         """Forget one personal scope (the rows stay in the file until the next build)."""
