@@ -49,6 +49,23 @@ def test_encoder_ranks_paraphrases_above_other_requests() -> None:
     assert np.allclose(enc.encode_one("set a timer"), vectors[2], atol=1e-4)
 
 
+def test_a_vector_is_the_same_encoded_alone_in_a_batch_or_remembered() -> None:
+    """Batches are padded to their longest row and the padding is masked out: a request's
+    vector does not depend on what was encoded beside it (the service encodes concurrent
+    requests together), nor on the order of the texts."""
+    texts = ["turn on the light", "what's the weather in portland this weekend", "", "stop"]
+    alone = SentenceEncoder()
+    one = np.stack([alone.encode_one(t) for t in texts])
+    assert not alone.encode_one(texts[0]).flags.writeable
+    assert np.array_equal(SentenceEncoder(threads=2).encode(texts[::-1])[::-1], one)
+    together = SentenceEncoder(spin=False)
+    assert not together.knows(texts[1])
+    together.remember([texts[1], texts[0], texts[1]])
+    assert together.knows(texts[0]) and together.knows(texts[1])
+    assert np.array_equal(together.encode_one(texts[1]), one[1])
+    assert not together.encode_one(texts[1]).flags.writeable
+
+
 def test_sound_vectors_find_misrecognitions() -> None:
     heard, meant, other = sound_vectors(["shuts the time", "whats the time", "set a timer"])
     assert heard @ meant > heard @ other
@@ -115,6 +132,29 @@ def test_online_rewrites_failures_to_what_was_meant(learned: tuple[Path, Path]) 
     # (the log it learned from is small: 60 users, 6 days; the A/B judges the real thing)
     assert rewritten >= 20 and right / rewritten >= 0.75, (rewritten, right)
     assert untouched_working / working >= 0.97
+
+
+def test_a_rewriter_says_which_words_it_would_encode(learned: tuple[Path, Path]) -> None:
+    """What a server encodes ahead (with other requests) is what the rewrite would encode:
+    nothing for a request known to work or encoded before, the normalised words else."""
+    _, artefacts = learned
+    rewriter = Rewriter.load(artefacts, cache=False)
+    assert rewriter.online is not None
+    index = rewriter.online.index
+    known = next(
+        index.text[r]
+        for r in index.global_rows
+        if index.successes[r] >= 5 and index.tries[r] == index.successes[r]
+    )
+    assert rewriter.to_encode(RewriteRequest(known)) is None
+    fresh = RewriteRequest("Please turn the hall way lights of, quickly!", "someone-new")
+    words = rewriter.to_encode(fresh)
+    assert words == "please turn the hall way lights of quickly"
+    rewriter.online.encoder.remember([words])
+    assert rewriter.to_encode(fresh) is None
+    before = rewriter.online.encoder.encode_one(words)
+    rewriter.rewrite(fresh)  # found, not encoded again
+    assert rewriter.online.encoder.encode_one(words) is before
 
 
 def test_other_readings_act_on_other_targets_and_are_only_explored(

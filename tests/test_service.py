@@ -456,3 +456,37 @@ def test_with_exploring_on_the_answer_carries_the_choice_to_log(tmp_path: Path) 
         folder = tmp_path / "svc" / "artefacts" / learned["version"]
         summary = json.loads((folder / "learn.json").read_text())
         assert summary["explore"]["used"] and summary["explore"]["choices"] >= 30
+
+
+def test_requests_arriving_together_are_encoded_in_one_run() -> None:
+    """The HTTP app's encoding queue: while a run goes on, the requests that arrive wait
+    and the next run takes them all; a failing encoder fails nobody (each rewrite then
+    encodes its own words); a request whose client left does not stop the others."""
+    import asyncio
+
+    from selflearn.service.batching import EncodingQueue
+
+    runs: list[list[str]] = []
+    started = threading.Event()
+
+    def encode(texts: list[str]) -> None:
+        runs.append(texts)
+        started.set()
+        time.sleep(0.05)  # long enough for the other requests to arrive
+        if "break" in texts:
+            raise RuntimeError("encoder broke")
+
+    async def scenario() -> None:
+        queue = EncodingQueue(encode, most=4)
+        first = asyncio.create_task(queue.encoded("a"))
+        await asyncio.to_thread(started.wait)
+        rest = [asyncio.create_task(queue.encoded(t)) for t in "bcdefg"]
+        leaving = asyncio.create_task(queue.encoded("h"))
+        await asyncio.sleep(0)
+        leaving.cancel()
+        await asyncio.gather(first, *rest)
+        await queue.encoded("break")  # returns all the same
+        await queue.encoded("i")
+
+    asyncio.run(scenario())
+    assert runs == [["a"], ["b", "c", "d", "e"], ["f", "g", "h"], ["break"], ["i"]]

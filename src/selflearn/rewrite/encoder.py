@@ -130,13 +130,33 @@ class SentenceEncoder:
             if found is not None:
                 self._recent.move_to_end(text)
                 return found
-        vector: np.ndarray = self._run(self.token_ids([text]))[0]
-        vector.setflags(write=False)
-        with self._recent_lock:
-            self._recent[text] = vector
-            if len(self._recent) > RECENT:
-                self._recent.popitem(last=False)
+        vectors = self._run(self.token_ids([text]))
+        self._keep([text], vectors)
+        vector: np.ndarray = vectors[0]
         return vector
+
+    def knows(self, text: str) -> bool:
+        """Is ``text``'s vector among the recent ones (no encoding needed)?"""
+        with self._recent_lock:
+            return text in self._recent
+
+    def remember(self, texts: Sequence[str]) -> None:
+        """Encodes in one run the ``texts`` whose vectors are not kept yet, and keeps them:
+        requests that arrive together share one pass over the weights (a batch of 8 costs
+        about what one sentence does). A vector is the same batched or alone."""
+        with self._recent_lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._recent))
+        if todo:
+            self._keep(todo, self._run(self.token_ids(todo)))
+
+    def _keep(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        vectors.setflags(write=False)  # and so every row of it
+        with self._recent_lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._recent[text] = vector
+                self._recent.move_to_end(text)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
 
 
 REQUEST_THREADS = 2  # one sentence reads all 42 MB of weights: two cores read them faster

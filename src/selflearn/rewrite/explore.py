@@ -418,6 +418,11 @@ class ExploringRewriter:
             + int(getattr(self.rewriter, "fail_opens", 0) or 0)
         )
 
+    def to_encode(self, request: RewriteRequest) -> str | None:
+        """The words the wrapped rewriter would encode (its other readings reuse them)."""
+        to_encode = getattr(self.rewriter, "to_encode", None)
+        return to_encode(request) if to_encode is not None else None
+
     def options(self, request: RewriteRequest) -> tuple[list[Option], int, list[str | None]]:
         """The close interpretations of ``request`` (the words as heard first), the index of
         the one the rewriter serves, and each one's budget domain (None: not explorable)."""

@@ -610,7 +610,7 @@ class Guard:
         named, rewritten = self._find_place(source), self._find_place(target)
         if named - rewritten:
             return "drops a place"
-        added = rewritten - named
+        added = set(rewritten - named)
         if added and self._sounds_like_another_place(said, added):
             return "changes a place"  # "lights on my hallways" never "... living room"
         if (

@@ -110,6 +110,21 @@ class OnlineRewriter:
                 return True
         return False
 
+    def to_encode(self, request: RewriteRequest) -> str | None:
+        """The words :meth:`consider` would encode for ``request`` (None when it needs no
+        encoding: known to work, a vector stored, or encoded recently), so that a server can
+        encode the words of requests arriving together in one run first."""
+        cfg = self.config
+        text = normalize_utterance(request.text)
+        owner = request_owner(request.user_id, request.device_id)
+        if not text or (not cfg.use_global and not cfg.use_personal):
+            return None
+        if self._known_good(text, owner if cfg.use_personal else None):
+            return None
+        if self.index.known_vector(text) is not None or self.encoder.knows(text):
+            return None
+        return text
+
     def _query(
         self, request: RewriteRequest, text: str, owner: str | None
     ) -> tuple[Query, np.ndarray]:

@@ -150,6 +150,17 @@ class Rewriter:
             self.metrics[f"rewrites:{answer.layer}"] += 1
         return answer
 
+    def to_encode(self, request: RewriteRequest) -> str | None:
+        """The words the online layers would encode for ``request`` (None when none need
+        encoding), for a server that encodes concurrent requests together; never raises."""
+        if self.online is None:
+            return None
+        try:
+            return self.online.to_encode(request)
+        except Exception:  # only a hint: the rewrite itself fails open where it must
+            log.warning("could not tell what a request needs encoded", exc_info=True)
+            return None
+
     def consider(self, request: RewriteRequest) -> list[Considered]:
         """What every layer found for the request, in the order they are asked, each with
         the figure it was judged by and why it was withheld; the first not withheld is what

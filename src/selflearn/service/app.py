@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from selflearn._version import __version__
 from selflearn.errors import SelflearnError
 from selflearn.rewrite.base import RewriteRequest
+from selflearn.service.batching import EncodingQueue
 from selflearn.service.core import Service
 from selflearn.service.ingest import BatchError, parse_batch, start_worker, table_from_ipc
 from selflearn.service.metrics import render_metrics
@@ -161,6 +162,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise ApiError(503, "the service is starting or stopping")
         return found
 
+    encoding = EncodingQueue(lambda texts: service().encode_together(texts))
+
     async def authorised(request: Request) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
@@ -240,11 +243,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             body.confidence,
             ts=time.time(),
         )
-        # On the event loop, not in a worker thread: a rewrite takes a tenth of a
-        # millisecond when its vector is known and a few when it must be encoded, and
-        # handing it to a thread and back costs more than that on a busy machine
-        # (measured: p99 under load 15-18 → 11-14 ms; encodings sent to a thread while the
-        # loop kept answering did worse in the first, encoder-heavy seconds).
+        # The rewrite runs on the event loop, not in a worker thread: it takes a tenth of a
+        # millisecond when its words' vector is known, and handing it to a thread and back
+        # costs more than that on a busy machine. Only the encoding, where one is needed,
+        # goes to a thread, shared with the requests that arrive meanwhile (batching.py).
         said = svc.read(body.text, body.user_id) if body.read_words else None
         words = (
             {"feedback": said.feedback, "gave_up": said.gave_up, "teach": said.teach}
@@ -261,7 +263,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 version=svc.version,
                 **words,
             )
-        answer = None if said is not None and said.teach else svc.rewrite(request)
+        if said is not None and said.teach:
+            answer = None
+        else:
+            words_to_encode = svc.to_encode(request)
+            if words_to_encode is not None:
+                await encoding.encoded(words_to_encode)
+            answer = svc.rewrite(request)
         if answer is None:
             return RewriteOut(rewrite=None, version=svc.version, **words)
         if answer.target == answer.source:  # chosen: the words as heard, nothing to rewrite

@@ -234,6 +234,32 @@ class Service:
             self.metrics.counts["rewrites_applied"] += 1
         return answer
 
+    def to_encode(self, request: RewriteRequest) -> str | None:
+        """The words the served version would encode for ``request`` (None when none need
+        encoding, or when it cannot tell): the HTTP app encodes the words of requests that
+        arrive together in one run (:meth:`encode_together`) before rewriting each. Never
+        raises."""
+        learned = self._learned
+        to_encode = getattr(learned, "to_encode", None)
+        if to_encode is None:
+            return None
+        try:
+            return to_encode(replace(request, user_id=self.user(request.user_id)))  # type: ignore[no-any-return]
+        except Exception:
+            log.warning("could not tell what a request needs encoded", exc_info=True)
+            return None
+
+    def encode_together(self, texts: list[str]) -> None:
+        """Encodes ``texts`` in one run into the request-time encoder's recent vectors (the
+        one every served version shares), so the rewrites that follow find them. Never
+        raises: a rewrite encodes what it does not find."""
+        from selflearn.rewrite.encoder import shared_encoder
+
+        try:
+            shared_encoder().remember(texts)
+        except Exception:
+            log.warning("encoding requests together failed; each encodes its own", exc_info=True)
+
     def read(self, text: str, user_id: str | None) -> Said:
         """What ``text`` says beyond a request: feedback on the answer before it, a
         correction's request, or words for the teacher. Never raises (all False/None)."""
