@@ -20,7 +20,14 @@ from tokenizers import Tokenizer
 
 from selflearn.errors import ConfigError
 
-__all__ = ["DIM", "MAX_TOKENS", "SentenceEncoder", "encoder_path", "shared_encoder"]
+__all__ = [
+    "DIM",
+    "MAX_TOKENS",
+    "SentenceEncoder",
+    "encoder_path",
+    "shared_encoder",
+    "use_request_threads",
+]
 
 DIM = 384
 MAX_TOKENS = 48  # requests are short; longer ones are cut
@@ -158,12 +165,29 @@ class SentenceEncoder:
                 self._recent.popitem(last=False)
 
 
+_REQUEST_THREADS = {"threads": 1, "spin": True}
+
+
 @lru_cache(maxsize=1)
 def shared_encoder() -> SentenceEncoder:
-    """The process's request-time encoder (one thread), shared by every loaded rewriter:
-    a new artefact version then costs no second model in memory, and the vectors of recent
-    requests (which depend on the model only) stay warm across versions. One thread: with
-    two, one sentence alone encodes faster, but between the other stages of a rewrite it
-    does not (measured at 1 M entries: p99 10.2-11.9 ms with two threads not spinning,
-    22-24 ms spinning, 8.8-10.2 ms with one)."""
-    return SentenceEncoder()
+    """The process's request-time encoder, shared by every loaded rewriter: a new artefact
+    version then costs no second model in memory, and the vectors of recent requests
+    (which depend on the model only) stay warm across versions. One thread unless
+    :func:`use_request_threads` said otherwise."""
+    return SentenceEncoder(
+        threads=int(_REQUEST_THREADS["threads"]), spin=bool(_REQUEST_THREADS["spin"])
+    )
+
+
+def use_request_threads(threads: int) -> None:
+    """The cores the shared encoder runs on, for a process that encodes requests in
+    batches (the service, :mod:`selflearn.service.batching`); call before the first
+    rewrite. Those threads do not spin between runs, leaving the cores to the event loop.
+    One sentence between the other stages of a rewrite is faster on one thread (measured
+    at 1 M entries in-process: p99 8.8-10.2 ms on one, 10.2-11.9 ms on two, 22-24 ms on
+    two spinning); a batch is faster on two (over HTTP under load: p99 12.9 ms on two,
+    17.0-21.8 ms on one)."""
+    wanted = {"threads": max(1, threads), "spin": threads <= 1}
+    if wanted != _REQUEST_THREADS:
+        _REQUEST_THREADS.update(wanted)
+        shared_encoder.cache_clear()

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from selflearn._version import __version__
 from selflearn.errors import SelflearnError
 from selflearn.rewrite.base import RewriteRequest
+from selflearn.rewrite.encoder import use_request_threads
 from selflearn.service.batching import EncodingQueue
 from selflearn.service.core import Service
 from selflearn.service.ingest import BatchError, parse_batch, start_worker, table_from_ipc
@@ -126,6 +127,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         # The thread storing a batch of events holds the interpreter lock at moments; hand
         # it over more often than every 5 ms so that rewrites on the event loop wait less.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        use_request_threads(settings.encoder_threads)  # before a version loads
         service = Service.open(settings)
         # the worker that parses posted events, started (and warmed) before serving
         holder["pool"] = _parsing_pool()

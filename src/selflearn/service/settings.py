@@ -30,7 +30,9 @@ class ServiceSettings:
     learning run's log-sized steps run (``duckdb``, embedded; or ``spark`` at that master).
     ``explore``: choose among interpretations held close with the learned exploration policy
     (:mod:`selflearn.rewrite.explore`), exploring at ``explore_epsilon`` within its budgets;
-    each answer then carries the ``choice`` to log with the turn.
+    each answer then carries the ``choice`` to log with the turn. ``encoder_threads``: the
+    cores one run of the request encoder uses; requests that arrive together are encoded
+    in one run (:mod:`selflearn.service.batching`).
     """
 
     data_dir: Path = Path("selflearn-data/service")
@@ -45,6 +47,7 @@ class ServiceSettings:
     learn_after_events: int = 0
     learn_every_s: float = 0.0
     rewrite_budget_s: float = 0.03
+    encoder_threads: int = 2  # cores one run of the request encoder uses (runs are batches)
     online: bool = True  # learn the online index and rankers, not only the offline table
     learn_engine: str = "duckdb"
     spark_master: str = "local[2]"
