@@ -6,7 +6,7 @@ for ``--seconds`` (60) a separate process asks ``POST /v1/rewrite`` at a steady 
 (``POST /v1/admin/learn``) starts a third of the way in and swaps its version in. Prints the
 rewrite latency p50/p99 (measured by the client, from the scheduled send time), errors,
 the server's resident memory at the start and the end, and the learning run. Targets:
-p99 ≤ 25 ms, no errors, memory flat, no failed request across the swap. Last line: JSON.
+p99 ≤ 10 ms, no errors, memory flat, no failed request across the swap. Last line: JSON.
 
     python benchmarks/service_load.py [--seconds 60] [--rps 200] [--events 1000]
 """
