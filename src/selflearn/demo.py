@@ -324,8 +324,11 @@ def _isolate(
     path = write_table(table, data_dir / "failure_points.jsonl")
     unseen = {t: r for t, r in truth.items() if t not in annotated}
     scores = against_truth(predictions, unseen)["failure_point"]
+    # each class's recall with the turns it is over: a class the annotated sample took most
+    # of (the turns put right by hand) leaves few behind, and its recall says little
     recall = ", ".join(
-        f"{k} {v:.2f}" if v is not None else f"{k} -" for k, v in scores["recall"].items()
+        f"{k} {v:.2f} of {sum(scores['matrix'][k].values())}" if v is not None else f"{k} -"
+        for k, v in scores["recall"].items()
     )
     console.print(
         f"    dialogue model: trained in {dialogue['seconds']:.0f} s on {dialogue['labelled']:,} "
