@@ -148,8 +148,8 @@ class SentenceEncoder:
 
     def remember(self, texts: Sequence[str]) -> None:
         """Encodes in one run the ``texts`` whose vectors are not kept yet, and keeps them:
-        requests that arrive together share one pass over the weights (a batch of 8 costs
-        about what one sentence does). A vector is the same batched or alone."""
+        requests that arrive together share one run (a sentence costs about 40 % less in a
+        run of 4 to 16 than alone). A vector is the same batched or alone."""
         with self._recent_lock:
             todo = list(dict.fromkeys(t for t in texts if t not in self._recent))
         if todo:

@@ -1,11 +1,13 @@
 """Requests' words encoded together.
 
-Encoding a sentence is most of an online rewrite's time, and one sentence costs about what
-eight do: each run reads all of the encoder's weights. So the HTTP app does not encode
-request by request. A request whose words need encoding waits in a queue; one run of the
-encoder (in a worker thread, the interpreter lock released, the event loop answering
-meanwhile) takes every request waiting, and the next run takes those that arrived during
-it. Alone, a request waits for its own run only; under load, requests share runs.
+Encoding a sentence is most of an online rewrite's time, and every run of the encoder has a
+fixed cost (its weights are read, its graph walked) besides the words: in runs of 4 to 16,
+a sentence costs about 40 % less than alone (measured: 4.1 ms alone, 2.2-2.6 ms each). So
+the HTTP app does not encode request by request. A request whose words need encoding waits
+in a queue; one run of the encoder (in a worker thread, the interpreter lock released, the
+event loop answering meanwhile) takes every request waiting, and the next run takes those
+that arrived during it. Alone, a request waits for its own run only; under load, requests
+share runs.
 """
 
 from __future__ import annotations
