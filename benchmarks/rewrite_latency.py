@@ -28,7 +28,7 @@ import random
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -316,23 +316,11 @@ def _stages(rewriter: Any, asks: list[Any]) -> dict[str, Any]:
         ("scoring", RankerModel, "score"),
         ("memory", RestatementMemory, "consider"),
     ]
-    saved = [(owner, name, getattr(owner, name)) for _, owner, name in targets]
-
-    def clocked(stage: str, inner: Any) -> Any:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return inner(*args, **kwargs)
-            finally:
-                spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - t0
-
-        return run
-
-    for (stage, owner, name), (_, _, inner) in zip(targets, saved, strict=True):
-        setattr(owner, name, clocked(stage, inner))
     encoded: dict[str, float] = {}  # the stages of the requests that needed encoding
     n_encoded = 0
-    try:
+    with ExitStack() as clocks:
+        for stage, owner, name in targets:
+            clocks.enter_context(_timed(owner, name, spent, stage))
         started = time.perf_counter()
         for ask in asks:
             before = dict(spent)
@@ -344,9 +332,6 @@ def _stages(rewriter: Any, asks: list[Any]) -> dict[str, Any]:
                     encoded[stage] = encoded.get(stage, 0.0) + seconds - before.get(stage, 0.0)
                 encoded["total"] = encoded.get("total", 0.0) + time.perf_counter() - t0
         total = time.perf_counter() - started
-    finally:
-        for owner, name, inner in saved:
-            setattr(owner, name, inner)
     n = max(len(asks), 1)
     out: dict[str, Any] = {k: round(v * 1000 / n, 3) for k, v in sorted(spent.items())}
     out["total"] = round(total * 1000 / n, 3)

@@ -165,7 +165,7 @@ class SentenceEncoder:
                 self._recent.popitem(last=False)
 
 
-_REQUEST_THREADS = {"threads": 1, "spin": True}
+_REQUEST_THREADS = [1]  # set by use_request_threads
 
 
 @lru_cache(maxsize=1)
@@ -174,9 +174,8 @@ def shared_encoder() -> SentenceEncoder:
     version then costs no second model in memory, and the vectors of recent requests
     (which depend on the model only) stay warm across versions. One thread unless
     :func:`use_request_threads` said otherwise."""
-    return SentenceEncoder(
-        threads=int(_REQUEST_THREADS["threads"]), spin=bool(_REQUEST_THREADS["spin"])
-    )
+    threads = _REQUEST_THREADS[0]
+    return SentenceEncoder(threads=threads, spin=threads == 1)
 
 
 def use_request_threads(threads: int) -> None:
@@ -188,7 +187,7 @@ def use_request_threads(threads: int) -> None:
     two spinning). Batches encode about 1.5 times as fast on two (1,237-1,280 against
     790-870 sentences/s), which the service's first seconds under load need; over HTTP the
     p99 on two (12.9, 15.5-21.7 ms) and on one (17.0-21.8 ms) were within the noise."""
-    wanted = {"threads": max(1, threads), "spin": threads <= 1}
-    if wanted != _REQUEST_THREADS:
-        _REQUEST_THREADS.update(wanted)
+    wanted = max(1, threads)
+    if wanted != _REQUEST_THREADS[0]:
+        _REQUEST_THREADS[0] = wanted
         shared_encoder.cache_clear()

@@ -42,6 +42,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from selflearn.rewrite.base import normalize_utterance
+from selflearn.rewrite.memo import Memo
 
 __all__ = [
     "GUARD_FILE",
@@ -442,16 +443,10 @@ class _Finder:
         self._by_word: dict[str, list[int]] = {}
         for rank, item in enumerate(items):
             self._by_word.setdefault(item.split()[0], []).append(rank)
-        self._seen: dict[str, frozenset[str]] = {}
+        self._seen: Memo[str, frozenset[str]] = Memo(_DECIDED_KEPT)
 
     def __call__(self, text: str) -> frozenset[str]:
-        found = self._seen.get(text)
-        if found is None:
-            found = self._find(text)
-            if len(self._seen) >= _DECIDED_KEPT:
-                self._seen.clear()  # a bounded memory: start again rather than grow
-            self._seen[text] = found
-        return found
+        return self._seen.get(text, lambda: self._find(text))
 
     def _find(self, text: str) -> frozenset[str]:
         words = set(text.split())
@@ -512,7 +507,7 @@ class Guard:
         self._heads = frozenset(n.split()[-1] for n in self.names if " " in n)
         # what was decided for recent (source, target, area): each request's candidates come
         # back request after request, and every layer asks
-        self._decided: dict[tuple[str, str, str | None], str | None] = {}
+        self._decided: Memo[tuple[str, str, str | None], str | None] = Memo(_DECIDED_KEPT)
 
     def save(self, folder: Path) -> Path:
         path = folder / GUARD_FILE
@@ -534,16 +529,7 @@ class Guard:
         return True
 
     def reason(self, source: str, target: str, area: str | None) -> str | None:
-        key = (source, target, area)
-        try:
-            return self._decided[key]
-        except KeyError:
-            pass
-        why = self._reason(source, target, area)
-        if len(self._decided) >= _DECIDED_KEPT:
-            self._decided.clear()  # a bounded memory: start again rather than grow
-        self._decided[key] = why
-        return why
+        return self._decided.get((source, target, area), lambda: self._reason(source, target, area))
 
     def _reason(self, source: str, target: str, area: str | None) -> str | None:
         said_words, new_words = source.split(), target.split()

@@ -34,6 +34,7 @@ from selflearn.errors import DataFileError
 from selflearn.rewrite.chains import DEVICE_SCOPE, NORMALIZE_SQL
 from selflearn.rewrite.encoder import SentenceEncoder
 from selflearn.rewrite.guards import Guard
+from selflearn.rewrite.memo import Memo
 from selflearn.signals.rephrase import phonetic_key
 
 __all__ = [
@@ -302,7 +303,9 @@ class RetrievalIndex:
         self._entities = entries.column("entities")
         self._areas = entries.column("areas")
         self._device_types = entries.column("device_types")
-        self._contexts: dict[int, tuple[list[str], dict[str, int], dict[str, int]]] = {}
+        self._contexts: Memo[int, tuple[list[str], dict[str, int], dict[str, int]]] = Memo(
+            _CONTEXTS_KEPT
+        )
         # rows are sorted by scope: each scope is one contiguous slice
         self.scopes: dict[str, tuple[int, int]] = {}
         for i, s in enumerate(scope):
@@ -418,18 +421,15 @@ class RetrievalIndex:
     def _context(self, row: int) -> tuple[list[str], dict[str, int], dict[str, int]]:
         """A row's targets, rooms and kinds of device, decoded once (kept for the most
         recent rows: a request's candidates come back request after request)."""
-        found = self._contexts.get(row)
-        if found is None:
-            areas, kinds = self._areas[row].as_py(), self._device_types[row].as_py()
-            found = (
-                self._entities[row].as_py() or [],
-                json.loads(areas) if areas else {},
-                json.loads(kinds) if kinds else {},
-            )
-            if len(self._contexts) >= _CONTEXTS_KEPT:
-                self._contexts.clear()  # a bounded memory: start again rather than grow
-            self._contexts[row] = found
-        return found
+        return self._contexts.get(row, lambda: self._decode(row))
+
+    def _decode(self, row: int) -> tuple[list[str], dict[str, int], dict[str, int]]:
+        areas, kinds = self._areas[row].as_py(), self._device_types[row].as_py()
+        return (
+            self._entities[row].as_py() or [],
+            json.loads(areas) if areas else {},
+            json.loads(kinds) if kinds else {},
+        )
 
     def entities(self, row: int) -> list[str]:
         """The targets the row's request acted on (read-only)."""

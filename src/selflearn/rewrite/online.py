@@ -114,6 +114,17 @@ class OnlineRewriter:
         """The words :meth:`consider` would encode for ``request`` (None when it needs no
         encoding: known to work, a vector stored, or encoded recently), so that a server can
         encode the words of requests arriving together in one run first."""
+        searched = self._searched(request)
+        if searched is None:
+            return None
+        text, _ = searched
+        if self.index.known_vector(text) is not None or self.encoder.knows(text):
+            return None
+        return text
+
+    def _searched(self, request: RewriteRequest) -> tuple[str, str | None] | None:
+        """The request's normalised words and owner where its candidates are to be
+        searched; None where it is empty, no layer is on, or it is known to work."""
         cfg = self.config
         text = normalize_utterance(request.text)
         owner = request_owner(request.user_id, request.device_id)
@@ -121,9 +132,7 @@ class OnlineRewriter:
             return None
         if self._known_good(text, owner if cfg.use_personal else None):
             return None
-        if self.index.known_vector(text) is not None or self.encoder.knows(text):
-            return None
-        return text
+        return text, owner
 
     def _query(
         self, request: RewriteRequest, text: str, owner: str | None
@@ -157,12 +166,10 @@ class OnlineRewriter:
         ranker score against the layer's threshold; nothing where the request is known to
         work. The first not withheld is the rewrite."""
         cfg = self.config
-        text = normalize_utterance(request.text)
-        owner = request_owner(request.user_id, request.device_id)
-        if not text or (not cfg.use_global and not cfg.use_personal):
+        searched = self._searched(request)
+        if searched is None:
             return []
-        if self._known_good(text, owner if cfg.use_personal else None):
-            return []
+        text, owner = searched
         query, vector = self._query(request, text, owner)
         personal = cfg.use_personal and owner in self.index.scopes
         cands = candidates(self.index, query, vector, personal=personal, k=cfg.k, guard=self.guard)

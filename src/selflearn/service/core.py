@@ -220,9 +220,7 @@ class Service:
             answer = taught
             learned = self._learned
             if answer is None and learned is not None:
-                # a forgotten user's personal rows may still be in the served version
-                speaker = None if self.withholds(user) else user
-                answer = learned.rewrite(replace(request, user_id=speaker))
+                answer = learned.rewrite(replace(request, user_id=self._speaker(user)))
         except Exception:
             log.warning("rewrite failed; the original passes through", exc_info=True)
             self.metrics.counts["fail_opens"] += 1
@@ -234,6 +232,11 @@ class Service:
             self.metrics.counts["rewrites_applied"] += 1
         return answer
 
+    def _speaker(self, user: str | None) -> str | None:
+        """The user id the served version is asked with: none for a forgotten user, whose
+        personal rows may still be in it."""
+        return None if self.withholds(user) else user
+
     def to_encode(self, request: RewriteRequest) -> str | None:
         """The words the served version would encode for ``request`` (None when none need
         encoding, or when it cannot tell): the HTTP app encodes the words of requests that
@@ -244,7 +247,8 @@ class Service:
         if to_encode is None:
             return None
         try:
-            return to_encode(replace(request, user_id=self.user(request.user_id)))  # type: ignore[no-any-return]
+            speaker = self._speaker(self.user(request.user_id))
+            return to_encode(replace(request, user_id=speaker))  # type: ignore[no-any-return]
         except Exception:
             log.warning("could not tell what a request needs encoded", exc_info=True)
             return None
